@@ -1,0 +1,61 @@
+# riskwire: `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+STACK  := deploy/stack.sh
+export RISKWIRE_PYTHON := $(abspath $(BIN)/python)
+
+.PHONY: help install stack-up stack-down stack-status run test test-unit lint fmt typecheck bench clean
+
+help: ## list every target
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP) ## create .venv and install riskwire with its dev tools
+	@$(BIN)/pre-commit install >/dev/null 2>&1 || true
+
+stack-up: install ## start (or reuse) Kafka and Redis on localhost, create every topic
+	bash $(STACK) up
+
+stack-down: ## stop the Kafka and Redis this checkout started
+	bash $(STACK) down
+
+stack-status: ## show whether Kafka and Redis are up
+	bash $(STACK) status
+
+run: install ## start Kafka, Redis, the worker and the API, play a demo feed; Ctrl-C stops all
+	bash deploy/run.sh
+
+test: install ## start what the tests need, run every test, write build/junit.xml
+	bash deploy/test.sh
+
+test-unit: install ## unit tests only (no services)
+	$(BIN)/pytest tests/unit -q
+
+lint: install ## ruff, ruff format --check and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: install ## format the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install ## mypy (strict)
+	$(BIN)/mypy
+
+bench: install ## benchmark the whole pipeline against the raw consume rate (last line is the result)
+	bash deploy/bench.sh
+
+clean: ## remove build output (keeps .venv and the Kafka jars)
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,72 @@
+"""One open alert per fingerprint: turning a hit into a new alert, or into an update of
+the open one, or into nothing when it brings nothing new (a replayed event)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from ulid import ULID
+
+from alerts.routing import departments_for
+from rules.base import Hit
+from streams.alert import Alert, AlertSubject, fingerprint
+
+MAX_EVIDENCE = 200
+
+
+class Change(enum.StrEnum):
+    """Why an alert is (re)published."""
+
+    CREATED = "created"
+    NEW_EVIDENCE = "new_evidence"
+    STATUS = "status"
+
+
+def hit_fingerprint(hit: Hit) -> str:
+    return fingerprint(hit.rule_id, hit.subject_kind, hit.subject_id)
+
+
+def new_alert(hit: Hit, *, event_time: datetime, now: datetime) -> Alert:
+    return Alert(
+        alert_id=str(ULID.from_datetime(now)),
+        fingerprint=hit_fingerprint(hit),
+        rule_id=hit.rule_id,
+        rule_version=hit.rule_version,
+        severity=hit.severity,
+        subject=AlertSubject(kind=hit.subject_kind, id=hit.subject_id),  # type: ignore[arg-type]
+        enterprises=list(hit.enterprises),
+        enterprises_total=hit.enterprises_total,
+        title=hit.title,
+        explanation=hit.explanation,
+        evidence=list(hit.evidence)[:MAX_EVIDENCE],
+        departments=departments_for(hit.rule_id),
+        event_time=event_time,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def merge(open_alert: Alert, hit: Hit, *, event_time: datetime, now: datetime) -> Alert | None:
+    """The open alert updated by a later hit, or ``None`` when the hit adds no evidence
+    and no enterprise (so a replay publishes nothing)."""
+    known = {ev.event_id for ev in open_alert.evidence}
+    fresh = [ev for ev in hit.evidence if ev.event_id not in known]
+    members = set(open_alert.enterprises)
+    joined = [u for u in hit.enterprises if u not in members]
+    if not fresh and not joined:
+        return None
+    return open_alert.model_copy(
+        update={
+            "evidence": (open_alert.evidence + fresh)[-MAX_EVIDENCE:],
+            "enterprises": open_alert.enterprises + joined,
+            "enterprises_total": hit.enterprises_total,
+            "title": hit.title,
+            "explanation": hit.explanation,
+            "rule_version": hit.rule_version,
+            "event_time": max(open_alert.event_time, event_time),
+            "hits": open_alert.hits + 1,
+            "updated_at": now,
+            "revision": open_alert.revision + 1,
+        }
+    )

@@ -1,0 +1,103 @@
+"""The Redis alert store and live feed.
+
+All alert keys share the hash tag ``{alerts}`` so that the compare-and-set of an alert,
+its fingerprint index, the sequence counter and the feed entry are one atomic Lua step::
+
+    rw:{alerts}:open:v1    hash    fingerprint -> alert_id of the open alert
+    rw:{alerts}:doc:v1     hash    alert_id -> alert JSON
+    rw:{alerts}:rev:v1     hash    alert_id -> revision
+    rw:{alerts}:seq:v1     string  the last sequence number
+    rw:{alerts}:feed:v1    stream  entry id "<seq>-0": alert JSON, change, received_ms
+
+The feed is the bounded replay buffer of the WebSocket board and the outbox the relay
+publishes to Kafka from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from alerts.dedup import Change
+from core.errors import StoreError
+from streams.alert import Alert
+
+OPEN_KEY = "rw:{alerts}:open:v1"
+DOC_KEY = "rw:{alerts}:doc:v1"
+REV_KEY = "rw:{alerts}:rev:v1"
+SEQ_KEY = "rw:{alerts}:seq:v1"
+FEED_KEY = "rw:{alerts}:feed:v1"
+
+_UPSERT_LUA = resources.files("alerts").joinpath("upsert.lua").read_text()
+_READ_OPEN_LUA = """
+local out = {}
+for i, fp in ipairs(ARGV) do
+  local id = redis.call('HGET', KEYS[1], fp)
+  if id then out[i] = redis.call('HGET', KEYS[2], id) or false else out[i] = false end
+end
+return out
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    alert: Alert
+    expected_revision: int  # 0 for a new alert
+    change: Change
+    received_ms: int  # when the event that caused it reached riskwire (Kafka timestamp)
+
+
+class AlertStore:
+    def __init__(self, redis: Redis, *, feed_maxlen: int = 100_000) -> None:
+        self._redis = redis
+        self._feed_maxlen = feed_maxlen
+        self._upsert = redis.register_script(_UPSERT_LUA)
+        self._read_open = redis.register_script(_READ_OPEN_LUA)
+
+    async def open_alerts(self, fingerprints: Collection[str]) -> dict[str, Alert]:
+        fps = list(fingerprints)
+        if not fps:
+            return {}
+        try:
+            docs = await self._read_open(keys=[OPEN_KEY, DOC_KEY], args=fps)
+        except RedisError as exc:
+            raise StoreError(f"reading {len(fps)} open alerts failed: {exc}") from exc
+        return {
+            fp: Alert.model_validate_json(doc) for fp, doc in zip(fps, docs, strict=True) if doc
+        }
+
+    async def upsert(self, upserts: Sequence[Upsert]) -> list[int | None]:
+        """Write each alert if its revision is unchanged, appending it to the feed: the feed
+        sequence number, or ``None`` when another writer changed it first."""
+        if not upserts:
+            return []
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for u in upserts:
+                    await self._upsert(
+                        keys=[OPEN_KEY, DOC_KEY, REV_KEY, SEQ_KEY, FEED_KEY],
+                        args=[
+                            u.alert.fingerprint,
+                            u.alert.alert_id,
+                            u.expected_revision,
+                            u.alert.revision,
+                            u.alert.model_dump_json(),
+                            1 if u.alert.status.is_open else 0,
+                            self._feed_maxlen,
+                            u.change.value,
+                            u.received_ms,
+                        ],
+                        client=pipe,
+                    )
+                replies = await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"writing {len(upserts)} alerts failed: {exc}") from exc
+        return [int(r) if int(r) >= 0 else None for r in replies]
+
+    async def get(self, alert_id: str) -> Alert | None:
+        doc = await self._redis.hget(DOC_KEY, alert_id)
+        return Alert.model_validate_json(doc) if doc else None

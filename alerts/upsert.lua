@@ -1,0 +1,24 @@
+-- Compare-and-set one alert, keep the fingerprint index, append the change to the feed.
+-- KEYS: open, doc, rev, seq, feed
+-- ARGV: fingerprint, alert_id, expected revision (0 = new), new revision, alert JSON,
+--       still open (1/0), feed maxlen, change, received_ms
+-- Returns the feed sequence number, or -1 when the revision moved.
+local fp, id = ARGV[1], ARGV[2]
+local expected = tonumber(ARGV[3])
+if expected == 0 then
+  if redis.call('HEXISTS', KEYS[1], fp) == 1 then return -1 end
+else
+  local rev = tonumber(redis.call('HGET', KEYS[3], id) or '0')
+  if rev ~= expected then return -1 end
+end
+redis.call('HSET', KEYS[2], id, ARGV[5])
+redis.call('HSET', KEYS[3], id, ARGV[4])
+if ARGV[6] == '1' then
+  redis.call('HSET', KEYS[1], fp, id)
+elseif redis.call('HGET', KEYS[1], fp) == id then
+  redis.call('HDEL', KEYS[1], fp)
+end
+local seq = redis.call('INCR', KEYS[4])
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], seq .. '-0',
+  'alert', ARGV[5], 'change', ARGV[8], 'received_ms', ARGV[9])
+return seq

@@ -1,0 +1,65 @@
+"""``create_app``: the FastAPI application, its lifespan and its routers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from alerts.store import AlertStore
+from api.accounts import Accounts
+from api.feed import Broadcaster
+from api.routes import alerts, health, metrics, tickets, ws
+from core.errors import AuthError, Forbidden
+from core.settings import Settings
+from processors.runtime import redis_client
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = redis_client(settings)
+        app.state.settings = settings
+        app.state.redis = redis
+        app.state.accounts = Accounts(redis)
+        app.state.alert_store = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
+        app.state.broadcaster = Broadcaster(redis, queue_size=settings.ws_send_queue)
+        tail = asyncio.create_task(app.state.broadcaster.run(), name="feed-tail")
+        try:
+            yield
+        finally:
+            tail.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tail
+            await redis.aclose()
+
+    app = FastAPI(
+        title="riskwire",
+        version="0.1.0",
+        summary="Streaming risk alerts for market regulators",
+        lifespan=lifespan,
+    )
+    for router in (health.router, metrics.router, tickets.router, alerts.router, ws.router):
+        app.include_router(router)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(AuthError)
+    async def unauthorized(_: Request, exc: AuthError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+
+    board = resources.files("api").joinpath("static/board.html").read_text(encoding="utf-8")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse(board)
+
+    return app

@@ -1,0 +1,64 @@
+"""Dependency aliases for the routes (``CurrentAccount``, ``RedisDep``, ...)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from redis.asyncio import Redis
+
+from alerts.store import AlertStore
+from api.accounts import Account, Accounts
+from core.errors import AuthError
+from core.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="An account's bearer token")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_redis(request: Request) -> Redis:
+    redis: Redis = request.app.state.redis
+    return redis
+
+
+def get_accounts(request: Request) -> Accounts:
+    accounts: Accounts = request.app.state.accounts
+    return accounts
+
+
+def get_alert_store(request: Request) -> AlertStore:
+    store: AlertStore = request.app.state.alert_store
+    return store
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+AlertStoreDep = Annotated[AlertStore, Depends(get_alert_store)]
+
+
+async def current_account(
+    accounts: AccountsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Account:
+    """The caller's account; 401 for a missing, malformed, unknown or revoked token."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return await accounts.authenticate(credentials.credentials)
+    except AuthError as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+
+
+CurrentAccount = Annotated[Account, Depends(current_account)]

@@ -1,0 +1,130 @@
+"""The live feed: one task per API process tails the Redis alert feed and fans each entry
+out to the connected clients' bounded queues.
+
+A client whose queue is full is dropped (it reconnects with ``?since=`` and misses
+nothing), so a client that does not read never slows the others. A reconnecting client
+first gets what it missed from the feed (the bounded replay buffer), then the live tail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from alerts.store import FEED_KEY
+from core.telemetry import REDIS_ERRORS, WS_DROPPED, get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    seq: int
+    change: str
+    alert: dict[str, Any]
+    raw_alert: bytes
+
+    def visible_to(self, department: str) -> bool:
+        return department in self.alert.get("departments", ())
+
+    def message(self) -> bytes:
+        return b'{"type":"alert","seq":%d,"change":"%s","alert":%s}' % (
+            self.seq,
+            self.change.encode(),
+            self.raw_alert,
+        )
+
+
+def _entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> FeedEntry:
+    eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    raw = fields[b"alert"]
+    return FeedEntry(
+        seq=int(eid.split("-", 1)[0]),
+        change=fields.get(b"change", b"").decode(),
+        alert=orjson.loads(raw),
+        raw_alert=raw,
+    )
+
+
+@dataclass(eq=False)
+class Subscriber:
+    department: str
+    queue: asyncio.Queue[FeedEntry]
+    dropped: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Broadcaster:
+    def __init__(self, redis: Redis, *, queue_size: int = 1000, block_ms: int = 1000) -> None:
+        self._redis = redis
+        self._queue_size = queue_size
+        self._block_ms = block_ms
+        self._subscribers: set[Subscriber] = set()
+        self.last_seq = 0
+
+    @property
+    def clients(self) -> int:
+        return len(self._subscribers)
+
+    def subscribe(self, department: str) -> Subscriber:
+        sub = Subscriber(department, asyncio.Queue(self._queue_size))
+        self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
+
+    async def backlog(self, since: int) -> AsyncIterator[FeedEntry]:
+        """Entries after ``since`` still in the replay buffer, oldest first."""
+        start = f"({since}-0"
+        while True:
+            rows: Any = await self._redis.xrange(FEED_KEY, min=start, max="+", count=500)
+            for entry_id, fields in rows:
+                yield _entry(entry_id, fields)
+            if len(rows) < 500:
+                return
+            last = rows[-1][0]
+            start = "(" + (last.decode() if isinstance(last, bytes) else last)
+
+    async def oldest_seq(self) -> int | None:
+        rows: Any = await self._redis.xrange(FEED_KEY, min="-", max="+", count=1)
+        return _entry(*rows[0]).seq if rows else None
+
+    async def current_seq(self) -> int:
+        rows: Any = await self._redis.xrevrange(FEED_KEY, max="+", min="-", count=1)
+        return _entry(*rows[0]).seq if rows else 0
+
+    async def run(self) -> None:
+        """Tail the feed forever, fanning entries out; survives Redis restarts."""
+        self.last_seq = await self.current_seq()
+        while True:
+            try:
+                reply: Any = await self._redis.xread(
+                    {FEED_KEY: f"{self.last_seq}-0"}, count=500, block=self._block_ms
+                )
+            except RedisError as exc:
+                REDIS_ERRORS.labels("feed").inc()
+                log.warning("feed read failed", error=str(exc))
+                await asyncio.sleep(1)
+                continue
+            for _, rows in reply or []:
+                for entry_id, fields in rows:
+                    entry = _entry(entry_id, fields)
+                    self.last_seq = entry.seq
+                    self._fan_out(entry)
+
+    def _fan_out(self, entry: FeedEntry) -> None:
+        for sub in list(self._subscribers):
+            if not entry.visible_to(sub.department):
+                continue
+            try:
+                sub.queue.put_nowait(entry)
+            except asyncio.QueueFull:
+                self._subscribers.discard(sub)
+                sub.dropped.set()
+                WS_DROPPED.labels("slow").inc()

@@ -1,0 +1,117 @@
+"""``WS /ws/alerts?ticket=…&since=…``: the caller's department's live alert feed.
+
+Messages are JSON objects with a ``type``:
+
+- ``{"type": "alert", "seq": n, "change": "created"|"new_evidence"|"status", "alert": {…}}``
+- ``{"type": "heartbeat", "seq": n, "time": "…"}``, every few seconds when idle
+- ``{"type": "gap", "oldest_seq": n}`` when ``since`` is older than the replay buffer
+  (reload ``GET /api/v1/alerts``, then resume from ``oldest_seq``)
+
+A client that does not keep up is closed with code 4008 and may resume with ``since``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from api.accounts import Accounts
+from api.feed import Broadcaster, FeedEntry
+from core.errors import AuthError
+from core.telemetry import WS_CLIENTS, WS_DROPPED
+
+router = APIRouter(tags=["live feed"])
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_SLOW = 4008
+
+
+@router.websocket("/ws/alerts")
+async def alerts_feed(
+    websocket: WebSocket, ticket: str | None = None, since: int | None = None
+) -> None:
+    accounts: Accounts = websocket.app.state.accounts
+    broadcaster: Broadcaster = websocket.app.state.broadcaster
+    heartbeat_s: float = websocket.app.state.settings.ws_heartbeat_s
+    try:
+        account = await accounts.redeem_ticket(ticket)
+    except AuthError as exc:
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason=str(exc))
+        return
+    await websocket.accept()
+    sub = broadcaster.subscribe(account.department)
+    WS_CLIENTS.inc()
+    try:
+        last = await _replay(websocket, broadcaster, account.department, since)
+        await _live(websocket, sub.queue, sub.dropped, last, heartbeat_s)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        broadcaster.unsubscribe(sub)
+        WS_CLIENTS.dec()
+
+
+async def _replay(
+    websocket: WebSocket, broadcaster: Broadcaster, department: str, since: int | None
+) -> int:
+    """Send what the client missed; the live queue already buffers what arrives meanwhile."""
+    if since is None:
+        return await broadcaster.current_seq()
+    oldest = await broadcaster.oldest_seq()
+    if oldest is not None and since + 1 < oldest:
+        await websocket.send_bytes(orjson.dumps({"type": "gap", "oldest_seq": oldest}))
+    last = since
+    async for entry in broadcaster.backlog(since):
+        last = entry.seq
+        if entry.visible_to(department):
+            await websocket.send_text(entry.message().decode())
+    return last
+
+
+async def _live(
+    websocket: WebSocket,
+    queue: asyncio.Queue[FeedEntry],
+    dropped: asyncio.Event,
+    last: int,
+    heartbeat_s: float,
+) -> None:
+    receiver = asyncio.create_task(_drain_client(websocket))
+    try:
+        while not receiver.done():
+            if dropped.is_set():
+                await websocket.close(code=CLOSE_SLOW, reason="too slow: resume with ?since=")
+                return
+            try:
+                entry = await asyncio.wait_for(queue.get(), timeout=heartbeat_s)
+            except TimeoutError:
+                beat = {"type": "heartbeat", "seq": last, "time": datetime.now(UTC).isoformat()}
+                await _send(websocket, orjson.dumps(beat).decode(), heartbeat_s)
+                continue
+            if entry.seq <= last:
+                continue  # already sent from the replay buffer
+            last = entry.seq
+            await _send(websocket, entry.message().decode(), heartbeat_s)
+    finally:
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await receiver
+
+
+async def _send(websocket: WebSocket, text: str, limit_s: float) -> None:
+    """A send that a stalled client cannot hold up forever."""
+    try:
+        await asyncio.wait_for(websocket.send_text(text), timeout=limit_s)
+    except TimeoutError:
+        WS_DROPPED.labels("send_timeout").inc()
+        raise WebSocketDisconnect(code=CLOSE_SLOW) from None
+
+
+async def _drain_client(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so a disconnect is noticed at once."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.receive_text()

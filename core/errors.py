@@ -1,0 +1,73 @@
+"""The one error hierarchy of riskwire.
+
+::
+
+    RiskwireError
+    ├── ConfigError             settings or a rules file that cannot be loaded
+    ├── InvalidEvent            an input message that cannot be accepted (goes to the DLQ)
+    ├── StoreError              Redis failed or answered something unexpected
+    ├── AuthError               a missing or wrong credential (HTTP 401)
+    │   └── Forbidden           a right credential without the right (HTTP 403)
+    └── DeliveryError           a notifier could not deliver (``retryable`` says whether to retry)
+
+Every error a caller is expected to handle derives from :class:`RiskwireError`, so a
+worker loop can tell "ours, handled" from "a bug" with one ``except`` clause.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class RiskwireError(Exception):
+    """Base of every error riskwire raises on purpose."""
+
+
+class ConfigError(RiskwireError):
+    """Settings or a rules file that cannot be loaded."""
+
+
+class DlqReason(enum.StrEnum):
+    """Why an input message was dead-lettered (a bounded metric label)."""
+
+    NOT_JSON = "not_json"
+    NOT_OBJECT = "not_object"
+    TOO_LARGE = "too_large"
+    BAD_ENVELOPE = "bad_envelope"
+    UNKNOWN_TYPE = "unknown_type"
+    WRONG_TOPIC = "wrong_topic"
+    BAD_FIELD = "bad_field"
+    BAD_USCC = "bad_uscc"
+    BAD_ID_NUMBER = "bad_id_number"
+    BAD_DATE = "bad_date"
+    BAD_SUBJECT = "bad_subject"
+
+
+class InvalidEvent(RiskwireError):
+    """An input message that cannot be accepted; ``reason`` is the metric label,
+    ``detail`` the sentence a person reads in the DLQ. Neither ever holds a raw id_number."""
+
+    def __init__(self, reason: DlqReason, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class StoreError(RiskwireError):
+    """Redis failed or answered something unexpected."""
+
+
+class AuthError(RiskwireError):
+    """A missing or wrong credential (HTTP 401)."""
+
+
+class Forbidden(AuthError):
+    """A valid credential without the right to do this (HTTP 403)."""
+
+
+class DeliveryError(RiskwireError):
+    """A notifier could not deliver; ``retryable`` says whether trying again may help."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable

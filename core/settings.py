@@ -1,0 +1,89 @@
+"""One frozen, typed settings object, read from ``RISKWIRE_*`` environment variables.
+
+Built once at the entry point (``riskwire worker``, ``riskwire api``) and passed down;
+no module imports a global settings instance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigError
+
+DEV_IDENTITY_SECRET = "dev-only-identity-secret-do-not-deploy"
+DEV_DEPARTMENTS = (
+    "samr",
+    "tax",
+    "court",
+    "police",
+    "enforcement-bureau",
+    "drc",
+    "qianhai-authority",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RISKWIRE_",
+        frozen=True,
+        extra="ignore",
+        env_file=".env",
+        env_file_encoding="utf-8",
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Keyed hash of person identities (HMAC-SHA256). Outside development it must be set.
+    identity_secret: SecretStr = SecretStr(DEV_IDENTITY_SECRET)
+
+    topic_registration: str = "registration.changes"
+    topic_court: str = "court.filings"
+    topic_tax: str = "tax.events"
+    topic_enforcement: str = "enforcement.uploads"
+    topic_alerts: str = "riskwire.alerts"
+    topic_grades: str = "riskwire.grades"
+    topic_dlq: str = "riskwire.dlq"
+    partitions: int = Field(default=8, ge=1)
+    departments: tuple[str, ...] = DEV_DEPARTMENTS
+
+    app_id: str = "riskwire"
+    worker_batch_max: int = Field(default=1000, ge=1)
+    worker_batch_within_s: float = Field(default=0.01, gt=0)
+    worker_metrics_port: int = 9464
+    max_message_bytes: int = 1024 * 1024
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # Bounded replay buffer of the live feed (Redis stream length).
+    feed_maxlen: int = Field(default=100_000, ge=100)
+    ws_heartbeat_s: float = Field(default=15.0, gt=0)
+    ws_ticket_ttl_s: int = Field(default=60, ge=5)
+    ws_send_queue: int = Field(default=1000, ge=10)
+
+    rules_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> Settings:
+        if (
+            self.env == "production"
+            and self.identity_secret.get_secret_value() == DEV_IDENTITY_SECRET
+        ):
+            raise ConfigError("RISKWIRE_IDENTITY_SECRET must be set outside development")
+        if len(self.identity_secret.get_secret_value()) < 16:
+            raise ConfigError("RISKWIRE_IDENTITY_SECRET must be at least 16 characters")
+        return self
+
+    @property
+    def input_topics(self) -> tuple[str, str, str, str]:
+        return (self.topic_registration, self.topic_court, self.topic_tax, self.topic_enforcement)
+
+    def department_topic(self, department: str) -> str:
+        return f"{self.topic_alerts}.{department}"

@@ -1,0 +1,117 @@
+"""Metrics (Prometheus conventions, bounded labels) and structured logs.
+
+Labels never carry a uscc, a person key or an alert id: only topics, event types, rule
+ids, severities, reasons and operations, each a small fixed set.
+
+When ``PROMETHEUS_MULTIPROC_DIR`` is set (``riskwire run`` sets it), every riskwire process
+on the host writes its samples there and the API's ``/metrics`` serves them all together.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import structlog
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+EVENTS_CONSUMED = Counter(
+    "riskwire_events_consumed_total", "Input events accepted, by topic and type.", ["topic", "type"]
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "riskwire_events_dead_lettered_total",
+    "Input messages sent to the dead-letter topic, by topic and reason.",
+    ["topic", "reason"],
+)
+EVENTS_DUPLICATE = Counter(
+    "riskwire_events_duplicate_total",
+    "Events already applied to a profile (redelivery or replay), by topic.",
+    ["topic"],
+)
+PROFILE_CONFLICTS = Counter(
+    "riskwire_profile_conflicts_total",
+    "Profile writes retried because another writer changed the profile first.",
+)
+BATCH_SECONDS = Histogram(
+    "riskwire_batch_processing_seconds",
+    "Time to process one batch of input events, decode to alerts written.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+BATCH_SIZE = Histogram(
+    "riskwire_batch_size_events",
+    "Events per processed batch.",
+    buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 2000),
+)
+EVENT_TO_ALERT_SECONDS = Histogram(
+    "riskwire_event_to_alert_seconds",
+    "Latency from an event reaching Kafka to its alert being published.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+ALERTS_FIRED = Counter(
+    "riskwire_alerts_fired_total",
+    "Alerts created or updated, by rule, severity and change.",
+    ["rule_id", "severity", "change"],
+)
+ALERTS_PUBLISHED = Counter(
+    "riskwire_alerts_published_total", "Alert changes published to Kafka.", ["topic_kind"]
+)
+CONSUMER_LAG = Gauge(
+    "riskwire_consumer_lag_messages",
+    "Messages not yet consumed, by input topic (sum over this worker's partitions).",
+    ["topic"],
+    multiprocess_mode="livesum",
+)
+REDIS_ERRORS = Counter(
+    "riskwire_redis_errors_total", "Redis calls that failed, by operation.", ["operation"]
+)
+WS_CLIENTS = Gauge(
+    "riskwire_websocket_clients", "Connected live-feed clients.", multiprocess_mode="livesum"
+)
+WS_DROPPED = Counter(
+    "riskwire_websocket_dropped_total", "Live-feed clients dropped, by reason.", ["reason"]
+)
+
+
+def render_metrics() -> tuple[bytes, str]:
+    """The exposition text for ``/metrics`` (all local processes in multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+    """Structured logs on stderr: JSON lines in production, readable in a terminal."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s")
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,140 @@
+"""The faust app: one agent per input topic, each feeding batches to the processor, plus
+the alert relay and the consumer-lag probe. Wiring only; the work is in ``pipeline``.
+
+Offsets are committed by faust after a batch has been processed (``take_events`` acks a
+batch when the next one is asked for), so a ``kill -9`` replays at most the uncommitted
+batches, and the profile store's dedup makes the replay change nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+
+from alerts.relay import AlertRelay
+from core.errors import StoreError
+from core.settings import Settings
+from core.telemetry import CONSUMER_LAG, REDIS_ERRORS, get_logger
+from processors.dead_letters import KafkaDeadLetters
+from processors.pipeline import Incoming
+from processors.runtime import Runtime
+
+log = get_logger(__name__)
+
+
+class FaustPublisher:
+    """Publishes through the faust app's producer and waits for the broker's acks."""
+
+    def __init__(self, app: faust.App) -> None:
+        self._app = app
+
+    async def publish(self, messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
+        producer = self._app.producer
+        pending = [
+            await producer.send(topic, key, value, None, None, None)
+            for topic, key, value in messages
+        ]
+        await asyncio.gather(*pending)
+
+
+def incoming(event: Any) -> Incoming:
+    m = event.message
+    return Incoming(
+        topic=m.topic,
+        partition=m.partition,
+        offset=m.offset,
+        key=m.key,
+        value=m.value,
+        timestamp_ms=int(m.timestamp * 1000),
+    )
+
+
+def create_app(settings: Settings) -> faust.App:
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        value_serializer="raw",
+        key_serializer="raw",
+        store="memory://",
+        topic_partitions=settings.partitions,
+        topic_allow_declare=False,
+        web_enabled=False,
+        producer_linger=0.002,
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        stream_buffer_maxsize=max(4096, settings.worker_batch_max * 4),
+        broker_max_poll_records=settings.worker_batch_max,
+    )
+    publisher = FaustPublisher(app)
+    runtime = Runtime.build(settings, KafkaDeadLetters(publisher, settings.topic_dlq))
+    app.riskwire = runtime  # type: ignore[attr-defined]
+
+    for topic_name in settings.input_topics:
+        _attach_agent(app, runtime, topic_name)
+
+    relay = AlertRelay(
+        runtime.redis,
+        publisher,
+        topic=settings.topic_alerts,
+        consumer=f"{socket.gethostname()}-{os.getpid()}",
+    )
+
+    @app.task
+    async def publish_alerts() -> None:
+        stopping = asyncio.Event()
+        try:
+            await relay.run(stopping)
+        finally:
+            stopping.set()
+
+    @app.timer(interval=5.0)
+    async def measure_lag() -> None:
+        await _measure_lag(app, settings.input_topics)
+
+    return app
+
+
+def _attach_agent(app: faust.App, runtime: Runtime, topic_name: str) -> None:
+    topic = app.topic(topic_name, value_serializer="raw", key_serializer="raw")
+    batch_max = runtime.settings.worker_batch_max
+    within = runtime.settings.worker_batch_within_s
+
+    async def consume(stream: Any) -> None:
+        async for events in stream.take_events(batch_max, within=within):
+            batch = [incoming(e) for e in events]
+            while True:
+                try:
+                    await runtime.processor.process(batch)
+                    break
+                except StoreError as exc:
+                    # Redis is down or the batch kept conflicting: nothing was acked, so
+                    # retrying the whole batch is safe (applied events are deduplicated).
+                    REDIS_ERRORS.labels("process").inc()
+                    log.warning("batch failed, retrying", topic=topic_name, error=str(exc))
+                    await asyncio.sleep(1.0)
+
+    app.agent(topic, name=f"riskwire.agent.{topic_name}")(consume)
+
+
+async def _measure_lag(app: faust.App, topics: Sequence[str]) -> None:
+    consumer = app.consumer
+    try:
+        assigned = consumer.assignment()
+    except Exception:  # consumer not started yet
+        return
+    lag: dict[str, int] = dict.fromkeys(topics, 0)
+    for tp in assigned:
+        if tp.topic not in lag:
+            continue
+        position = await consumer.position(tp)
+        highwater = consumer.highwater(tp)
+        if position is not None and highwater is not None:
+            lag[tp.topic] += max(0, highwater - position)
+    for topic, value in lag.items():
+        CONSUMER_LAG.labels(topic).set(value)

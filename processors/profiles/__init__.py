@@ -1,0 +1,1 @@
+"""Enterprise and person profiles: the model, the pure reducers, and the stores."""

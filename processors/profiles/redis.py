@@ -1,0 +1,147 @@
+"""The Redis profile store: one hash per profile, a dedup set beside it, sorted-set indices.
+
+Keys (versioned, and hash-tagged so that a profile's keys share one cluster slot)::
+
+    rw:{ent:<uscc>}:v1          hash  doc (JSON), ver (int), ix (pending index ops, JSON)
+    rw:{ent:<uscc>}:seen:v1     set   event identities applied to this profile
+    rw:{per:<key>}:v1 / :seen:v1      the same for a person
+    rw:ix:v1:<index>            zset  uscc -> score (addr: registration day ordinal)
+
+Every public method is one pipelined round trip, whatever the batch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from importlib import resources
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from core.errors import StoreError
+from processors.profiles.model import STATE_VERSION
+from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Write
+
+_COMMIT_LUA = resources.files("processors.profiles").joinpath("commit.lua").read_text()
+_ACK_LUA = """
+if redis.call('HGET', KEYS[1], 'ver') == ARGV[1] then redis.call('HDEL', KEYS[1], 'ix') end
+return 1
+"""
+
+
+def doc_key(ref: EntityRef) -> str:
+    return f"rw:{{{ref.kind}:{ref.id}}}:{STATE_VERSION}"
+
+
+def seen_key(ref: EntityRef) -> str:
+    return f"rw:{{{ref.kind}:{ref.id}}}:seen:{STATE_VERSION}"
+
+
+def index_key(index: str) -> str:
+    return f"rw:ix:{STATE_VERSION}:{index}"
+
+
+class RedisProfileStore:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._commit = redis.register_script(_COMMIT_LUA)
+        self._ack = redis.register_script(_ACK_LUA)
+
+    async def load(self, asks: Mapping[EntityRef, Collection[str]]) -> dict[EntityRef, Loaded]:
+        refs = list(asks)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for ref in refs:
+                    pipe.hmget(doc_key(ref), "doc", "ver", "ix")
+                    eids = list(asks[ref])
+                    if eids:
+                        pipe.smismember(seen_key(ref), eids)
+                replies = await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"loading {len(refs)} profiles failed: {exc}") from exc
+        out: dict[EntityRef, Loaded] = {}
+        it = iter(replies)
+        for ref in refs:
+            doc, ver, ix = next(it)
+            eids = list(asks[ref])
+            flags = next(it) if eids else []
+            pending = [IndexOp.from_json(op) for op in orjson.loads(ix)] if ix else []
+            out[ref] = Loaded(
+                doc=doc,
+                version=int(ver or 0),
+                seen={eid for eid, flag in zip(eids, flags, strict=True) if flag},
+                pending=pending,
+            )
+        return out
+
+    async def commit(self, writes: Sequence[Write]) -> dict[EntityRef, int | None]:
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for w in writes:
+                    ix = orjson.dumps([op.to_json() for op in w.index_ops]) if w.index_ops else b""
+                    await self._commit(
+                        keys=[doc_key(w.ref), seen_key(w.ref)],
+                        args=[w.expected_version, w.doc, ix, *w.applied],
+                        client=pipe,
+                    )
+                replies = await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"committing {len(writes)} profiles failed: {exc}") from exc
+        return {
+            w.ref: (int(r) if int(r) >= 0 else None) for w, r in zip(writes, replies, strict=True)
+        }
+
+    async def finish_indices(
+        self, done: Sequence[tuple[EntityRef, int, Sequence[IndexOp]]]
+    ) -> None:
+        if not done:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for _, _, ops in done:
+                    for op in ops:
+                        if op.score is None:
+                            pipe.zrem(index_key(op.index), op.member)
+                        else:
+                            pipe.zadd(index_key(op.index), {op.member: op.score})
+                for ref, version, _ in done:
+                    await self._ack(keys=[doc_key(ref)], args=[version], client=pipe)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"updating indices failed: {exc}") from exc
+
+    async def hubs(self, indices: Collection[str], cap: int = 500) -> dict[str, Hub]:
+        names = list(indices)
+        if not names:
+            return {}
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.zcard(index_key(name))
+                    pipe.zrange(index_key(name), 0, cap - 1, desc=True, withscores=True)
+                replies = await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"reading {len(names)} indices failed: {exc}") from exc
+        out: dict[str, Hub] = {}
+        for i, name in enumerate(names):
+            size, members = replies[2 * i], replies[2 * i + 1]
+            out[name] = Hub(
+                index=name,
+                size=int(size),
+                members=[(m.decode() if isinstance(m, bytes) else m, float(s)) for m, s in members],
+            )
+        return out
+
+    async def docs(self, refs: Collection[EntityRef]) -> dict[EntityRef, bytes]:
+        wanted = list(refs)
+        if not wanted:
+            return {}
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for ref in wanted:
+                    pipe.hget(doc_key(ref), "doc")
+                replies = await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"reading {len(wanted)} profiles failed: {exc}") from exc
+        return {ref: doc for ref, doc in zip(wanted, replies, strict=True) if doc is not None}

@@ -1,0 +1,98 @@
+"""The contract every profile store keeps, and the value types it trades in.
+
+A store reads profiles with the subset of given event ids they have already applied,
+and writes new versions with compare-and-set: the dedup record and the profile update are
+one atomic step, so a redelivered or replayed event changes nothing, and two workers that
+touch the same profile cannot lose each other's update (the loser re-reads and re-applies).
+
+Cross-entity indices (address, person and phone -> enterprises) are sorted sets updated
+after the commit. The commit records the pending index operations inside the profile's
+own key, so a worker killed between the two steps leaves a note that the next reader of
+that profile finishes (a transactional outbox that needs no cross-slot transaction and so
+works on a Redis Cluster).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+EntityKind = Literal["ent", "per"]
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRef:
+    kind: EntityKind
+    id: str  # uscc, or a person's keyed hash
+
+
+@dataclass(frozen=True, slots=True)
+class IndexOp:
+    """Add ``member`` to (``score`` set) or remove it from (``score`` None) an index."""
+
+    index: str
+    member: str
+    score: float | None
+
+    def to_json(self) -> list[object]:
+        return [self.index, self.member, self.score]
+
+    @classmethod
+    def from_json(cls, raw: Sequence[object]) -> IndexOp:
+        index, member, score = raw
+        return cls(str(index), str(member), None if score is None else float(str(score)))
+
+
+@dataclass(slots=True)
+class Loaded:
+    """A profile as read: its JSON (``None`` when new), version, the asked event ids it
+    has already applied, and index operations a crashed writer left unfinished."""
+
+    doc: bytes | None
+    version: int
+    seen: set[str] = field(default_factory=set)
+    pending: list[IndexOp] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    ref: EntityRef
+    expected_version: int
+    doc: bytes
+    applied: Sequence[str]  # event ids applied in this write
+    index_ops: Sequence[IndexOp]  # pending ones first, then this write's
+
+
+@dataclass(frozen=True, slots=True)
+class Hub:
+    """Members of one index, newest (highest score) first, capped; ``size`` is exact."""
+
+    index: str
+    size: int
+    members: list[tuple[str, float]]
+
+
+class ProfileStore(Protocol):
+    async def load(self, asks: Mapping[EntityRef, Collection[str]]) -> dict[EntityRef, Loaded]:
+        """Read profiles and which of the given event ids each has applied."""
+        ...
+
+    async def commit(self, writes: Sequence[Write]) -> dict[EntityRef, int | None]:
+        """Write each profile if its version is unchanged: the new version, or ``None``
+        when another writer got there first (re-read and re-apply)."""
+        ...
+
+    async def finish_indices(
+        self, done: Sequence[tuple[EntityRef, int, Sequence[IndexOp]]]
+    ) -> None:
+        """Apply committed index operations, then clear each profile's pending note."""
+        ...
+
+    async def hubs(self, indices: Collection[str], cap: int = 500) -> dict[str, Hub]:
+        """Read the members of the given indices."""
+        ...
+
+    async def docs(self, refs: Collection[EntityRef]) -> dict[EntityRef, bytes]:
+        """Read the current JSON of the given profiles (missing ones are left out)."""
+        ...

@@ -1,0 +1,73 @@
+"""The objects one worker process shares: Redis, the stores, the rule engine, the processor.
+
+Built once from :class:`~core.settings.Settings` at startup, so the faust wiring in
+``processors.app`` stays a few lines and tests can build a runtime without faust.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from alerts.store import AlertStore
+from core.clock import Clock, SystemClock
+from core.settings import Settings
+from processors.pipeline import BatchProcessor, DeadLetterSink
+from processors.profiles.redis import RedisProfileStore
+from rules.base import Rule
+from rules.engine import RuleEngine, default_rules
+from streams.codec import Decoder
+from streams.identifiers import PersonKeyer
+from streams.schemas.common import Family
+
+
+def topic_families(settings: Settings) -> dict[str, Family]:
+    return {
+        settings.topic_registration: Family.REGISTRATION,
+        settings.topic_court: Family.COURT,
+        settings.topic_tax: Family.TAX,
+        settings.topic_enforcement: Family.ENFORCEMENT,
+    }
+
+
+def redis_client(settings: Settings) -> Redis:
+    return Redis.from_url(
+        settings.redis_url, decode_responses=False, health_check_interval=30, socket_keepalive=True
+    )
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    redis: Redis
+    profiles: RedisProfileStore
+    alerts: AlertStore
+    engine: RuleEngine
+    processor: BatchProcessor
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        dead_letters: DeadLetterSink,
+        *,
+        clock: Clock | None = None,
+        rules: Sequence[Rule] | None = None,
+    ) -> Runtime:
+        redis = redis_client(settings)
+        profiles = RedisProfileStore(redis)
+        alerts = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
+        engine = RuleEngine(rules if rules is not None else default_rules())
+        keyer = PersonKeyer(settings.identity_secret.get_secret_value().encode())
+        processor = BatchProcessor(
+            decoder=Decoder(keyer, max_bytes=settings.max_message_bytes),
+            families=topic_families(settings),
+            store=profiles,
+            alerts=alerts,
+            engine=engine,
+            dead_letters=dead_letters,
+            clock=clock or SystemClock(),
+        )
+        return cls(settings, redis, profiles, alerts, engine, processor)

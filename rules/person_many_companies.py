@@ -1,0 +1,54 @@
+"""``person_many_companies``: one natural person is legal representative or officer of
+N or more enterprises that are not deregistered (one alert per person, naming them all)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rules.base import Facts, Hit, Need, Rule, evidence_of
+from streams.alert import Severity
+from streams.event import Event
+
+DEFAULTS = {"min_enterprises": 5}
+
+
+class PersonManyCompanies(Rule):
+    rule_id = "person_many_companies"
+    version = 1
+    severity = Severity.HIGH
+    inputs: ClassVar[frozenset[str]] = frozenset({"enterprise.registered", "enterprise.changed"})
+    needs: ClassVar[frozenset[Need]] = frozenset({Need.PERSON_HUBS})
+
+    def __init__(self, min_enterprises: int = DEFAULTS["min_enterprises"]) -> None:
+        super().__init__(min_enterprises=min_enterprises)
+        self.min_enterprises = min_enterprises
+
+    def evaluate(self, event: Event, facts: Facts) -> Sequence[Hit]:
+        if event.type == "enterprise.changed" and getattr(event.data, "field", None) not in (
+            "legal_rep",
+            "officers",
+        ):
+            return ()
+        hits = []
+        for ref in facts.enterprise.people():
+            hub = facts.person_hub(ref.key)
+            if hub is None or hub.size < self.min_enterprises:
+                continue
+            members = [uscc for uscc, _ in hub.members]
+            fact = f"{ref.name}（身份证号{ref.masked}）担任{hub.size}家未注销企业的法定代表人或高管"
+            hits.append(
+                self.hit(
+                    subject_kind="person",
+                    subject_id=ref.key,
+                    enterprises=members,
+                    enterprises_total=hub.size,
+                    title=f"一人控制多家企业：{ref.name}（{hub.size}家）",
+                    explanation=(
+                        f"{fact}，达到阈值{self.min_enterprises}家。"
+                        f"涉及企业：{'、'.join(members[:50])}{'等' if hub.size > 50 else ''}。"
+                    ),
+                    evidence=[evidence_of(event, fact)],
+                )
+            )
+        return hits

@@ -1,0 +1,1 @@
+"""The wire: topics, the event and alert schemas, identifiers and codecs."""

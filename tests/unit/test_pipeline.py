@@ -1,0 +1,238 @@
+"""The batch processor on in-memory stores: exactly-once application, dead letters, rules
+end to end (both orders of dishonest_officer), and one open alert per fingerprint."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from alerts.memory import MemoryAlertStore
+from core.clock import FakeClock
+from processors.pipeline import BatchProcessor, DeadLetter, Incoming
+from processors.profiles.memory import MemoryProfileStore
+from processors.profiles.model import EnterpriseProfile
+from processors.profiles.store import EntityRef
+from rules.engine import RuleEngine, default_rules
+from streams.codec import Decoder
+from streams.factory import EventFactory, topic_for
+from streams.schemas.common import Family
+
+FAMILIES = {
+    "registration.changes": Family.REGISTRATION,
+    "court.filings": Family.COURT,
+    "tax.events": Family.TAX,
+    "enforcement.uploads": Family.ENFORCEMENT,
+}
+T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
+
+
+class Letters:
+    def __init__(self) -> None:
+        self.letters: list[DeadLetter] = []
+
+    async def dead_letter(self, letters: Sequence[DeadLetter]) -> None:
+        self.letters += letters
+
+
+class Harness:
+    def __init__(self, decoder: Decoder) -> None:
+        self.store = MemoryProfileStore()
+        self.alerts = MemoryAlertStore()
+        self.dlq = Letters()
+        self.offset = 0
+        self.processor = BatchProcessor(
+            decoder=decoder,
+            families=FAMILIES,
+            store=self.store,
+            alerts=self.alerts,
+            engine=RuleEngine(default_rules()),
+            dead_letters=self.dlq,
+            clock=FakeClock(T0),
+        )
+
+    def message(self, ev: dict[str, Any] | bytes, topic: str | None = None) -> Incoming:
+        self.offset += 1
+        value = ev if isinstance(ev, bytes) else orjson.dumps(ev)
+        topic = (
+            topic or topic_for(ev["type"])
+            if isinstance(ev, dict)
+            else topic or "registration.changes"
+        )
+        return Incoming(topic, 0, self.offset, None, value, 1_000)
+
+    async def feed(self, *events: dict[str, Any] | bytes) -> Any:
+        return await self.processor.process([self.message(e) for e in events])
+
+    def profile(self, uscc: str) -> EnterpriseProfile:
+        return EnterpriseProfile.model_validate_json(
+            self.store.docs_by_ref[EntityRef("ent", uscc)][0]
+        )
+
+    def open_alerts(self, rule_id: str) -> list[Any]:
+        return [a for a in self.alerts.by_id.values() if a.rule_id == rule_id and a.status.is_open]
+
+
+@pytest.fixture
+def h(decoder: Decoder) -> Harness:
+    return Harness(decoder)
+
+
+async def test_a_redelivered_event_changes_nothing(h: Harness, factory: EventFactory) -> None:
+    uscc = factory.uscc()
+    reg = factory.registered(uscc, time=T0)
+    fail = factory.event(
+        "contact.failed", uscc, {"department": "samr", "channel": "phone"}, time=T0
+    )
+    first = await h.feed(reg, fail)
+    assert (first.applied, first.duplicates) == (2, 0)
+    before = h.profile(uscc)
+    again = await h.feed(fail, reg, fail)  # redelivery, and a duplicate inside one batch
+    assert (again.applied, again.duplicates) == (0, 3)
+    assert h.profile(uscc) == before
+    assert len(before.contact_failures) == 1
+
+
+async def test_bad_input_is_dead_lettered_and_the_rest_goes_on(
+    h: Harness, factory: EventFactory
+) -> None:
+    uscc = factory.uscc()
+    report = await h.feed(b"{oops", factory.registered(uscc, time=T0), b"[]")
+    assert report.dead_lettered == 2
+    assert report.applied == 1
+    assert [letter.error.reason.value for letter in h.dlq.letters] == ["not_json", "not_object"]
+    assert h.profile(uscc).name
+
+
+async def test_dishonest_officer_listed_then_appointed(h: Harness, factory: EventFactory) -> None:
+    boss = factory.person()
+    await h.feed(factory.debtor_listed_person(boss, time=T0))
+    assert not h.open_alerts("dishonest_officer")
+    uscc = factory.uscc()
+    await h.feed(factory.registered(uscc, legal_rep=boss, time=T0 + timedelta(days=3)))
+    [alert] = h.open_alerts("dishonest_officer")
+    assert alert.subject.id == uscc
+    assert alert.severity == "critical"
+    assert "失信被执行人" in alert.explanation
+    assert "350,000" in alert.explanation
+    assert boss["id_number"] not in alert.model_dump_json()
+    assert {ev.type for ev in alert.evidence} == {"enterprise.registered", "debtor.listed"}
+
+
+async def test_dishonest_officer_appointed_then_listed(h: Harness, factory: EventFactory) -> None:
+    director = factory.person("director")
+    a, b = factory.uscc(), factory.uscc()
+    await h.feed(
+        factory.registered(a, officers=[director], time=T0),
+        factory.registered(b, officers=[director], time=T0),
+    )
+    assert not h.open_alerts("dishonest_officer")
+    await h.feed(factory.debtor_listed_person(director, time=T0 + timedelta(days=9)))
+    alerts = h.open_alerts("dishonest_officer")
+    assert sorted(x.subject.id for x in alerts) == sorted([a, b])  # fanned out to both
+    assert all("董事" in x.explanation for x in alerts)
+
+
+async def test_person_many_companies_one_alert_that_grows(
+    h: Harness, factory: EventFactory
+) -> None:
+    front = factory.person()
+    companies = [factory.uscc() for _ in range(6)]
+    await h.feed(*[factory.registered(u, legal_rep=front, time=T0) for u in companies[:4]])
+    assert not h.open_alerts("person_many_companies")
+    await h.feed(factory.registered(companies[4], legal_rep=front, time=T0))
+    [alert] = h.open_alerts("person_many_companies")
+    assert alert.subject.kind == "person"
+    assert sorted(alert.enterprises) == sorted(companies[:5])
+    await h.feed(factory.registered(companies[5], legal_rep=front, time=T0))
+    [grown] = h.open_alerts("person_many_companies")
+    assert grown.alert_id == alert.alert_id
+    assert grown.revision == 2
+    assert sorted(grown.enterprises) == sorted(companies)
+
+
+async def test_deregistered_companies_do_not_count(h: Harness, factory: EventFactory) -> None:
+    front = factory.person()
+    companies = [factory.uscc() for _ in range(5)]
+    await h.feed(*[factory.registered(u, legal_rep=front, time=T0) for u in companies[:4]])
+    await h.feed(
+        factory.event("enterprise.deregistered", companies[0], {"reason": "注销"}, time=T0)
+    )
+    await h.feed(factory.registered(companies[4], legal_rep=front, time=T0))
+    assert not h.open_alerts("person_many_companies")
+
+
+async def test_same_address_cluster_with_variant_spellings(
+    h: Harness, factory: EventFactory
+) -> None:
+    spellings = [
+        "广东省深圳市南山区桂湾五路１２８号",
+        "南山区 桂湾五路128號",
+        "深圳市南山区桂湾五路128号",
+        "南山區桂灣五路128号",
+        "广东省 深圳市 南山区 桂湾五路 128 号",
+    ]
+    days = [
+        T0 - timedelta(days=900),
+        T0 - timedelta(days=800),
+        T0 - timedelta(days=100),
+        T0 - timedelta(days=20),
+        T0,
+    ]
+    usccs = [factory.uscc() for _ in spellings]
+    await h.feed(
+        *[
+            factory.registered(u, address=addr, registered_on=d.date(), time=d)
+            for u, addr, d in zip(usccs[:4], spellings, days, strict=False)
+        ]
+    )
+    assert not h.open_alerts("same_address_cluster")
+    await h.feed(
+        factory.registered(usccs[4], address=spellings[4], registered_on=days[4].date(), time=T0)
+    )
+    [alert] = h.open_alerts("same_address_cluster")
+    assert alert.subject.kind == "address"
+    assert alert.subject.id == "南山区桂湾五路128号"
+    assert sorted(alert.enterprises) == sorted(usccs)
+    assert "5家" in alert.explanation
+    assert "3家" in alert.explanation
+
+
+async def test_same_address_needs_recent_registrations(h: Harness, factory: EventFactory) -> None:
+    old = [T0 - timedelta(days=d) for d in (2000, 1500, 1000, 500)]
+    events = [
+        factory.registered(address="南山区前湾一路1号", registered_on=d.date(), time=d) for d in old
+    ]
+    events.append(factory.registered(address="南山区前湾一路1号", registered_on=T0.date(), time=T0))
+    await h.feed(*events)
+    assert not h.open_alerts("same_address_cluster")  # only 1 within 180 days of the newest
+
+
+async def test_tax_arrears_threshold_and_rating(h: Harness, factory: EventFactory) -> None:
+    a, b, c = factory.uscc(), factory.uscc(), factory.uscc()
+    await h.feed(*(factory.registered(u, time=T0) for u in (a, b, c)))
+    await h.feed(
+        factory.tax_arrears(a, 99_999.0, time=T0), factory.tax_arrears(b, 100_000.0, time=T0)
+    )
+    await h.feed(factory.event("tax.credit_rated", c, {"year": 2025, "rating": "D"}, time=T0))
+    fired = sorted(x.subject.id for x in h.open_alerts("tax_arrears"))
+    assert fired == sorted([b, c])
+    [arrears] = [x for x in h.open_alerts("tax_arrears") if x.subject.id == b]
+    assert "100,000元" in arrears.explanation
+
+
+async def test_replayed_hit_publishes_nothing_new(h: Harness, factory: EventFactory) -> None:
+    uscc = factory.uscc()
+    reg, arrears = factory.registered(uscc, time=T0), factory.tax_arrears(uscc, 500_000.0, time=T0)
+    await h.feed(reg, arrears)
+    published = len(h.alerts.feed)
+    await h.feed(reg, arrears)  # a replay after a crash
+    assert len(h.alerts.feed) == published
+    later = factory.tax_arrears(uscc, 800_000.0, time=T0 + timedelta(days=30))
+    await h.feed(later)
+    [alert] = h.open_alerts("tax_arrears")
+    assert alert.hits == 2
+    assert len(h.alerts.feed) == published + 1
