@@ -61,6 +61,13 @@ class AlertRelay:
         while not stopping.is_set():
             try:
                 await self.step()
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                # The feed or its group is gone (Redis restarted without its data, or the
+                # key was deleted): recreate the group and go on.
+                log.warning("relay group missing, recreating", error=str(exc))
+                await self.ensure_group()
             except (RedisError, StoreError) as exc:
                 REDIS_ERRORS.labels("relay").inc()
                 log.warning("relay step failed", error=str(exc))

@@ -21,7 +21,9 @@ from core.errors import StoreError
 from core.settings import Settings
 from core.telemetry import CONSUMER_LAG, REDIS_ERRORS, get_logger
 from processors.dead_letters import KafkaDeadLetters
+from processors.heartbeat import beat
 from processors.pipeline import Incoming
+from processors.progress import Progress
 from processors.runtime import Runtime
 
 log = get_logger(__name__)
@@ -62,7 +64,6 @@ def create_app(settings: Settings) -> faust.App:
         key_serializer="raw",
         store="memory://",
         topic_partitions=settings.partitions,
-        topic_allow_declare=False,
         web_enabled=False,
         producer_linger=0.002,
         producer_acks=-1,
@@ -93,9 +94,16 @@ def create_app(settings: Settings) -> faust.App:
         finally:
             stopping.set()
 
-    @app.timer(interval=5.0)
+    worker_id = f"{socket.gethostname()}-{os.getpid()}"
+
+    @app.timer(interval=5.0, on_leader=False)
     async def measure_lag() -> None:
-        await _measure_lag(app, settings.input_topics)
+        assigned = await _measure_lag(app, settings.input_topics)
+        try:
+            await beat(runtime.redis, worker_id, assigned)
+        except Exception as exc:
+            REDIS_ERRORS.labels("heartbeat").inc()
+            log.warning("heartbeat failed", error=str(exc))
 
     return app
 
@@ -104,6 +112,7 @@ def _attach_agent(app: faust.App, runtime: Runtime, topic_name: str) -> None:
     topic = app.topic(topic_name, value_serializer="raw", key_serializer="raw")
     batch_max = runtime.settings.worker_batch_max
     within = runtime.settings.worker_batch_within_s
+    progress = Progress(runtime.redis)
 
     async def consume(stream: Any) -> None:
         async for events in stream.take_events(batch_max, within=within):
@@ -111,6 +120,7 @@ def _attach_agent(app: faust.App, runtime: Runtime, topic_name: str) -> None:
             while True:
                 try:
                     await runtime.processor.process(batch)
+                    await progress.add(len(batch))
                     break
                 except StoreError as exc:
                     # Redis is down or the batch kept conflicting: nothing was acked, so
@@ -122,12 +132,13 @@ def _attach_agent(app: faust.App, runtime: Runtime, topic_name: str) -> None:
     app.agent(topic, name=f"riskwire.agent.{topic_name}")(consume)
 
 
-async def _measure_lag(app: faust.App, topics: Sequence[str]) -> None:
+async def _measure_lag(app: faust.App, topics: Sequence[str]) -> int:
+    """Set the lag gauges; answers how many input partitions this worker holds."""
     consumer = app.consumer
     try:
         assigned = consumer.assignment()
     except Exception:  # consumer not started yet
-        return
+        return 0
     lag: dict[str, int] = dict.fromkeys(topics, 0)
     for tp in assigned:
         if tp.topic not in lag:
@@ -138,3 +149,4 @@ async def _measure_lag(app: faust.App, topics: Sequence[str]) -> None:
             lag[tp.topic] += max(0, highwater - position)
     for topic, value in lag.items():
         CONSUMER_LAG.labels(topic).set(value)
+    return sum(1 for tp in assigned if tp.topic in lag)

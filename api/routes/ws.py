@@ -63,7 +63,7 @@ async def _replay(
         return await broadcaster.current_seq()
     oldest = await broadcaster.oldest_seq()
     if oldest is not None and since + 1 < oldest:
-        await websocket.send_bytes(orjson.dumps({"type": "gap", "oldest_seq": oldest}))
+        await websocket.send_text(orjson.dumps({"type": "gap", "oldest_seq": oldest}).decode())
     last = since
     async for entry in broadcaster.backlog(since):
         last = entry.seq

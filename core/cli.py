@@ -1,0 +1,197 @@
+"""The ``riskwire`` command. Each sub-command builds :class:`Settings` from the environment
+and imports only what it needs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.settings import Settings
+
+app = typer.Typer(
+    name="riskwire",
+    help="Streaming risk alert engine for market regulators.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+accounts_app = typer.Typer(
+    help="Department accounts and their bearer tokens.", no_args_is_help=True
+)
+app.add_typer(accounts_app, name="accounts")
+
+
+def _settings() -> Settings:
+    from core.telemetry import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+@app.command()
+def worker() -> None:
+    """Run a stream worker: consume the input topics, keep profiles, fire alerts."""
+    from faust.worker import Worker
+
+    from processors.app import create_app
+
+    settings = _settings()
+    faust_app = create_app(settings)
+    Worker(faust_app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Serve the HTTP API, the live WebSocket feed and the board."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@app.command()
+def topics() -> None:
+    """Create every topic of the contract that is missing."""
+    from streams.kafka import ensure_topics
+
+    created = ensure_topics(_settings())
+    typer.echo(f"created {len(created)} topics" + (f": {', '.join(created)}" if created else ""))
+
+
+@app.command()
+def replay(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="JSON lines, one event each")
+    ],
+) -> None:
+    """Produce the events of a JSON-lines file to their input topics, in file order."""
+    import orjson
+    from rich.progress import Progress
+
+    from streams.kafka import department_producer, produce_events
+
+    settings = _settings()
+    lines = file.read_bytes().splitlines()
+    events = [orjson.loads(line) for line in lines if line.strip()]
+    producer = department_producer(settings)
+    with Progress() as progress:
+        task = progress.add_task("replaying", total=len(events))
+        for _ in produce_events(producer, settings, events):
+            progress.advance(task)
+    producer.close()
+    typer.echo(f"replayed {len(events)} events from {file}")
+
+
+@app.command()
+def demo(seed: Annotated[int, typer.Option(help="random seed")] = 2017) -> None:
+    """Play the demo feed: a small population with planted cases that fire every rule."""
+    from rich.progress import Progress
+
+    from streams.demo import demo_events
+    from streams.kafka import department_producer, produce_events
+
+    settings = _settings()
+    events = demo_events(seed)
+    producer = department_producer(settings)
+    with Progress() as progress:
+        task = progress.add_task("demo feed", total=len(events))
+        for _ in produce_events(producer, settings, events):
+            progress.advance(task)
+    producer.close()
+    typer.echo(f"played {len(events)} demo events")
+
+
+@app.command()
+def run() -> None:
+    """Start a worker and the API, play the demo feed, print where to look; Ctrl-C stops both."""
+    from core.local import run_local
+
+    sys.exit(run_local(_settings()))
+
+
+@app.command()
+def bench(
+    events: Annotated[int, typer.Option(help="events for the throughput run")] = 100_000,
+    rate: Annotated[int, typer.Option(help="events/s for the latency run")] = 1_000,
+    latency_seconds: Annotated[int, typer.Option(help="duration of the latency run")] = 20,
+) -> None:
+    """Measure pipeline throughput, event-to-alert latency and the raw consume ceiling."""
+    from core.bench import run_bench
+
+    sys.exit(run_bench(_settings(), events=events, rate=rate, latency_seconds=latency_seconds))
+
+
+@accounts_app.command("create")
+def accounts_create(
+    department: Annotated[str, typer.Option(help="e.g. samr, tax, court, qianhai-authority")],
+    role: Annotated[str, typer.Option(help="duty_officer, analyst or admin")],
+    name: Annotated[str, typer.Option(help="the person or system holding the account")],
+) -> None:
+    """Create an account; its bearer token is printed once, alone on the last line."""
+    from api.accounts import Accounts, Role
+    from processors.runtime import redis_client
+
+    settings = _settings()
+    try:
+        role_ = Role(role)
+    except ValueError:
+        raise typer.BadParameter(
+            f"role must be one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+    async def create() -> str:
+        redis = redis_client(settings)
+        try:
+            account, token = await Accounts(redis).create(
+                name=name, department=department, role=role_
+            )
+        finally:
+            await redis.aclose()
+        typer.echo(f"account {account.account_id} ({account.department}, {account.role}) created")
+        return token
+
+    typer.echo(asyncio.run(create()))
+
+
+@accounts_app.command("revoke")
+def accounts_revoke(
+    token: Annotated[str, typer.Argument(help="the bearer token to revoke")],
+) -> None:
+    """Revoke a bearer token."""
+    from api.accounts import Accounts
+    from processors.runtime import redis_client
+
+    settings = _settings()
+
+    async def revoke() -> bool:
+        redis = redis_client(settings)
+        try:
+            return await Accounts(redis).revoke(token)
+        finally:
+            await redis.aclose()
+
+    if not asyncio.run(revoke()):
+        typer.echo("no such token", err=True)
+        raise typer.Exit(1)
+    typer.echo("revoked")
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()

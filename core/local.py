@@ -1,0 +1,108 @@
+"""``riskwire run``: a worker and the API as child processes on this machine, the demo
+feed, and a duty officer's token, for a first look. Ctrl-C stops both children."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from core.settings import Settings
+
+READY_TIMEOUT_S = 120
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "core", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+    )
+
+
+def run_local(settings: Settings) -> int:
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    logs = Path(os.environ.get("RISKWIRE_LOG_DIR", "build/logs"))
+    logs.mkdir(parents=True, exist_ok=True)
+    metrics_dir = Path(tempfile.mkdtemp(prefix="riskwire-metrics-"))
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    children = [
+        _spawn(["worker"], env, logs / "worker.log"),
+        _spawn(["api"], env, logs / "api.log"),
+    ]
+    try:
+        print(f"starting the worker and the API (logs in {logs}/) ...", flush=True)
+        if not _wait_ready(base, children):
+            print(f"not ready after {READY_TIMEOUT_S}s: see {logs}/worker.log and api.log")
+            return 1
+        subprocess.run([sys.executable, "-m", "core", "demo"], env=env, check=True)
+        token = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "core",
+                    "accounts",
+                    "create",
+                    "--department",
+                    "qianhai-authority",
+                    "--role",
+                    "duty_officer",
+                    "--name",
+                    "demo duty officer",
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        ws = base.replace("http", "ws", 1)
+        print(
+            "\nriskwire is running.\n"
+            f"  board      {base}/            (sign in with the token below)\n"
+            f"  live feed  {ws}/ws/alerts?ticket=…  (ticket from POST {base}/api/v1/ws-tickets)\n"
+            f"  API docs   {base}/docs\n"
+            f"  metrics    {base}/metrics\n"
+            f"  token      {token}\n"
+            "Ctrl-C stops the worker and the API.",
+            flush=True,
+        )
+        while all(child.poll() is None for child in children):
+            time.sleep(1)
+        print("a child process stopped; see the logs", flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _wait_ready(base: str, children: list[subprocess.Popen[bytes]]) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            return False
+        try:
+            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    return False

@@ -1,0 +1,238 @@
+"""Real Kafka and Redis for the integration tests, started by the test session.
+
+The session reuses a broker and Redis that answer (``make test`` starts them with
+``deploy/stack.sh up``) and otherwise starts them itself. A test that needs them fails in
+CI (``CI=true``) when they cannot be had; locally it is skipped with the reason.
+
+Each session gets its own topics (``t<id>.…``), consumer group and Redis database, so tests
+never see a running ``make run`` stack's data.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis as redis_sync
+
+from core.settings import Settings
+from streams.kafka import ensure_topics
+
+ROOT = Path(__file__).resolve().parents[2]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_REDIS_DB = 15
+
+
+def _kafka_up(bootstrap: str) -> bool:
+    host, _, port = bootstrap.partition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            pass
+    except OSError:
+        return False
+    try:
+        from kafka import KafkaAdminClient
+
+        KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000).close()
+        return True
+    except Exception:
+        return False
+
+
+def _redis_up(url: str) -> bool:
+    try:
+        return bool(redis_sync.Redis.from_url(url, socket_timeout=2).ping())
+    except Exception:
+        return False
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: tests that need real services fail instead of skipping)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def services() -> dict[str, str]:
+    """Kafka and Redis addresses, after making sure both answer."""
+    bootstrap = os.environ.get("RISKWIRE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    redis_url = os.environ.get("RISKWIRE_REDIS_URL", "redis://127.0.0.1:6379/0")
+    if not (_kafka_up(bootstrap) and _redis_up(redis_url)):
+        subprocess.run(["bash", str(ROOT / "deploy/stack.sh"), "up"], check=False, timeout=600)
+    if not _kafka_up(bootstrap):
+        _unavailable(f"Kafka is not reachable at {bootstrap}")
+    if not _redis_up(redis_url):
+        _unavailable(f"Redis is not reachable at {redis_url}")
+    base = redis_url.rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
+    return {"kafka": bootstrap, "redis": f"{base}/{TEST_REDIS_DB}"}
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ``RISKWIRE_*`` environment that rebuilds ``settings`` in a child process."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        elif isinstance(value, tuple | list):
+            import json
+
+            value = json.dumps(list(value))
+        env[f"RISKWIRE_{name.upper()}"] = str(value)
+    return env
+
+
+@pytest.fixture(scope="session")
+def settings(services: dict[str, str]) -> Settings:
+    run = uuid.uuid4().hex[:8]
+    prefix = f"t{run}."
+    settings = Settings(
+        env="test",
+        log_format="console",
+        kafka_bootstrap=services["kafka"],
+        redis_url=services["redis"],
+        identity_secret="riskwire-integration-test-secret",  # type: ignore[arg-type]
+        app_id=f"riskwire-test-{run}",
+        partitions=4,
+        topic_registration=prefix + "registration.changes",
+        topic_court=prefix + "court.filings",
+        topic_tax=prefix + "tax.events",
+        topic_enforcement=prefix + "enforcement.uploads",
+        topic_alerts=prefix + "riskwire.alerts",
+        topic_grades=prefix + "riskwire.grades",
+        topic_dlq=prefix + "riskwire.dlq",
+        worker_metrics_port=0,
+    )
+    redis_sync.Redis.from_url(settings.redis_url).flushdb()
+    ensure_topics(settings)
+    return settings
+
+
+@pytest.fixture
+def redis_url(settings: Settings) -> str:
+    return settings.redis_url
+
+
+class Proc:
+    """A riskwire child process with its log."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.args, self.env, self.log = args, env, log
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Proc:
+        with self.log.open("ab") as out:  # the child keeps its own descriptor
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "core", *self.args],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        return self
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def kill9(self) -> None:
+        assert self.popen is not None
+        self.popen.kill()
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RISKWIRE_")}
+    env.update(settings_env(settings))
+    env.update(extra)
+    return env
+
+
+def wait_for(predicate: Any, *, timeout: float, what: str, proc: Proc | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc is not None and not proc.alive():
+            raise AssertionError(f"{what}: the process exited\n{proc.tail()}")
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout}s" + (f"\n{proc.tail()}" if proc else ""))
+
+
+def workers_assigned(settings: Settings) -> int:
+    import orjson
+
+    from processors.heartbeat import WORKERS_KEY
+
+    client = redis_sync.Redis.from_url(settings.redis_url)
+    now = time.time()
+    return sum(
+        orjson.loads(v)["assigned"]
+        for v in client.hgetall(WORKERS_KEY).values()
+        if now - orjson.loads(v)["at"] < 15
+    )
+
+
+@pytest.fixture(scope="session")
+def logs_dir() -> Path:
+    path = ROOT / "build" / "test-logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def start_worker(settings: Settings, logs_dir: Path, name: str = "worker") -> Proc:
+    proc = Proc(["worker"], child_env(settings), logs_dir / f"{name}.log").start()
+    wait_for(lambda: workers_assigned(settings) > 0, timeout=90, what="worker ready", proc=proc)
+    return proc
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings, logs_dir: Path) -> Iterator[Proc]:
+    proc = start_worker(settings, logs_dir)
+    yield proc
+    proc.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def api_server(settings: Settings, logs_dir: Path) -> Iterator[str]:
+    port = free_port()
+    proc = Proc(["api", "--port", str(port)], child_env(settings), logs_dir / "api.log").start()
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(healthy, timeout=60, what="API healthy", proc=proc)
+    yield base
+    proc.stop()

@@ -1,0 +1,300 @@
+"""End to end on the real broker and Redis: a department produces contract events with
+kafka-python; the worker applies them; the alert arrives over a real WebSocket and on the
+alerts topic; bad input lands on the DLQ with a reason; no raw id_number leaves the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import redis as redis_sync
+import websockets
+from kafka import KafkaConsumer
+
+from core.settings import Settings
+from streams.factory import EventFactory
+from streams.kafka import department_producer, produce_events
+
+from .conftest import Proc, child_env
+
+pytestmark = [pytest.mark.kafka, pytest.mark.redis, pytest.mark.e2e]
+
+
+def _create_token(settings: Settings, department: str, role: str = "duty_officer") -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "accounts",
+            "create",
+            "--department",
+            department,
+            "--role",
+            role,
+            "--name",
+            f"test {department}",
+        ],
+        env=child_env(settings),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return out.strip().splitlines()[-1]
+
+
+def _ticket(base: str, token: str) -> str:
+    reply = httpx.post(f"{base}/api/v1/ws-tickets", headers={"Authorization": f"Bearer {token}"})
+    reply.raise_for_status()
+    return str(reply.json()["ticket"])
+
+
+def _produce(settings: Settings, events: list[dict[str, Any]]) -> None:
+    producer = department_producer(settings)
+    for _ in produce_events(producer, settings, events):
+        pass
+    producer.close()
+
+
+def _read_topic(settings: Settings, topic: str, until: Any, timeout: float = 30) -> list[Any]:
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=1000,
+        enable_auto_commit=False,
+    )
+    seen: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            for message in consumer:
+                seen.append(message)
+            if until(seen):
+                return seen
+    finally:
+        consumer.close()
+    raise AssertionError(f"{topic}: condition not met in {timeout}s ({len(seen)} messages)")
+
+
+@pytest.fixture(scope="module")
+def samr_token(settings: Settings, api_server: str) -> str:
+    return _create_token(settings, "samr")
+
+
+async def test_alert_reaches_websocket_and_topic(
+    settings: Settings, worker: Proc, api_server: str, samr_token: str
+) -> None:
+    f = EventFactory(source="samr-e2e", seed=101)
+    director = f.person("director")
+    firm = f.uscc()
+    _produce(settings, [f.registered(firm, officers=[director])])
+    ws_url = (
+        api_server.replace("http", "ws", 1) + f"/ws/alerts?ticket={_ticket(api_server, samr_token)}"
+    )
+    async with websockets.connect(ws_url) as ws:
+        # The director is listed as a dishonest debtor after the appointment (court -> P: key).
+        _produce(settings, [f.debtor_listed_person(director)])
+        alert = await _next_alert(ws, "dishonest_officer", within_s=60)
+    assert alert["subject"] == {"kind": "enterprise", "id": firm}
+    assert alert["severity"] == "critical"
+    assert "samr" in alert["departments"]
+    assert director["id_number"] not in orjson.dumps(alert).decode()
+
+    messages = _read_topic(
+        settings,
+        settings.topic_alerts,
+        lambda seen: any(m.key == alert["fingerprint"].encode() for m in seen),
+    )
+    published = [orjson.loads(m.value) for m in messages if m.key == alert["fingerprint"].encode()]
+    assert published[-1]["alert_id"] == alert["alert_id"]
+    routed = _read_topic(
+        settings,
+        settings.department_topic("court"),
+        lambda seen: any(m.key == alert["fingerprint"].encode() for m in seen),
+    )
+    assert routed
+
+
+async def _next_alert(ws: Any, rule_id: str, within_s: float) -> dict[str, Any]:
+    async with asyncio.timeout(within_s):
+        while True:
+            message = orjson.loads(await ws.recv())
+            if message["type"] == "alert" and message["alert"]["rule_id"] == rule_id:
+                assert isinstance(message["seq"], int)
+                return dict(message["alert"])
+
+
+async def test_websocket_resumes_with_since_and_misses_nothing(
+    settings: Settings, worker: Proc, api_server: str
+) -> None:
+    f = EventFactory(source="tax-resume", seed=202)
+    firms = [f.uscc() for _ in range(3)]
+    tax_token = _create_token(settings, "tax")  # tax_arrears is routed to the tax bureau
+    ws_base = api_server.replace("http", "ws", 1) + "/ws/alerts?ticket="
+    async with websockets.connect(ws_base + _ticket(api_server, tax_token)) as ws:
+        _produce(settings, [f.registered(firms[0]), f.tax_arrears(firms[0], 300_000.0)])
+        first = await _next_seq(ws, firms[0])
+    # Disconnected: two more alerts fire meanwhile.
+    _produce(
+        settings,
+        [
+            f.registered(firms[1]),
+            f.tax_arrears(firms[1], 400_000.0),
+            f.registered(firms[2]),
+            f.tax_arrears(firms[2], 500_000.0),
+        ],
+    )
+    await asyncio.sleep(3)
+    async with websockets.connect(
+        ws_base + _ticket(api_server, tax_token) + f"&since={first}"
+    ) as ws:
+        got = {await _next_subject(ws) for _ in range(2)}
+    assert got == {firms[1], firms[2]}
+
+
+async def _next_seq(ws: Any, subject: str) -> int:
+    async with asyncio.timeout(60):
+        while True:
+            message = orjson.loads(await ws.recv())
+            if message["type"] == "alert" and message["alert"]["subject"]["id"] == subject:
+                return int(message["seq"])
+
+
+async def _next_subject(ws: Any) -> str:
+    async with asyncio.timeout(60):
+        while True:
+            message = orjson.loads(await ws.recv())
+            if message["type"] == "alert":
+                return str(message["alert"]["subject"]["id"])
+
+
+async def test_ticket_is_single_use_and_required(api_server: str, samr_token: str) -> None:
+    ws_base = api_server.replace("http", "ws", 1) + "/ws/alerts"
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(ws_base + "?ticket=forged") as ws:
+            await ws.recv()
+    ticket = _ticket(api_server, samr_token)
+    async with websockets.connect(f"{ws_base}?ticket={ticket}"):
+        pass
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(f"{ws_base}?ticket={ticket}") as ws:
+            await ws.recv()
+
+
+def test_bad_input_goes_to_the_dlq_and_the_rest_goes_on(settings: Settings, worker: Proc) -> None:
+    f = EventFactory(source="dlq-e2e", seed=303)
+    good = f.registered()
+    bad_id = f.registered()
+    rid = bad_id["data"]["legal_rep"]["id_number"]
+    bad_id["data"]["legal_rep"]["id_number"] = rid[:-1] + ("0" if rid[-1] != "0" else "1")
+    producer = department_producer(settings)
+    producer.send(settings.topic_registration, key=b"k1", value=b"{definitely not json")
+    producer.send(
+        settings.topic_registration, key=bad_id["subject"].encode(), value=orjson.dumps(bad_id)
+    )
+    producer.send(settings.topic_registration, key=None, value=orjson.dumps(good))  # unkeyed
+    producer.flush()
+    producer.close()
+    letters = _read_topic(settings, settings.topic_dlq, lambda seen: len(seen) >= 2)
+    docs = [orjson.loads(m.value) for m in letters]
+    reasons = {d["reason"] for d in docs}
+    assert {"not_json", "bad_id_number"} <= reasons
+    for d in docs:
+        assert {"topic", "partition", "offset", "error", "raw"} <= d.keys()
+        assert d["topic"] == settings.topic_registration
+        assert d["error"]
+    client = redis_sync.Redis.from_url(settings.redis_url)
+    deadline = time.monotonic() + 30
+    key = f"rw:{{ent:{good['subject']}}}:v1"
+    while time.monotonic() < deadline and not client.hexists(key, "doc"):
+        time.sleep(0.2)
+    assert client.hexists(key, "doc"), "the good, unkeyed event after the bad ones was applied"
+
+
+def test_no_raw_id_number_in_redis_or_output_topics(settings: Settings, worker: Proc) -> None:
+    f = EventFactory(source="privacy-e2e", seed=404)
+    people = [f.person() for _ in range(3)]
+    events = [f.registered(legal_rep=p, officers=[f.person("director")]) for p in people]
+    events.append(f.debtor_listed_person(people[0]))
+    raw_ids = {p["id_number"] for p in people} | {
+        o["id_number"]
+        for ev in events
+        if ev["type"] == "enterprise.registered"
+        for o in ev["data"]["officers"]
+    }
+    _produce(settings, events)
+    client = redis_sync.Redis.from_url(settings.redis_url)
+    key = f"rw:{{ent:{events[0]['subject']}}}:v1"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not client.hexists(key, "doc"):
+        time.sleep(0.2)
+    time.sleep(2)
+    dump = bytearray()
+    for k in client.scan_iter(count=1000):
+        dump += k
+        kind = client.type(k)
+        if kind == b"hash":
+            for field, value in client.hgetall(k).items():
+                dump += field + value
+        elif kind == b"string":
+            dump += client.get(k) or b""
+        elif kind == b"set":
+            dump += b"".join(client.smembers(k))
+        elif kind == b"zset":
+            dump += b"".join(client.zrange(k, 0, -1))
+        elif kind == b"stream":
+            for _, fields in client.xrange(k):
+                dump += b"".join(fields.values())
+    outputs = b"".join(
+        (m.value or b"") + (m.key or b"")
+        for topic in (settings.topic_alerts, settings.department_topic("samr"))
+        for m in _read_topic(settings, topic, lambda seen: True, timeout=5)
+    )
+    for number in raw_ids:
+        assert number.encode() not in dump, "raw id_number stored in Redis"
+        assert number.encode() not in outputs, "raw id_number re-published"
+
+
+def test_metrics_and_health(api_server: str, worker: Proc) -> None:
+    assert httpx.get(f"{api_server}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{api_server}/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["assigned_partitions"] > 0
+    text = httpx.get(f"{api_server}/metrics").text
+    assert "riskwire_websocket_clients" in text
+
+
+def test_auth_401_and_403(api_server: str, samr_token: str) -> None:
+    assert httpx.get(f"{api_server}/api/v1/alerts").status_code == 401
+    assert (
+        httpx.get(
+            f"{api_server}/api/v1/alerts", headers={"Authorization": "Bearer nope"}
+        ).status_code
+        == 401
+    )
+    assert (
+        httpx.get(
+            f"{api_server}/api/v1/alerts", headers={"Authorization": f"Basic {samr_token}"}
+        ).status_code
+        == 401
+    )
+    assert (
+        httpx.get(
+            f"{api_server}/api/v1/alerts", headers={"Authorization": f"Bearer {samr_token}x"}
+        ).status_code
+        == 401
+    )
+    ok = httpx.get(f"{api_server}/api/v1/alerts", headers={"Authorization": f"Bearer {samr_token}"})
+    assert ok.status_code == 200
+    body = ok.json()
+    assert set(body) == {"items", "next"}
+    assert all("samr" in a["departments"] for a in body["items"])
