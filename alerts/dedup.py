@@ -9,8 +9,8 @@ from datetime import datetime
 from ulid import ULID
 
 from alerts.routing import departments_for
-from rules.base import Hit
-from streams.alert import Alert, AlertSubject, fingerprint
+from rules.base import Clear, Hit
+from streams.alert import Alert, AlertStatus, AlertSubject, fingerprint
 
 MAX_EVIDENCE = 200
 
@@ -23,14 +23,14 @@ class Change(enum.StrEnum):
     STATUS = "status"
 
 
-def hit_fingerprint(hit: Hit) -> str:
-    return fingerprint(hit.rule_id, hit.subject_kind, hit.subject_id)
+def verdict_fingerprint(verdict: Hit | Clear) -> str:
+    return fingerprint(verdict.rule_id, verdict.subject_kind, verdict.subject_id)
 
 
 def new_alert(hit: Hit, *, event_time: datetime, now: datetime) -> Alert:
     return Alert(
         alert_id=str(ULID.from_datetime(now)),
-        fingerprint=hit_fingerprint(hit),
+        fingerprint=verdict_fingerprint(hit),
         rule_id=hit.rule_id,
         rule_version=hit.rule_version,
         severity=hit.severity,
@@ -68,5 +68,17 @@ def merge(open_alert: Alert, hit: Hit, *, event_time: datetime, now: datetime) -
             "hits": open_alert.hits + 1,
             "updated_at": now,
             "revision": open_alert.revision + 1,
+        }
+    )
+
+
+def resolve(alert: Alert, reason: str, *, now: datetime) -> Alert:
+    """The alert resolved because what it rested on has ended (``reason``, zh-CN)."""
+    return alert.model_copy(
+        update={
+            "status": AlertStatus.RESOLVED,
+            "status_reason": reason,
+            "updated_at": now,
+            "revision": alert.revision + 1,
         }
     )

@@ -6,6 +6,7 @@ no module imports a global settings instance.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     departments: tuple[str, ...] = DEV_DEPARTMENTS
 
     app_id: str = "riskwire"
+    # faust's local data directory (riskwire keeps no state there: profiles live in Redis).
+    state_dir: Path = Path(tempfile.gettempdir()) / "riskwire"
     worker_batch_max: int = Field(default=1000, ge=1)
     worker_batch_within_s: float = Field(default=0.01, gt=0)
     worker_metrics_port: int = 9464

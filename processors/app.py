@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> faust.App:
         value_serializer="raw",
         key_serializer="raw",
         store="memory://",
+        datadir=str(settings.state_dir / "{conf.name}-data"),
         topic_partitions=settings.partitions,
         web_enabled=False,
         producer_linger=0.002,

@@ -15,12 +15,13 @@ then written, and one that was written gains nothing and is not published again.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from alerts.dedup import Change, hit_fingerprint, merge, new_alert
+from alerts.dedup import Change, merge, new_alert, resolve, verdict_fingerprint
 from alerts.store import Upsert
 from core.clock import Clock
 from core.errors import InvalidEvent, StoreError
@@ -36,7 +37,7 @@ from core.telemetry import (
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.reducers import apply_to_enterprise, apply_to_person, index_entries
 from processors.profiles.store import EntityRef, IndexOp, Loaded, ProfileStore, Write
-from rules.base import Facts, Hit, Need
+from rules.base import Clear, Facts, Need, Verdict
 from rules.engine import RuleEngine
 from streams.alert import Alert
 from streams.codec import Decoder
@@ -208,7 +209,7 @@ class BatchProcessor:
         self,
         events: Sequence[tuple[Incoming, Event]],
         profiles: Mapping[EntityRef, EnterpriseProfile | PersonProfile],
-    ) -> list[tuple[Hit, Event, int]]:
+    ) -> list[tuple[Verdict, Event, int]]:
         ruled = [(msg, ev) for msg, ev in events if self._engine.rules_for(ev.type)]
         if not ruled:
             return []
@@ -237,7 +238,7 @@ class BatchProcessor:
                 hub_names.update(f"person:{p.key}" for p in ent.people())
         people = await self._people(people_keys, profiles)
         hubs = await self._store.hubs(hub_names) if hub_names else {}
-        hits: list[tuple[Hit, Event, int]] = []
+        hits: list[tuple[Verdict, Event, int]] = []
         for msg, ev, uscc in pairs:
             ent = enterprises.get(uscc)
             if ent is None:
@@ -282,42 +283,59 @@ class BatchProcessor:
 
     # -- alerts --------------------------------------------------------------------------
 
-    async def _write_alerts(self, hits: Sequence[tuple[Hit, Event, int]]) -> list[Alert]:
-        if not hits:
+    async def _write_alerts(self, verdicts: Sequence[tuple[Verdict, Event, int]]) -> list[Alert]:
+        """Fold the batch's verdicts, in order, into the open alert of each fingerprint."""
+        if not verdicts:
             return []
-        by_fp: dict[str, list[tuple[Hit, Event, int]]] = defaultdict(list)
-        for item in hits:
-            by_fp[hit_fingerprint(item[0])].append(item)
+        by_fp: dict[str, list[tuple[Verdict, Event, int]]] = defaultdict(list)
+        for item in verdicts:
+            by_fp[verdict_fingerprint(item[0])].append(item)
         written: list[Alert] = []
         todo = list(by_fp)
         for _attempt in range(MAX_CAS_ATTEMPTS):
             current = await self._alerts.open_alerts(todo)
-            upserts: list[Upsert] = []
             now = self._clock.now()
-            for fp in todo:
-                alert, expected, change = current.get(fp), 0, Change.CREATED
-                if alert is not None:
-                    expected, change = alert.revision, Change.NEW_EVIDENCE
-                received = min(ts for _, _, ts in by_fp[fp])
-                for hit, ev, _ in by_fp[fp]:
-                    if alert is None:
-                        alert = new_alert(hit, event_time=ev.time, now=now)
-                    else:
-                        alert = merge(alert, hit, event_time=ev.time, now=now) or alert
-                assert alert is not None
-                if alert.revision != expected:
-                    upserts.append(Upsert(alert, expected, change, received))
+            upserts = [u for fp in todo for u in _fold_alerts(current.get(fp), by_fp[fp], now)]
             results = await self._alerts.upsert(upserts)
-            todo = []
+            retry = {
+                u.alert.fingerprint for u, seq in zip(upserts, results, strict=True) if seq is None
+            }
             for u, seq in zip(upserts, results, strict=True):
-                if seq is None:
-                    todo.append(u.alert.fingerprint)
-                    continue
-                written.append(u.alert)
-                ALERTS_FIRED.labels(u.alert.rule_id, u.alert.severity.value, u.change.value).inc()
-            if not todo:
+                if seq is not None and u.alert.fingerprint not in retry:
+                    written.append(u.alert)
+                    ALERTS_FIRED.labels(
+                        u.alert.rule_id, u.alert.severity.value, u.change.value
+                    ).inc()
+            if not retry:
                 return written
+            todo = list(retry)
         raise StoreError(f"{len(todo)} alerts kept changing under this worker")
+
+
+def _fold_alerts(
+    open_alert: Alert | None, items: Sequence[tuple[Verdict, Event, int]], now: datetime
+) -> list[Upsert]:
+    """The writes that take one fingerprint's open alert through this batch's verdicts:
+    updates of the open alert, its resolution, and a new alert after a resolution."""
+    upserts: list[Upsert] = []
+    alert, expected, change = open_alert, (open_alert.revision if open_alert else 0), Change.CREATED
+    if open_alert is not None:
+        change = Change.NEW_EVIDENCE
+    received = min(ts for _, _, ts in items)
+    for verdict, event, _ in items:
+        if isinstance(verdict, Clear):
+            if alert is None:
+                continue
+            closed = resolve(alert, verdict.reason, now=now)
+            upserts.append(Upsert(closed, expected, Change.STATUS, received))
+            alert, expected, change = None, 0, Change.CREATED
+        elif alert is None:
+            alert = new_alert(verdict, event_time=event.time, now=now)
+        else:
+            alert = merge(alert, verdict, event_time=event.time, now=now) or alert
+    if alert is not None and alert.revision != expected:
+        upserts.append(Upsert(alert, expected, change, received))
+    return upserts
 
 
 def _ref(event: Event) -> EntityRef:

@@ -28,11 +28,19 @@ class Need(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Facts:
-    """Everything a rule may look at for one enterprise, read once per batch."""
+    """Everything a rule may look at for one enterprise, read once per batch.
+
+    ``grade`` is the enterprise's grade after this event and ``previous_grade`` the one it
+    had before (both ``None`` until grading has run for it); ``warning_probability`` is the
+    early-warning model's score for this event, when the model scored it.
+    """
 
     enterprise: EnterpriseProfile
     people: Mapping[str, PersonProfile] = field(default_factory=dict)
     hubs: Mapping[str, Hub] = field(default_factory=dict)
+    grade: Any = None
+    previous_grade: Any = None
+    warning: Any = None
 
     def address_hub(self) -> Hub | None:
         norm = self.enterprise.address_norm
@@ -58,6 +66,20 @@ class Hit:
     enterprises_total: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Clear:
+    """The facts a rule fired on no longer hold (a listing ended, arrears were cleared):
+    the open alert of this fingerprint, if any, is resolved with ``reason`` (zh-CN)."""
+
+    rule_id: str
+    subject_kind: str
+    subject_id: str
+    reason: str
+
+
+Verdict = Hit | Clear
+
+
 def evidence_of(event: Event, fact: str) -> Evidence:
     return Evidence(
         event_id=event.id, source=event.source, type=event.type, time=event.time, fact=fact
@@ -75,8 +97,12 @@ class Rule(ABC):
         self.params = params
 
     @abstractmethod
-    def evaluate(self, event: Event, facts: Facts) -> Sequence[Hit]:
-        """The hits this event makes for ``facts.enterprise`` (usually none or one)."""
+    def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:
+        """The verdicts this event makes for ``facts.enterprise``: usually nothing, one
+        :class:`Hit`, or a :class:`Clear` when what the rule fired on has ended."""
+
+    def clear(self, *, subject_kind: str, subject_id: str, reason: str) -> Clear:
+        return Clear(self.rule_id, subject_kind, subject_id, reason)
 
     def hit(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from rules.base import Facts, Hit, Need, Rule
+from rules.base import Facts, Need, Rule, Verdict
 from rules.dishonest_officer import DishonestOfficer
 from rules.person_many_companies import PersonManyCompanies
 from rules.same_address_cluster import SameAddressCluster
@@ -30,8 +30,8 @@ class RuleEngine:
     def needs_for(self, event_type: str) -> frozenset[Need]:
         return frozenset(n for r in self.rules_for(event_type) for n in r.needs)
 
-    def evaluate(self, event: Event, facts: Facts) -> list[Hit]:
-        """Hits of every rule that reads ``event.type``; a deregistered enterprise fires none."""
+    def evaluate(self, event: Event, facts: Facts) -> list[Verdict]:
+        """Verdicts of every rule that reads ``event.type``; a deregistered enterprise gets none."""
         if not facts.enterprise.active:
             return []
         return [hit for rule in self.rules_for(event.type) for hit in rule.evaluate(event, facts)]

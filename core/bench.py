@@ -1,0 +1,818 @@
+"""``riskwire bench``: the raw consume ceiling, sustained pipeline throughput and
+event-to-alert latency, in one run, on topics, a consumer group and a Redis database of
+its own.
+
+1. a seeded, realistic mix of N events is generated and serialised before any timing;
+2. it is produced to the input topics, then a bare aiokafka consumer reads it back (the
+   ceiling, ``raw_consume_per_s``);
+3. a worker starts on that backlog and is timed from partition assignment to
+   ``rw:stats:v1 processed >= N`` (``events_per_s``; its startup is reported apart);
+4. with the worker caught up, a stream paced at ``rate`` events/s carries ``tax.arrears``
+   triggers (5%) for enterprises that hold no alert; each trigger is timed to its alert on
+   ``riskwire.alerts`` (p50/p99). Fewer than 95% alerts within 10 s fails the run.
+
+The last line printed is the result, and ``build/bench.json`` holds the summary::
+
+    events_per_s=<n> p50_ms=<n> p99_ms=<n> raw_consume_per_s=<n> ratio=<n>
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+import redis as redis_sync
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from kafka.admin import KafkaAdminClient
+from rich.console import Console
+from rich.progress import Progress
+
+from core.settings import Settings
+from streams import samples
+from streams.factory import EventFactory
+from streams.identifiers import USCC_ALPHABET
+from streams.kafka import all_topics, department_producer, ensure_topics, input_topic
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 2017
+BENCH_REDIS_DB = 14
+BAD_FRACTION = 0.005
+TRIGGER_FRACTION = 0.05
+TRIGGER_ARREARS_CNY = 500_000.0
+ALERT_GRACE_S = 10.0
+MIN_DELIVERED = 0.95
+POLL_S = 0.05
+WORKER_READY_TIMEOUT_S = 120.0
+STALL_TIMEOUT_S = 60.0
+STATS_KEY = "rw:stats:v1"  # processors.progress
+WORKERS_KEY = "rw:workers:v1"  # processors.heartbeat
+
+# Share of each type among the events after the registrations (and the bad messages).
+ACTIVITY_WEIGHTS: dict[str, float] = {
+    "tax.paid": 0.35,
+    "employment.reported": 0.20,
+    "case.filed": 0.10,
+    "inspection.recorded": 0.10,
+    "contact.failed": 0.05,
+    "enterprise.changed": 0.07,
+    "tax.arrears": 0.02,
+    "debtor.listed": 0.005,
+}
+ARREARS_OVER_THRESHOLD = 0.10  # of tax.arrears: >= 100,000 CNY, so tax_arrears fires
+DEBTOR_IS_OFFICER = 0.20  # of debtor.listed: an officer of a registered firm (dishonest_officer)
+CLUSTER_EVERY = 500  # one planted 5-firm address cluster per this many registrations
+RING_EVERY = 1000  # one person fronting 5 firms per this many registrations
+PACED_TYPES = ("tax.paid", "employment.reported", "inspection.recorded", "case.filed")
+
+console = Console(highlight=False)
+
+
+# -- the event mix (pure) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BenchMessage:
+    """One input message, serialised: its event type picks the topic, ``key`` is the subject."""
+
+    etype: str
+    key: bytes
+    value: bytes
+    bad: bool = False
+
+
+@dataclass(slots=True)
+class Mix:
+    messages: list[BenchMessage]
+    population: list[str]  # every registered uscc
+    alerting: set[str]  # enterprises that may hold an alert once the mix is processed
+
+    def counts(self) -> Counter[str]:
+        return Counter("bad" if m.bad else m.etype for m in self.messages)
+
+
+def _message(event: dict[str, Any]) -> BenchMessage:
+    return BenchMessage(event["type"], event["subject"].encode(), orjson.dumps(event))
+
+
+def _wrong_char(valid: str, alphabet: str, rng: random.Random) -> str:
+    """``valid`` with its check (last) character replaced by another one."""
+    return valid[:-1] + rng.choice([c for c in alphabet if c != valid[-1]])
+
+
+def _registrations(f: EventFactory, population: int) -> tuple[list[dict[str, Any]], Mix]:
+    """Registrations with planted address clusters and 5-firm fronts; also answers the mix
+    state: the population, the people serving each firm (for debtor listings)."""
+    mix = Mix([], [], set())
+    events: list[dict[str, Any]] = []
+    day = timedelta(days=365) / max(population, 1)
+    for i in range(population):
+        uscc = f.uscc()
+        group, slot = divmod(i, 5)
+        kwargs: dict[str, Any] = {}
+        if group % (CLUSTER_EVERY // 5) == 1:  # 5 consecutive firms share an address
+            kwargs["address"] = samples.make_address(random.Random(group))
+            mix.alerting.add(uscc)
+        if group % (RING_EVERY // 5) == 3:  # 5 consecutive firms fronted by one person
+            kwargs["legal_rep"] = f.person() if slot == 0 else events[-1]["data"]["legal_rep"]
+            mix.alerting.add(uscc)
+        events.append(f.registered(uscc, time=f.start + i * day, **kwargs))
+        mix.population.append(uscc)
+    return events, mix
+
+
+def _activity(
+    f: EventFactory, etype: str, registrations: Sequence[dict[str, Any]], mix: Mix, when: Any
+) -> dict[str, Any]:
+    rng = f.rng
+    reg = rng.choice(registrations)
+    uscc: str = reg["subject"]
+    if etype == "tax.paid":
+        return f.tax_paid(uscc, time=when)
+    if etype == "employment.reported":
+        return f.employment(uscc, time=when)
+    if etype == "case.filed":
+        return f.case_filed(uscc, role=rng.choice(("defendant", "plaintiff")), time=when)
+    if etype == "inspection.recorded":
+        return f.inspection(uscc, violation=rng.random() < 0.1, time=when)
+    if etype == "contact.failed":
+        channel = rng.choice(("phone", "address", "mail"))
+        return f.event(etype, uscc, {"department": "samr", "channel": channel}, time=when)
+    if etype == "enterprise.changed":
+        if rng.random() < 0.5:
+            return f.changed(uscc, "address_registered", samples.make_address(rng), time=when)
+        holder = f.person()
+        shareholders = [
+            {"holder_type": "person", "name": holder["name"], "stake_pct": 60.0, "person": holder},
+            {
+                "holder_type": "enterprise",
+                "name": samples.make_company_name(rng),
+                "stake_pct": 40.0,
+                "uscc": rng.choice(mix.population),
+            },
+        ]
+        return f.changed(uscc, "shareholders", shareholders, time=when)
+    if etype == "tax.arrears":
+        mix.alerting.add(uscc)  # any arrears: keep the latency triggers' firms clean
+        if rng.random() < ARREARS_OVER_THRESHOLD:
+            return f.tax_arrears(uscc, float(rng.randrange(100_000, 2_000_000)), time=when)
+        return f.tax_arrears(uscc, float(rng.randrange(1_000, 99_000)), time=when)
+    if etype == "debtor.listed":
+        who = f.person()
+        if rng.random() < DEBTOR_IS_OFFICER:
+            who = {k: v for k, v in reg["data"]["officers"][0].items() if k != "role"}
+            mix.alerting.add(uscc)
+        case_no = f"(2026)粤0305执{rng.randrange(1000, 99999)}号"
+        return f.debtor_listed_person(who, case_no=case_no, time=when)
+    raise ValueError(f"no generator for {etype}")
+
+
+def _bad(f: EventFactory, kind: int, uscc: str, when: Any) -> BenchMessage:
+    """A message the worker must dead-letter: not JSON, or a wrong check character."""
+    if kind == 0:
+        event = f.tax_paid(uscc, time=when)
+        value = orjson.dumps(event)
+        return BenchMessage(event["type"], uscc.encode(), value[: len(value) // 2], bad=True)
+    if kind == 1:
+        event = f.tax_paid(_wrong_char(uscc, USCC_ALPHABET, f.rng), time=when)
+        return BenchMessage(event["type"], event["subject"].encode(), orjson.dumps(event), True)
+    who = f.person()
+    who["id_number"] = _wrong_char(who["id_number"], "0123456789X", f.rng)
+    event = f.debtor_listed_person(who, time=when)
+    return BenchMessage(event["type"], event["subject"].encode(), orjson.dumps(event), True)
+
+
+def make_mix(n: int, *, seed: int = SEED) -> Mix:
+    """``n`` serialised messages: ~n/10 registrations first, then a shuffled mix of the
+    other types with ~0.5% bad messages. The same seed gives the same bytes."""
+    f = EventFactory(source="riskwire-bench", seed=seed)
+    registrations, mix = _registrations(f, max(1, n // 10))
+    n_bad = round(n * BAD_FRACTION)
+    n_activity = max(0, n - len(registrations) - n_bad)
+    types = f.rng.choices(
+        list(ACTIVITY_WEIGHTS), weights=list(ACTIVITY_WEIGHTS.values()), k=n_activity
+    )
+    after = f.start + timedelta(days=366)
+    rest = [
+        _message(_activity(f, etype, registrations, mix, after + timedelta(seconds=i)))
+        for i, etype in enumerate(types)
+    ]
+    rest += [
+        _bad(f, i % 3, f.rng.choice(mix.population), after + timedelta(seconds=n_activity + i))
+        for i in range(n_bad)
+    ]
+    f.rng.shuffle(rest)
+    mix.messages = [_message(ev) for ev in registrations] + rest
+    return mix
+
+
+@dataclass(frozen=True, slots=True)
+class Paced:
+    message: BenchMessage
+    trigger: str | None  # the uscc whose tax_arrears alert this message must fire
+
+
+def make_paced(mix: Mix, total: int, *, seed: int = SEED) -> list[Paced]:
+    """The latency run's messages: background activity with a trigger, a ``tax.arrears``
+    of 500,000 CNY for a distinct registered firm without alerts, every 1/5% message."""
+    f = EventFactory(source="riskwire-bench-paced", seed=seed + 1)
+    candidates = [u for u in mix.population if u not in mix.alerting]
+    f.rng.shuffle(candidates)
+    n_triggers = min(len(candidates), round(total * TRIGGER_FRACTION))
+    at = {math.floor(i * total / n_triggers) for i in range(n_triggers)} if n_triggers else set()
+    when = f.start + timedelta(days=400)
+    out: list[Paced] = []
+    for i in range(total):
+        if i in at:
+            uscc = candidates.pop()
+            out.append(Paced(_message(f.tax_arrears(uscc, TRIGGER_ARREARS_CNY, time=when)), uscc))
+            continue
+        uscc = f.rng.choice(mix.population)
+        etype = f.rng.choice(PACED_TYPES)
+        event = _activity(f, etype, [{"subject": uscc, "data": {}}], mix, when)
+        out.append(Paced(_message(event), None))
+    return out
+
+
+# -- figures (pure) ---------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (the smallest value with at least q% of values <= it).
+
+    >>> percentile([float(v) for v in range(1, 101)], 99)
+    99.0
+    """
+    if not values:
+        return math.nan
+    if not 0 < q <= 100:
+        raise ValueError("q must be in (0, 100]")
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+@dataclass(slots=True)
+class Result:
+    events: int = 0
+    produce_per_s: float = 0.0
+    raw_consume_per_s: float = 0.0
+    events_per_s: float = 0.0
+    worker_startup_s: float = 0.0
+    drain_s: float = 0.0
+    dlq: int | None = None
+    bad_sent: int = 0
+    rate: int = 0
+    latency_seconds: int = 0
+    paced_sent: int = 0
+    paced_rate_achieved: float = 0.0
+    triggers: int = 0
+    alerts_received: int = 0
+    p50_ms: float = math.nan
+    p99_ms: float = math.nan
+    max_ms: float = math.nan
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return self.events_per_s / self.raw_consume_per_s if self.raw_consume_per_s else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["ratio"] = round(self.ratio, 3)
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in doc.items()}
+
+
+def summary_line(r: Result) -> str:
+    """The machine-readable last line.
+
+    >>> summary_line(Result(events_per_s=5123.4, p50_ms=12.34, p99_ms=80.06,
+    ...                     raw_consume_per_s=40000.2))
+    'events_per_s=5123 p50_ms=12.3 p99_ms=80.1 raw_consume_per_s=40000 ratio=0.128'
+    """
+    return (
+        f"events_per_s={r.events_per_s:.0f} p50_ms={r.p50_ms:.1f} p99_ms={r.p99_ms:.1f} "
+        f"raw_consume_per_s={r.raw_consume_per_s:.0f} ratio={r.ratio:.3f}"
+    )
+
+
+def summary_text(r: Result) -> str:
+    lines = [
+        f"events              {r.events:,} ({r.bad_sent} bad; DLQ holds {r.dlq})",
+        f"produced            {r.produce_per_s:,.0f} events/s",
+        f"raw consume         {r.raw_consume_per_s:,.0f} events/s (bare aiokafka consumer)",
+        f"pipeline            {r.events_per_s:,.0f} events/s ({r.drain_s:.1f} s to drain)"
+        f"  ratio {r.ratio:.3f}",
+        f"worker startup      {r.worker_startup_s:.1f} s (spawn to partitions assigned)",
+        f"latency run         {r.paced_sent:,} events at {r.paced_rate_achieved:,.0f}/s "
+        f"(asked {r.rate:,}/s for {r.latency_seconds} s)",
+        f"alerts              {r.alerts_received}/{r.triggers} triggers; "
+        f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, max {r.max_ms:.1f} ms",
+    ]
+    return "\n".join(lines + [f"note: {n}" for n in r.notes])
+
+
+# -- isolated resources -----------------------------------------------------------------
+
+
+def with_redis_db(url: str, db: int) -> str:
+    """``url`` pointing at database ``db``.
+
+    >>> with_redis_db("redis://:pw@127.0.0.1:6379/0?x=1", 14)
+    'redis://:pw@127.0.0.1:6379/14?x=1'
+    """
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def bench_settings(settings: Settings, run_id: str) -> Settings:
+    prefix = f"bench-{run_id}."
+    return settings.model_copy(
+        update={
+            "app_id": f"riskwire-bench-{run_id}",
+            "redis_url": with_redis_db(settings.redis_url, BENCH_REDIS_DB),
+            "worker_metrics_port": 0,
+            "log_level": "WARNING",
+            **{
+                name: prefix + getattr(settings, name)
+                for name in (
+                    "topic_registration",
+                    "topic_court",
+                    "topic_tax",
+                    "topic_enforcement",
+                    "topic_alerts",
+                    "topic_grades",
+                    "topic_dlq",
+                )
+            },
+        }
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ``RISKWIRE_*`` environment that rebuilds ``settings`` in a child process."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        elif isinstance(value, tuple | list):
+            value = json.dumps(list(value))
+        env[f"RISKWIRE_{name.upper()}"] = str(value)
+    return env
+
+
+def _admin(settings: Settings) -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=30_000)
+
+
+def cleanup(settings: Settings, groups: Sequence[str]) -> None:
+    """Delete the run's topics (faust's internal ones too) and consumer groups, best effort."""
+    try:
+        admin = _admin(settings)
+    except Exception as exc:
+        console.print(f"[yellow]cleanup skipped: {exc}")
+        return
+    try:
+        ours = set(all_topics(settings))
+        topics = [t for t in admin.list_topics() if t in ours or t.startswith(settings.app_id)]
+        if topics:
+            admin.delete_topics(topics, raise_errors=False)
+        admin.delete_groups(list(groups))
+    except Exception as exc:
+        console.print(f"[yellow]cleanup incomplete: {exc}")
+    finally:
+        admin.close()
+
+
+# -- phase 2: produce, then the raw consume ceiling ------------------------------------
+
+
+def produce(settings: Settings, messages: Sequence[BenchMessage]) -> float:
+    """Produce every message keyed by subject; answers messages/s (send to flushed)."""
+    producer = department_producer(settings)
+    topics = {m.etype: input_topic(settings, m.etype) for m in messages}
+    try:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("producing", total=len(messages))
+            started = time.perf_counter()
+            for i, m in enumerate(messages, 1):
+                producer.send(topics[m.etype], key=m.key, value=m.value)
+                if i % 2000 == 0:
+                    bar.update(task, completed=i)
+            producer.flush()
+            elapsed = time.perf_counter() - started
+            bar.update(task, completed=len(messages))
+    finally:
+        producer.close()
+    return len(messages) / elapsed
+
+
+class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        if assigned and self.at is None:
+            self.at = time.perf_counter()
+
+
+async def raw_consume(settings: Settings, n: int, group: str) -> float:
+    """How fast a bare consumer of its own group reads ``n`` messages, timed from its
+    partition assignment to the last one."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    listener = _Assigned()
+    consumer.subscribe(list(settings.input_topics), listener=listener)
+    await consumer.start()
+    seen = 0
+    try:
+        deadline = time.monotonic() + STALL_TIMEOUT_S
+        while seen < n:
+            batches = await consumer.getmany(timeout_ms=500, max_records=20_000)
+            got = sum(len(records) for records in batches.values())
+            seen += got
+            if got:
+                deadline = time.monotonic() + STALL_TIMEOUT_S
+            elif time.monotonic() > deadline:
+                raise BenchError(f"raw consumer stalled at {seen}/{n} messages")
+        done = time.perf_counter()
+    finally:
+        await consumer.stop()
+    assert listener.at is not None
+    return n / (done - listener.at)
+
+
+# -- phase 3: the worker on the backlog -------------------------------------------------
+
+
+class BenchError(RuntimeError):
+    """The run cannot go on (a stall, a dead worker, missing alerts)."""
+
+
+class Worker:
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.settings, self.log = settings, log
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.spawned_at = 0.0
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RISKWIRE_")}
+        env.update(settings_env(self.settings))
+        env.update(RISKWIRE_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("wb") as out:
+            self.spawned_at = time.perf_counter()
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "core", "worker"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                start_new_session=True,  # Ctrl-C reaches the bench, which stops the worker
+            )
+
+    def check_alive(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
+            raise BenchError(f"the worker exited; log {self.log}:\n{tail}")
+
+    def stop(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(timeout=10)
+
+
+def group_assigned(admin: KafkaAdminClient, group: str) -> bool:
+    """Whether ``group`` is stable with partitions assigned to a member."""
+    doc = admin.describe_groups([group]).get(group) or {}
+    if doc.get("group_state", doc.get("state")) != "Stable":
+        return False
+    return any(_partitions(m.get("member_assignment")) for m in doc.get("members", []))
+
+
+def _partitions(assignment: Any) -> int:
+    topics = getattr(assignment, "assigned_partitions", None) or getattr(
+        assignment, "assignment", None
+    )
+    if isinstance(assignment, dict):
+        topics = assignment.get("assigned_partitions") or assignment.get("assignment")
+    total = 0
+    for item in topics or []:
+        parts = (
+            item.get("partitions") if isinstance(item, dict) else getattr(item, "partitions", None)
+        )
+        if parts is None and isinstance(item, tuple | list) and len(item) == 2:
+            parts = item[1]
+        total += len(parts or [])
+    return total
+
+
+def heartbeat_assigned(client: redis_sync.Redis) -> int:
+    now = time.time()
+    docs = [orjson.loads(v) for v in client.hgetall(WORKERS_KEY).values()]
+    return sum(int(d["assigned"]) for d in docs if now - float(d["at"]) < 15)
+
+
+def processed(client: redis_sync.Redis) -> int:
+    return int(client.hget(STATS_KEY, "processed") or 0)
+
+
+@dataclass(slots=True)
+class Drain:
+    assigned_at: float
+    first_progress_at: float
+    drained_at: float
+    heartbeat_at: float | None
+
+
+def drain(settings: Settings, worker: Worker, client: redis_sync.Redis, n: int) -> Drain:
+    """Poll every 50 ms until the worker has processed ``n`` messages."""
+    admin = _admin(settings)
+    assigned_at: float | None = None
+    first: float | None = None
+    heartbeat_at: float | None = None
+    last_count, last_change = 0, time.monotonic()
+    try:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("worker starting", total=n)
+            while True:
+                worker.check_alive()
+                now = time.perf_counter()
+                count = processed(client)
+                if assigned_at is None and (count > 0 or group_assigned(admin, settings.app_id)):
+                    assigned_at = now
+                    bar.update(task, description="draining")
+                if first is None and count > 0:
+                    first = now
+                if heartbeat_at is None and heartbeat_assigned(client) > 0:
+                    heartbeat_at = now
+                bar.update(task, completed=min(count, n))
+                if count >= n:
+                    assert assigned_at is not None and first is not None
+                    return Drain(assigned_at, first, now, heartbeat_at)
+                _check_stall(worker, count, last_count, last_change, assigned_at)
+                if count != last_count:
+                    last_count, last_change = count, time.monotonic()
+                time.sleep(POLL_S)
+    finally:
+        admin.close()
+
+
+def _check_stall(
+    worker: Worker, count: int, last_count: int, last_change: float, assigned: float | None
+) -> None:
+    if assigned is None and time.perf_counter() - worker.spawned_at > WORKER_READY_TIMEOUT_S:
+        raise BenchError(f"the worker got no partitions in {WORKER_READY_TIMEOUT_S:.0f} s")
+    if assigned is not None and count == last_count:
+        if time.monotonic() - last_change > STALL_TIMEOUT_S:
+            raise BenchError(f"the worker stalled at {count} processed messages")
+
+
+def wait_heartbeat(worker: Worker, client: redis_sync.Redis, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while heartbeat_assigned(client) == 0:
+        worker.check_alive()
+        if time.monotonic() > deadline:
+            raise BenchError("no worker heartbeat with assigned partitions")
+        time.sleep(0.2)
+
+
+async def topic_size(settings: Settings, topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        if not parts:
+            await consumer.topics()
+            parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in parts]
+        ends = await consumer.end_offsets(tps) if tps else {}
+        starts = await consumer.beginning_offsets(tps) if tps else {}
+        return sum(ends[tp] - starts[tp] for tp in tps)
+    finally:
+        await consumer.stop()
+
+
+# -- phase 4: paced latency run ---------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Latency:
+    sent: int
+    send_s: float
+    triggers: dict[str, float]  # uscc -> perf_counter when produced
+    received: dict[str, float]  # uscc -> perf_counter when its alert arrived
+    ended_at: float
+
+    def latencies_ms(self) -> list[float]:
+        """Per trigger; a missing alert counts with the lower bound (grace end - produced)."""
+        deadline = self.ended_at + ALERT_GRACE_S
+        return [
+            (self.received.get(uscc, deadline) - produced) * 1000
+            for uscc, produced in self.triggers.items()
+        ]
+
+
+async def _listen(consumer: Any, wanted: set[str], received: dict[str, float]) -> None:
+    while True:
+        batches = await consumer.getmany(timeout_ms=100, max_records=5000)
+        now = time.perf_counter()
+        for records in batches.values():
+            for record in records:
+                alert = orjson.loads(record.value)
+                uscc = alert.get("subject", {}).get("id")
+                if alert.get("rule_id") == "tax_arrears" and uscc in wanted:
+                    received.setdefault(uscc, now)
+
+
+async def _alerts_consumer(settings: Settings) -> Any:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100
+    )
+    await consumer.start()
+    await consumer.topics()
+    parts = consumer.partitions_for_topic(settings.topic_alerts) or set()
+    tps = [TopicPartition(settings.topic_alerts, p) for p in sorted(parts)]
+    consumer.assign(tps)
+    await consumer.seek_to_end(*tps)
+    for tp in tps:
+        await consumer.position(tp)
+    return consumer
+
+
+async def paced_run(settings: Settings, paced: Sequence[Paced], rate: int) -> Latency:
+    """Produce ``paced`` at ``rate``/s in 10 ms ticks while listening for the alerts."""
+    wanted = {p.trigger for p in paced if p.trigger}
+    consumer = await _alerts_consumer(settings)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    topics = {p.message.etype: input_topic(settings, p.message.etype) for p in paced}
+    result = Latency(len(paced), 0.0, {}, {}, 0.0)
+    listener = asyncio.create_task(_listen(consumer, wanted, result.received))
+    try:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(f"paced at {rate}/s", total=len(paced))
+            started = time.perf_counter()
+            sent = 0
+            while sent < len(paced):
+                due = min(len(paced), int((time.perf_counter() - started) * rate) + 1)
+                for p in paced[sent:due]:
+                    if p.trigger:
+                        result.triggers[p.trigger] = time.perf_counter()
+                    await producer.send(topics[p.message.etype], p.message.value, key=p.message.key)
+                sent = due
+                bar.update(task, completed=sent)
+                await asyncio.sleep(0.01)
+            await producer.flush()
+            result.ended_at = time.perf_counter()
+            result.send_s = result.ended_at - started
+            bar.update(task, description="waiting for alerts")
+            while len(result.received) < len(wanted):
+                if time.perf_counter() > result.ended_at + ALERT_GRACE_S:
+                    break
+                await asyncio.sleep(POLL_S)
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+        await producer.stop()
+        await consumer.stop()
+    return result
+
+
+# -- the run ----------------------------------------------------------------------------
+
+
+def _phase(title: str) -> None:
+    console.print(f"[bold]{title}")
+
+
+@dataclass(slots=True)
+class _Run:
+    settings: Settings
+    run_id: str
+    result: Result
+    groups: list[str] = field(default_factory=list)
+    worker: Worker | None = None
+
+    def phases(self, events: int, rate: int, seconds: int) -> None:
+        s, r = self.settings, self.result
+        _phase(f"generating {events:,} events (seed {SEED})")
+        mix = make_mix(events)
+        paced = make_paced(mix, rate * seconds)
+        r.bad_sent = mix.counts()["bad"]
+        _phase(
+            f"producing to {s.topic_registration.rsplit('.', 2)[0]}.* ({s.partitions} partitions)"
+        )
+        r.produce_per_s = produce(s, mix.messages)
+        _phase("raw consume ceiling")
+        self.groups.append(f"{s.app_id}-raw")
+        r.raw_consume_per_s = asyncio.run(raw_consume(s, len(mix.messages), self.groups[-1]))
+        _phase("pipeline on the backlog")
+        r.events_per_s = self._pipeline(len(mix.messages))
+        r.dlq = asyncio.run(topic_size(s, s.topic_dlq))
+        _phase(f"latency at {rate:,} events/s for {seconds} s")
+        self._latency(paced, rate)
+
+    def _pipeline(self, n: int) -> float:
+        s, r = self.settings, self.result
+        client = redis_sync.Redis.from_url(s.redis_url)
+        self.worker = Worker(s, ROOT / "build" / "logs" / "bench-worker.log")
+        self.groups.append(s.app_id)
+        self.worker.start()
+        timing = drain(s, self.worker, client, n)
+        r.worker_startup_s = timing.assigned_at - self.worker.spawned_at
+        r.drain_s = timing.drained_at - timing.assigned_at
+        if timing.heartbeat_at is None:
+            wait_heartbeat(self.worker, client)
+        client.close()
+        return n / r.drain_s
+
+    def _latency(self, paced: Sequence[Paced], rate: int) -> None:
+        r = self.result
+        run = asyncio.run(paced_run(self.settings, paced, rate))
+        values = run.latencies_ms()
+        r.paced_sent, r.triggers, r.alerts_received = run.sent, len(run.triggers), len(run.received)
+        r.paced_rate_achieved = run.sent / run.send_s if run.send_s else 0.0
+        if values:
+            r.p50_ms, r.p99_ms, r.max_ms = (
+                percentile(values, 50),
+                percentile(values, 99),
+                max(values),
+            )
+        if r.alerts_received < len(run.triggers):
+            r.notes.append(
+                f"{len(run.triggers) - r.alerts_received} triggers got no alert within "
+                f"{ALERT_GRACE_S:.0f} s; counted at that lower bound in the percentiles"
+            )
+
+
+def run_bench(settings: Settings, *, events: int, rate: int, latency_seconds: int) -> int:
+    """Run every phase; answers the process exit code."""
+    if events < 10 or rate < 1 or latency_seconds < 1:
+        console.print("[red]need --events >= 10, --rate >= 1, --latency-seconds >= 1")
+        return 2
+    run_id = uuid.uuid4().hex[:8]
+    s = bench_settings(settings, run_id)
+    result = Result(events=events, rate=rate, latency_seconds=latency_seconds)
+    run = _Run(s, run_id, result)
+    console.print(f"bench run {run_id}: topics bench-{run_id}.*, Redis db {BENCH_REDIS_DB}")
+    try:
+        redis_sync.Redis.from_url(s.redis_url).flushdb()
+        ensure_topics(s)
+        run.phases(events, rate, latency_seconds)
+    except BenchError as exc:
+        console.print(f"[red]bench failed: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted")
+        return 130
+    finally:
+        if run.worker is not None:
+            run.worker.stop()
+        cleanup(s, run.groups)
+    return _report(result)
+
+
+def _report(result: Result) -> int:
+    delivered = result.alerts_received / result.triggers if result.triggers else 0.0
+    code = 0
+    if delivered < MIN_DELIVERED:
+        result.notes.append(
+            f"FAILED: only {delivered:.1%} of triggers got an alert within {ALERT_GRACE_S:.0f} s"
+        )
+        code = 1
+    out = ROOT / "build" / "bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result.as_json(), indent=2, ensure_ascii=False) + "\n")
+    console.print(summary_text(result))
+    print(summary_line(result), flush=True)
+    return code
