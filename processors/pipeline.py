@@ -15,10 +15,10 @@ then written, and one that was written gains nothing and is not published again.
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from alerts.dedup import Change, merge, new_alert, resolve, verdict_fingerprint
