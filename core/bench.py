@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -47,7 +50,7 @@ from core.settings import Settings
 from streams import samples
 from streams.factory import EventFactory
 from streams.identifiers import USCC_ALPHABET
-from streams.kafka import all_topics, department_producer, ensure_topics, input_topic
+from streams.kafka import all_topics, ensure_topics, input_topic
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 2017
@@ -339,10 +342,14 @@ def with_redis_db(url: str, db: int) -> str:
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
-def bench_settings(settings: Settings, run_id: str) -> Settings:
+def bench_settings(settings: Settings, run_id: str, state_dir: Path) -> Settings:
+    """The run's own topics (``bench-<run_id>.`` prefix), consumer group, Redis database and
+    faust data directory."""
     prefix = f"bench-{run_id}."
+    extra = {"state_dir": state_dir} if "state_dir" in Settings.model_fields else {}
     return settings.model_copy(
         update={
+            **extra,
             "app_id": f"riskwire-bench-{run_id}",
             "redis_url": with_redis_db(settings.redis_url, BENCH_REDIS_DB),
             "worker_metrics_port": 0,
@@ -403,23 +410,32 @@ def cleanup(settings: Settings, groups: Sequence[str]) -> None:
 # -- phase 2: produce, then the raw consume ceiling ------------------------------------
 
 
-def produce(settings: Settings, messages: Sequence[BenchMessage]) -> float:
-    """Produce every message keyed by subject; answers messages/s (send to flushed)."""
-    producer = department_producer(settings)
+async def produce(settings: Settings, messages: Sequence[BenchMessage]) -> float:
+    """Produce every message keyed by subject (acks=all, 5 ms linger, 256 KiB batches);
+    answers messages/s from the first send to the last ack."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
     topics = {m.etype: input_topic(settings, m.etype) for m in messages}
     try:
+        for topic in set(topics.values()):
+            await producer.partitions_for(topic)  # metadata before the clock starts
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task("producing", total=len(messages))
             started = time.perf_counter()
+            deliveries: list[asyncio.Future[Any]] = []
             for i, m in enumerate(messages, 1):
-                producer.send(topics[m.etype], key=m.key, value=m.value)
+                deliveries.append(await producer.send(topics[m.etype], m.value, key=m.key))
                 if i % 2000 == 0:
                     bar.update(task, completed=i)
-            producer.flush()
+            await asyncio.gather(*deliveries)
             elapsed = time.perf_counter() - started
-            bar.update(task, completed=len(messages))
     finally:
-        producer.close()
+        await producer.stop()
     return len(messages) / elapsed
 
 
@@ -511,29 +527,19 @@ class Worker:
             self.popen.wait(timeout=10)
 
 
-def group_assigned(admin: KafkaAdminClient, group: str) -> bool:
-    """Whether ``group`` is stable with partitions assigned to a member."""
-    doc = admin.describe_groups([group]).get(group) or {}
-    if doc.get("group_state", doc.get("state")) != "Stable":
-        return False
-    return any(_partitions(m.get("member_assignment")) for m in doc.get("members", []))
-
-
-def _partitions(assignment: Any) -> int:
-    topics = getattr(assignment, "assigned_partitions", None) or getattr(
-        assignment, "assignment", None
+def group_assigned(admin: KafkaAdminClient, group: str, topics: Sequence[str]) -> int:
+    """Input partitions assigned in ``group`` once it is stable (0 before)."""
+    doc: dict[str, Any] = admin.describe_groups([group]).get(group) or {}
+    if doc.get("group_state") != "Stable":
+        return 0
+    assignments = [m.get("member_assignment") for m in doc.get("members", [])]
+    return sum(
+        len(tp.get("partitions", []))
+        for a in assignments
+        if isinstance(a, dict)
+        for tp in a.get("assigned_partitions", [])
+        if tp.get("topic") in topics
     )
-    if isinstance(assignment, dict):
-        topics = assignment.get("assigned_partitions") or assignment.get("assignment")
-    total = 0
-    for item in topics or []:
-        parts = (
-            item.get("partitions") if isinstance(item, dict) else getattr(item, "partitions", None)
-        )
-        if parts is None and isinstance(item, tuple | list) and len(item) == 2:
-            parts = item[1]
-        total += len(parts or [])
-    return total
 
 
 def heartbeat_assigned(client: redis_sync.Redis) -> int:
@@ -568,7 +574,7 @@ def drain(settings: Settings, worker: Worker, client: redis_sync.Redis, n: int) 
                 worker.check_alive()
                 now = time.perf_counter()
                 count = processed(client)
-                if assigned_at is None and (count > 0 or group_assigned(admin, settings.app_id)):
+                if assigned_at is None and (count > 0 or _assigned(admin, settings)):
                     assigned_at = now
                     bar.update(task, description="draining")
                 if first is None and count > 0:
@@ -577,7 +583,8 @@ def drain(settings: Settings, worker: Worker, client: redis_sync.Redis, n: int) 
                     heartbeat_at = now
                 bar.update(task, completed=min(count, n))
                 if count >= n:
-                    assert assigned_at is not None and first is not None
+                    assert assigned_at is not None
+                    assert first is not None
                     return Drain(assigned_at, first, now, heartbeat_at)
                 _check_stall(worker, count, last_count, last_change, assigned_at)
                 if count != last_count:
@@ -587,14 +594,18 @@ def drain(settings: Settings, worker: Worker, client: redis_sync.Redis, n: int) 
         admin.close()
 
 
+def _assigned(admin: KafkaAdminClient, settings: Settings) -> bool:
+    return group_assigned(admin, settings.app_id, settings.input_topics) > 0
+
+
 def _check_stall(
     worker: Worker, count: int, last_count: int, last_change: float, assigned: float | None
 ) -> None:
     if assigned is None and time.perf_counter() - worker.spawned_at > WORKER_READY_TIMEOUT_S:
         raise BenchError(f"the worker got no partitions in {WORKER_READY_TIMEOUT_S:.0f} s")
-    if assigned is not None and count == last_count:
-        if time.monotonic() - last_change > STALL_TIMEOUT_S:
-            raise BenchError(f"the worker stalled at {count} processed messages")
+    stalled = time.monotonic() - last_change > STALL_TIMEOUT_S
+    if assigned is not None and count == last_count and stalled:
+        raise BenchError(f"the worker stalled at {count} processed messages")
 
 
 def wait_heartbeat(worker: Worker, client: redis_sync.Redis, timeout: float = 30.0) -> None:
@@ -606,17 +617,18 @@ def wait_heartbeat(worker: Worker, client: redis_sync.Redis, timeout: float = 30
         time.sleep(0.2)
 
 
+def _partitions_of(settings: Settings, topic: str) -> list[TopicPartition]:
+    """The bench created ``topic`` itself, with ``settings.partitions`` partitions."""
+    return [TopicPartition(topic, p) for p in range(settings.partitions)]
+
+
 async def topic_size(settings: Settings, topic: str) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     await consumer.start()
     try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        if not parts:
-            await consumer.topics()
-            parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in parts]
-        ends = await consumer.end_offsets(tps) if tps else {}
-        starts = await consumer.beginning_offsets(tps) if tps else {}
+        tps = _partitions_of(settings, topic)
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
         return sum(ends[tp] - starts[tp] for tp in tps)
     finally:
         await consumer.stop()
@@ -659,53 +671,76 @@ async def _alerts_consumer(settings: Settings) -> Any:
         bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100
     )
     await consumer.start()
-    await consumer.topics()
-    parts = consumer.partitions_for_topic(settings.topic_alerts) or set()
-    tps = [TopicPartition(settings.topic_alerts, p) for p in sorted(parts)]
-    consumer.assign(tps)
-    await consumer.seek_to_end(*tps)
-    for tp in tps:
-        await consumer.position(tp)
+    try:
+        tps = _partitions_of(settings, settings.topic_alerts)
+        consumer.assign(tps)
+        await consumer.seek_to_end(*tps)
+        for tp in tps:
+            await consumer.position(tp)
+    except BaseException:
+        await consumer.stop()
+        raise
     return consumer
 
 
 async def paced_run(settings: Settings, paced: Sequence[Paced], rate: int) -> Latency:
-    """Produce ``paced`` at ``rate``/s in 10 ms ticks while listening for the alerts."""
+    """Produce ``paced`` at ``rate``/s while listening for the triggers' alerts; waits
+    up to ``ALERT_GRACE_S`` after the last send for the missing ones."""
     wanted = {p.trigger for p in paced if p.trigger}
     consumer = await _alerts_consumer(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
     await producer.start()
-    topics = {p.message.etype: input_topic(settings, p.message.etype) for p in paced}
     result = Latency(len(paced), 0.0, {}, {}, 0.0)
     listener = asyncio.create_task(_listen(consumer, wanted, result.received))
     try:
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task(f"paced at {rate}/s", total=len(paced))
-            started = time.perf_counter()
-            sent = 0
-            while sent < len(paced):
-                due = min(len(paced), int((time.perf_counter() - started) * rate) + 1)
-                for p in paced[sent:due]:
-                    if p.trigger:
-                        result.triggers[p.trigger] = time.perf_counter()
-                    await producer.send(topics[p.message.etype], p.message.value, key=p.message.key)
-                sent = due
-                bar.update(task, completed=sent)
-                await asyncio.sleep(0.01)
-            await producer.flush()
-            result.ended_at = time.perf_counter()
-            result.send_s = result.ended_at - started
+            await _send_paced(
+                settings, producer, paced, rate, result, lambda n: bar.update(task, completed=n)
+            )
             bar.update(task, description="waiting for alerts")
-            while len(result.received) < len(wanted):
+            while len(result.received) < len(wanted) and not listener.done():
                 if time.perf_counter() > result.ended_at + ALERT_GRACE_S:
                     break
                 await asyncio.sleep(POLL_S)
+        if listener.done():
+            listener.result()  # the listener failed: raise its error
     finally:
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)
         await producer.stop()
         await consumer.stop()
     return result
+
+
+async def _send_paced(
+    settings: Settings,
+    producer: Any,
+    paced: Sequence[Paced],
+    rate: int,
+    result: Latency,
+    progress: Callable[[int], None],
+) -> None:
+    """Every 10 ms, send what is due by then; a trigger's time is taken as it is sent."""
+    topics = {p.message.etype: input_topic(settings, p.message.etype) for p in paced}
+    for topic in set(topics.values()):
+        await producer.partitions_for(topic)
+    deliveries: list[asyncio.Future[Any]] = []
+    started = time.perf_counter()
+    sent = 0
+    while sent < len(paced):
+        due = min(len(paced), int((time.perf_counter() - started) * rate) + 1)
+        for p in paced[sent:due]:
+            if p.trigger:
+                result.triggers[p.trigger] = time.perf_counter()
+            m = p.message
+            deliveries.append(await producer.send(topics[m.etype], m.value, key=m.key))
+        sent = due
+        progress(sent)
+        await asyncio.sleep(0.01)
+    await asyncio.gather(*deliveries)
+    result.ended_at = time.perf_counter()
+    result.send_s = result.ended_at - started
 
 
 # -- the run ----------------------------------------------------------------------------
@@ -732,7 +767,7 @@ class _Run:
         _phase(
             f"producing to {s.topic_registration.rsplit('.', 2)[0]}.* ({s.partitions} partitions)"
         )
-        r.produce_per_s = produce(s, mix.messages)
+        r.produce_per_s = asyncio.run(produce(s, mix.messages))
         _phase("raw consume ceiling")
         self.groups.append(f"{s.app_id}-raw")
         r.raw_consume_per_s = asyncio.run(raw_consume(s, len(mix.messages), self.groups[-1]))
@@ -780,8 +815,11 @@ def run_bench(settings: Settings, *, events: int, rate: int, latency_seconds: in
     if events < 10 or rate < 1 or latency_seconds < 1:
         console.print("[red]need --events >= 10, --rate >= 1, --latency-seconds >= 1")
         return 2
+    for name in ("kafka", "aiokafka"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     run_id = uuid.uuid4().hex[:8]
-    s = bench_settings(settings, run_id)
+    state_dir = Path(tempfile.mkdtemp(prefix=f"riskwire-bench-{run_id}-"))
+    s = bench_settings(settings, run_id, state_dir)
     result = Result(events=events, rate=rate, latency_seconds=latency_seconds)
     run = _Run(s, run_id, result)
     console.print(f"bench run {run_id}: topics bench-{run_id}.*, Redis db {BENCH_REDIS_DB}")
@@ -799,6 +837,7 @@ def run_bench(settings: Settings, *, events: int, rate: int, latency_seconds: in
         if run.worker is not None:
             run.worker.stop()
         cleanup(s, run.groups)
+        shutil.rmtree(state_dir, ignore_errors=True)
     return _report(result)
 
 

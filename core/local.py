@@ -27,7 +27,8 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 
 def run_local(settings: Settings) -> int:
-    base = f"http://{settings.api_host}:{settings.api_port}"
+    host = "localhost" if settings.api_host in ("127.0.0.1", "0.0.0.0") else settings.api_host
+    base = f"http://{host}:{settings.api_port}"
     logs = Path(os.environ.get("RISKWIRE_LOG_DIR", "build/logs"))
     logs.mkdir(parents=True, exist_ok=True)
     metrics_dir = Path(tempfile.mkdtemp(prefix="riskwire-metrics-"))
@@ -39,7 +40,13 @@ def run_local(settings: Settings) -> int:
     try:
         print(f"starting the worker and the API (logs in {logs}/) ...", flush=True)
         if not _wait_ready(base, children):
-            print(f"not ready after {READY_TIMEOUT_S}s: see {logs}/worker.log and api.log")
+            exited = [c.args[-1] for c in children if c.poll() is not None]
+            why = (
+                f"{', '.join(map(str, exited))} exited"
+                if exited
+                else f"not ready in {READY_TIMEOUT_S}s"
+            )
+            print(f"riskwire did not start ({why}): see {logs}/worker.log and {logs}/api.log")
             return 1
         subprocess.run([sys.executable, "-m", "core", "demo"], env=env, check=True)
         token = (

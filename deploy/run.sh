@@ -15,7 +15,7 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 0' INT TERM
 
 .venv/bin/riskwire topics
 .venv/bin/riskwire run

@@ -57,6 +57,7 @@ def incoming(event: Any) -> Incoming:
 
 
 def create_app(settings: Settings) -> faust.App:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
