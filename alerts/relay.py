@@ -62,11 +62,11 @@ class AlertRelay:
             try:
                 await self.step()
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                # The feed or its group is gone (Redis restarted without its data, or the
-                # key was deleted): recreate the group and go on.
-                log.warning("relay group missing, recreating", error=str(exc))
+                # NOGROUP / UNBLOCKED: the feed or its group is gone (Redis restarted without
+                # its data, or the key was deleted). Recreate the group and go on.
+                REDIS_ERRORS.labels("relay").inc()
+                log.warning("relay read refused, recreating its group", error=str(exc))
+                await asyncio.sleep(0.5)
                 await self.ensure_group()
             except (RedisError, StoreError) as exc:
                 REDIS_ERRORS.labels("relay").inc()

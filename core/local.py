@@ -40,12 +40,9 @@ def run_local(settings: Settings) -> int:
     try:
         print(f"starting the worker and the API (logs in {logs}/) ...", flush=True)
         if not _wait_ready(base, children):
-            exited = [c.args[-1] for c in children if c.poll() is not None]
-            why = (
-                f"{', '.join(map(str, exited))} exited"
-                if exited
-                else f"not ready in {READY_TIMEOUT_S}s"
-            )
+            names = ("worker", "api")
+            exited = [n for n, c in zip(names, children, strict=True) if c.poll() is not None]
+            why = f"{' and '.join(exited)} exited" if exited else f"not ready in {READY_TIMEOUT_S}s"
             print(f"riskwire did not start ({why}): see {logs}/worker.log and {logs}/api.log")
             return 1
         subprocess.run([sys.executable, "-m", "core", "demo"], env=env, check=True)

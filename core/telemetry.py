@@ -17,12 +17,14 @@ from typing import Any
 import structlog
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 
 EVENTS_CONSUMED = Counter(
@@ -71,6 +73,9 @@ CONSUMER_LAG = Gauge(
     ["topic"],
     multiprocess_mode="livesum",
 )
+RULE_ERRORS = Counter(
+    "riskwire_rule_errors_total", "Rule evaluations that raised, by rule.", ["rule_id"]
+)
 REDIS_ERRORS = Counter(
     "riskwire_redis_errors_total", "Redis calls that failed, by operation.", ["operation"]
 )
@@ -82,13 +87,30 @@ WS_DROPPED = Counter(
 )
 
 
-def render_metrics() -> tuple[bytes, str]:
-    """The exposition text for ``/metrics`` (all local processes in multiprocess mode)."""
+def _registry() -> CollectorRegistry:
+    """This process's metrics, or every local process's in multiprocess mode."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+        return registry
+    return REGISTRY
+
+
+def render_metrics() -> tuple[bytes, str]:
+    """The exposition text for ``/metrics``."""
+    return generate_latest(_registry()), CONTENT_TYPE_LATEST
+
+
+def serve_metrics(host: str, port: int) -> bool:
+    """Serve ``/metrics`` from a worker on its own port (0 = off); False if the port is taken."""
+    if port <= 0:
+        return False
+    try:
+        start_http_server(port, addr=host, registry=_registry())
+    except OSError as exc:
+        get_logger(__name__).warning("metrics port unavailable", port=port, error=str(exc))
+        return False
+    return True
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:

@@ -19,7 +19,7 @@ import faust
 from alerts.relay import AlertRelay
 from core.errors import StoreError
 from core.settings import Settings
-from core.telemetry import CONSUMER_LAG, REDIS_ERRORS, get_logger
+from core.telemetry import CONSUMER_LAG, REDIS_ERRORS, get_logger, serve_metrics
 from processors.dead_letters import KafkaDeadLetters
 from processors.heartbeat import beat
 from processors.pipeline import Incoming
@@ -87,6 +87,10 @@ def create_app(settings: Settings) -> faust.App:
         topic=settings.topic_alerts,
         consumer=f"{socket.gethostname()}-{os.getpid()}",
     )
+
+    @app.task
+    async def expose_metrics() -> None:
+        serve_metrics(settings.api_host, settings.worker_metrics_port)
 
     @app.task
     async def publish_alerts() -> None:

@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from streams.kafka import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-TEST_REDIS_DB = 15
+TEST_REDIS_DB = int(os.environ.get("RISKWIRE_TEST_REDIS_DB", "15"))
 
 
 def _kafka_up(bootstrap: str) -> bool:
@@ -163,9 +164,15 @@ class Proc:
         return "\n".join(text.splitlines()[-lines:])
 
 
+METRICS_DIR = Path(tempfile.mkdtemp(prefix="riskwire-test-metrics-"))
+
+
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a riskwire child process: the session's settings, and one shared
+    Prometheus multiprocess directory so the API's /metrics shows the workers' metrics."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RISKWIRE_")}
     env.update(settings_env(settings))
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
     env.update(extra)
     return env
 

@@ -5,6 +5,7 @@ alerts topic; bad input lands on the DLQ with a reason; no raw id_number leaves 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -212,12 +213,18 @@ def test_bad_input_goes_to_the_dlq_and_the_rest_goes_on(settings: Settings, work
         assert {"topic", "partition", "offset", "error", "raw"} <= d.keys()
         assert d["topic"] == settings.topic_registration
         assert d["error"]
+    assert _wait_for_profile(settings, good["subject"]), "the good event after the bad ones"
+
+
+def _wait_for_profile(settings: Settings, uscc: str, timeout: float = 30) -> bool:
     client = redis_sync.Redis.from_url(settings.redis_url)
-    deadline = time.monotonic() + 30
-    key = f"rw:{{ent:{good['subject']}}}:v1"
-    while time.monotonic() < deadline and not client.hexists(key, "doc"):
+    key = f"rw:{{ent:{uscc}}}:v1"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.hexists(key, "doc"):
+            return True
         time.sleep(0.2)
-    assert client.hexists(key, "doc"), "the good, unkeyed event after the bad ones was applied"
+    return False
 
 
 def test_no_raw_id_number_in_redis_or_output_topics(settings: Settings, worker: Proc) -> None:
@@ -232,12 +239,9 @@ def test_no_raw_id_number_in_redis_or_output_topics(settings: Settings, worker: 
         for o in ev["data"]["officers"]
     }
     _produce(settings, events)
-    client = redis_sync.Redis.from_url(settings.redis_url)
-    key = f"rw:{{ent:{events[0]['subject']}}}:v1"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not client.hexists(key, "doc"):
-        time.sleep(0.2)
+    assert _wait_for_profile(settings, events[0]["subject"])
     time.sleep(2)
+    client = redis_sync.Redis.from_url(settings.redis_url)
     dump = bytearray()
     for k in client.scan_iter(count=1000):
         dump += k
@@ -264,13 +268,38 @@ def test_no_raw_id_number_in_redis_or_output_topics(settings: Settings, worker: 
         assert number.encode() not in outputs, "raw id_number re-published"
 
 
-def test_metrics_and_health(api_server: str, worker: Proc) -> None:
+def test_metrics_and_health(settings: Settings, api_server: str, worker: Proc) -> None:
+    f = EventFactory(source="metrics-e2e", seed=505)
+    firm = f.registered()
+    producer = department_producer(settings)
+    producer.send(settings.topic_registration, key=b"m", value=b"not json either")
+    producer.send(
+        settings.topic_registration, key=firm["subject"].encode(), value=orjson.dumps(firm)
+    )
+    producer.flush()
+    producer.close()
+    _wait_for_profile(settings, firm["subject"])
     assert httpx.get(f"{api_server}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{api_server}/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["assigned_partitions"] > 0
     text = httpx.get(f"{api_server}/metrics").text
+    # The worker's metrics, through the API: consumed per topic and type, latency, lag.
+    consumed = re.search(
+        r'^riskwire_events_consumed_total\{[^}]*type="enterprise.registered"[^}]*\} (\S+)$',
+        text,
+        re.MULTILINE,
+    )
+    assert consumed is not None
+    assert float(consumed.group(1)) >= 1
+    assert "riskwire_event_to_alert_seconds_bucket" in text
+    assert "riskwire_consumer_lag_messages{" in text
+    assert re.search(r'riskwire_events_dead_lettered_total\{[^}]*reason="not_json"', text)
     assert "riskwire_websocket_clients" in text
+    # Labels stay bounded: no uscc and no person key in any label value.
+    values = re.findall(r'="([^"]*)"', text)
+    assert values
+    assert not [v for v in values if re.fullmatch(r"[0-9A-Z]{18}|[0-9a-f]{32}", v)]
 
 
 def test_auth_401_and_403(api_server: str, samr_token: str) -> None:
