@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from core.telemetry import RULE_ERRORS, get_logger
 from rules.base import Facts, Need, Rule, Verdict
-from rules.dishonest_officer import DishonestOfficer
-from rules.person_many_companies import PersonManyCompanies
-from rules.same_address_cluster import SameAddressCluster
-from rules.tax_arrears import TaxArrears
+from rules.config import build_rules
 from streams.event import Event
+
+log = get_logger(__name__)
 
 
 def default_rules() -> list[Rule]:
-    return [DishonestOfficer(), PersonManyCompanies(), SameAddressCluster(), TaxArrears()]
+    """Every registered rule with its default thresholds (see :mod:`rules.config`)."""
+    return build_rules()
 
 
 class RuleEngine:
@@ -31,7 +32,18 @@ class RuleEngine:
         return frozenset(n for r in self.rules_for(event_type) for n in r.needs)
 
     def evaluate(self, event: Event, facts: Facts) -> list[Verdict]:
-        """Verdicts of every rule that reads ``event.type``; a deregistered enterprise gets none."""
+        """Verdicts of every rule that reads ``event.type``; a deregistered enterprise gets none.
+
+        A rule that raises is logged and counted, and the other rules still run: one faulty
+        rule must not stop the stream.
+        """
         if not facts.enterprise.active:
             return []
-        return [hit for rule in self.rules_for(event.type) for hit in rule.evaluate(event, facts)]
+        verdicts: list[Verdict] = []
+        for rule in self.rules_for(event.type):
+            try:
+                verdicts += rule.evaluate(event, facts)
+            except Exception:
+                RULE_ERRORS.labels(rule.rule_id).inc()
+                log.exception("rule failed", rule_id=rule.rule_id, event_type=event.type)
+        return verdicts

@@ -6,11 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from processors.profiles.store import Hub
 from rules.base import Facts, Hit, Need, Rule, evidence_of
+from rules.examples import Example, Kit
 from streams.alert import Severity
 from streams.event import Event
 
 DEFAULTS = {"min_enterprises": 5}
+
+
+def serves_many(hub: Hub | None, min_enterprises: int) -> bool:
+    """Whether a person hub (the live enterprises one person serves) is big enough to fire."""
+    return hub is not None and hub.size >= min_enterprises
 
 
 class PersonManyCompanies(Rule):
@@ -33,7 +40,7 @@ class PersonManyCompanies(Rule):
         hits = []
         for ref in facts.enterprise.people():
             hub = facts.person_hub(ref.key)
-            if hub is None or hub.size < self.min_enterprises:
+            if hub is None or not serves_many(hub, self.min_enterprises):
                 continue
             members = [uscc for uscc, _ in hub.members]
             fact = f"{ref.name}（身份证号{ref.masked}）担任{hub.size}家未注销企业的法定代表人或高管"
@@ -52,3 +59,19 @@ class PersonManyCompanies(Rule):
                 )
             )
         return hits
+
+    @classmethod
+    def example(cls) -> Example:
+        """One person is the legal representative of five companies."""
+        return _fronts(5)
+
+    @classmethod
+    def counter_example(cls) -> Example:
+        """One person is the legal representative of four companies."""
+        return _fronts(4)
+
+
+def _fronts(n: int) -> Example:
+    kit = Kit()
+    front = kit.person()
+    return kit.case(*[kit.registered(legal_rep=front, day=i) for i in range(n)])

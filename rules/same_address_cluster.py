@@ -6,11 +6,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from processors.profiles.store import Hub
 from rules.base import Facts, Hit, Need, Rule, evidence_of
+from rules.examples import Example, Kit
 from streams.alert import Severity
 from streams.event import Event
 
 DEFAULTS = {"min_enterprises": 5, "min_recent": 3, "recent_days": 180}
+EXAMPLE_ADDRESS = "广东省深圳市南山区桂湾五路１２８号"
+
+
+def recent_cluster(
+    hub: Hub | None, min_enterprises: int, min_recent: int, recent_days: int
+) -> list[str]:
+    """The members of an address hub registered within ``recent_days`` of the newest (both
+    ends included), when the hub is a cluster; else ``[]``. Members are scored by
+    registration day (0 when unknown)."""
+    if hub is None or hub.size < min_enterprises or not hub.members:
+        return []
+    newest = max(score for _, score in hub.members)
+    recent = [uscc for uscc, score in hub.members if score > 0 and newest - score <= recent_days]
+    return recent if len(recent) >= min_recent else []
 
 
 class SameAddressCluster(Rule):
@@ -29,11 +45,8 @@ class SameAddressCluster(Rule):
         super().__init__(
             min_enterprises=min_enterprises, min_recent=min_recent, recent_days=recent_days
         )
-        self.min_enterprises, self.min_recent, self.recent_days = (
-            min_enterprises,
-            min_recent,
-            recent_days,
-        )
+        self.min_enterprises, self.min_recent = min_enterprises, min_recent
+        self.recent_days = recent_days
 
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Hit]:
         if event.type == "enterprise.changed" and getattr(event.data, "field", None) != (
@@ -41,14 +54,8 @@ class SameAddressCluster(Rule):
         ):
             return ()
         hub = facts.address_hub()
-        if hub is None or hub.size < self.min_enterprises or not hub.members:
-            return ()
-        newest = max(score for _, score in hub.members)
-        # "Within D days" includes both ends; members are scored by registration day.
-        recent = [
-            uscc for uscc, score in hub.members if score > 0 and newest - score <= self.recent_days
-        ]
-        if len(recent) < self.min_recent:
+        recent = recent_cluster(hub, self.min_enterprises, self.min_recent, self.recent_days)
+        if hub is None or not recent:
             return ()
         address = facts.enterprise.address_registered or facts.enterprise.address_norm or ""
         members = [uscc for uscc, _ in hub.members]
@@ -71,3 +78,19 @@ class SameAddressCluster(Rule):
                 evidence=[evidence_of(event, fact)],
             ),
         )
+
+    @classmethod
+    def example(cls) -> Example:
+        """Five companies at one address, the last three registered within 180 days."""
+        return _cluster(ages=(900, 800, 150, 20, 0))
+
+    @classmethod
+    def counter_example(cls) -> Example:
+        """Five companies at one address, but only the newest registered recently."""
+        return _cluster(ages=(2000, 1500, 1000, 500, 0))
+
+
+def _cluster(ages: tuple[int, ...]) -> Example:
+    kit = Kit()
+    raw = [kit.registered(address=EXAMPLE_ADDRESS, day=-age) for age in ages]
+    return kit.case(*raw)

@@ -1,0 +1,130 @@
+"""The rules file: which rules run, with which thresholds, loaded strictly.
+
+::
+
+    [rules.frequent_shareholder_change]
+    min_changes = 4
+    window_days = 60
+
+    [rules.multi_department_attention]
+    enabled = false
+
+One table ``[rules.<rule_id>]`` per rule; its keys are the rule's ``DEFAULTS`` keys, plus
+``enabled``; a rule not named keeps its defaults. An unknown rule id, an unknown key or a
+value of the wrong type is a :class:`~core.errors.ConfigError` naming the file, the line
+and the key (Alertmanager's ``UnmarshalStrict``). ``deploy/rules.example.toml`` lists every
+rule with its defaults.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import ConfigError
+from rules.base import Rule
+from rules.registry import DEFAULT_THRESHOLDS, RULE_CLASSES
+from rules.strict_toml import check_value, line_of, render
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "RulesConfig",
+    "build_rules",
+    "load_rules_config",
+    "render",
+    "rules_from_settings",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RulesConfig:
+    """Every known rule's thresholds (defaults where the file is silent) and which rules
+    the file turned off."""
+
+    thresholds: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: DEFAULT_THRESHOLDS)
+    disabled: frozenset[str] = frozenset()
+    path: Path | None = None
+
+    def params(self, rule_id: str) -> dict[str, Any]:
+        return dict(self.thresholds[rule_id])
+
+    def enabled(self, rule_id: str) -> bool:
+        return rule_id not in self.disabled
+
+
+def load_rules_config(path: Path | str) -> RulesConfig:
+    """Read and check a rules file; raises :class:`ConfigError` naming file, line and key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        doc = tomllib.loads(text)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the rules file: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+    def fail(message: str, rule_id: str | None = None, key: str | None = None) -> ConfigError:
+        line = line_of(text, rule_id, key)
+        return ConfigError(f"{path}: {f'line {line}: ' if line else ''}{message}")
+
+    for top in doc:
+        if top != "rules":
+            raise fail(f"unknown top-level key {top!r}: only [rules.<rule_id>] tables", key=top)
+    tables = doc.get("rules", {})
+    if not isinstance(tables, dict):
+        raise fail("'rules' must be a table of [rules.<rule_id>] tables", key="rules")
+    thresholds = {rid: dict(defaults) for rid, defaults in DEFAULT_THRESHOLDS.items()}
+    disabled: set[str] = set()
+    for rule_id, table in tables.items():
+        if rule_id not in DEFAULT_THRESHOLDS:
+            known = ", ".join(DEFAULT_THRESHOLDS)
+            raise fail(f"unknown rule id {rule_id!r} (known: {known})", rule_id)
+        if not isinstance(table, dict):
+            raise fail(f"rules.{rule_id} must be a table", rule_id)
+        for key, value in table.items():
+            where = f"[rules.{rule_id}] {key}"
+            if key == "enabled":
+                if not isinstance(value, bool):
+                    raise fail(f"{where} must be true or false", rule_id, key)
+                if not value:
+                    disabled.add(rule_id)
+                continue
+            defaults = DEFAULT_THRESHOLDS[rule_id]
+            if key not in defaults:
+                known = ", ".join([*defaults, "enabled"])
+                raise fail(f"unknown key {where!r} (known: {known})", rule_id, key)
+            problem, checked = check_value(value, defaults[key])
+            if problem:
+                raise fail(f"{where} {problem}", rule_id, key)
+            thresholds[rule_id][key] = checked
+    return RulesConfig(thresholds=thresholds, disabled=frozenset(disabled), path=path)
+
+
+def build_rules(config: RulesConfig | None = None) -> list[Rule]:
+    """One instance of every registered rule the config leaves enabled, with its thresholds.
+
+    A rule that reuses other rules' predicates names them in ``peer_rules`` and receives
+    their configured thresholds as ``peers``.
+    """
+    config = config or RulesConfig()
+    rules: list[Rule] = []
+    for cls in RULE_CLASSES:
+        if not config.enabled(cls.rule_id):
+            continue
+        params = config.params(cls.rule_id)
+        peer_rules: tuple[str, ...] = getattr(cls, "peer_rules", ())
+        if peer_rules:
+            params["peers"] = {rid: config.params(rid) for rid in peer_rules}
+        rules.append(cls(**params))
+    return rules
+
+
+def rules_from_settings(settings: Settings) -> list[Rule]:
+    """The rules a worker runs: those of ``settings.rules_file`` when set, else the defaults."""
+    return build_rules(load_rules_config(settings.rules_file) if settings.rules_file else None)
