@@ -1,0 +1,377 @@
+"""Grades over time: each enterprise's current grade, its history, and the feed of grade
+changes that :class:`GradeRelay` publishes to ``riskwire.grades``.
+
+Keys (versioned; an enterprise's keys share its profile's hash tag, so one Lua step sees
+them together on a cluster)::
+
+    rw:{ent:<uscc>}:grade:v1          hash    doc (Grade JSON), at (epoch ms), sig, grade
+    rw:{ent:<uscc>}:grades:v1         zset    Grade JSON -> epoch ms of its ``at``
+    rw:{ent:<uscc>}:grades:outbox:v1  list    "<previous letter>|<Grade JSON>" not yet fed
+    rw:{grades}:feed:v1               stream  grade -> the riskwire.grades message
+
+A record is a compare-and-set on the current grade: a grade computed for an older time
+than the current one is stale and writes nothing; one with the same content (score,
+letter, factors) only moves the current grade's time; any other enters the history, and
+a new letter also enters the enterprise's outbox. The outbox is moved to the feed in a
+second call and emptied only after that, so a crash in between loses no change: the next
+record of that enterprise (a replay of the same event, say) feeds it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError, ResponseError
+
+from core.errors import StoreError
+from core.telemetry import REDIS_ERRORS, get_logger
+from processors.profiles.model import EnterpriseProfile, PersonProfile
+from rules.grading import DEFAULT_WEIGHTS, Grade, GradeWeights, grade
+
+FEED_KEY = "rw:{grades}:feed:v1"
+GROUP = "kafka-relay"
+OUTBOX_MAX = 100
+log = get_logger(__name__)
+
+_RECORD_LUA = """
+-- KEYS: current, history, outbox.
+-- ARGV: doc, at (ms), letter, sig, history max, outbox max.
+-- Returns {outcome, the outbox after this record}.
+local at = tonumber(ARGV[2])
+local cur = redis.call('HMGET', KEYS[1], 'at', 'sig', 'grade')
+local outcome = 'revised'
+if cur[1] and tonumber(cur[1]) > at then
+  outcome = 'stale'
+elseif cur[2] == ARGV[4] then
+  redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'at', ARGV[2])
+  outcome = 'unchanged'
+else
+  redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'at', ARGV[2], 'sig', ARGV[4], 'grade', ARGV[3])
+  redis.call('ZADD', KEYS[2], at, ARGV[1])
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[5]) + 1))
+  if cur[3] ~= ARGV[3] then
+    redis.call('RPUSH', KEYS[3], (cur[3] or '') .. '|' .. ARGV[1])
+    redis.call('LTRIM', KEYS[3], -tonumber(ARGV[6]), -1)
+    outcome = 'changed'
+  end
+end
+return {outcome, redis.call('LRANGE', KEYS[3], 0, -1)}
+"""
+
+
+def current_key(uscc: str) -> str:
+    return f"rw:{{ent:{uscc}}}:grade:v1"
+
+
+def history_key(uscc: str) -> str:
+    return f"rw:{{ent:{uscc}}}:grades:v1"
+
+
+def outbox_key(uscc: str) -> str:
+    return f"rw:{{ent:{uscc}}}:grades:outbox:v1"
+
+
+def changed(previous: Grade | None, current: Grade) -> bool:
+    """Whether the letter changed (a first grade is a change); score jitter is not."""
+    return previous is None or previous.grade != current.grade
+
+
+@dataclass(frozen=True, slots=True)
+class GradeChange:
+    """One regrading of one enterprise: the grade it had (as read) and the new one."""
+
+    uscc: str
+    previous: Grade | None
+    current: Grade
+
+    @property
+    def changed(self) -> bool:
+        return changed(self.previous, self.current)
+
+
+def regrade(
+    enterprise: EnterpriseProfile,
+    people: Mapping[str, PersonProfile],
+    *,
+    event_time: datetime,
+    previous: Grade | None,
+    weights: GradeWeights = DEFAULT_WEIGHTS,
+) -> GradeChange:
+    """Grade ``enterprise`` for an event: at the event's time, or at the previous grade's
+    time when the event is older (a late or replayed event regrades the present, with
+    the late fact in it, instead of writing a stale grade)."""
+    at = event_time if previous is None else max(event_time, previous.at)
+    return GradeChange(enterprise.uscc, previous, grade(enterprise, people, at, weights))
+
+
+@dataclass(slots=True)
+class Regrader:
+    """Regrades the enterprises of one batch in order, each from its grade before, and
+    collects the changes for :meth:`GradeStore.record`."""
+
+    latest: dict[str, Grade]
+    weights: GradeWeights = DEFAULT_WEIGHTS
+    changes: list[GradeChange] = field(default_factory=list)
+
+    def regrade(
+        self,
+        enterprise: EnterpriseProfile,
+        people: Mapping[str, PersonProfile],
+        event_time: datetime,
+    ) -> GradeChange:
+        previous = self.latest.get(enterprise.uscc)
+        change = regrade(
+            enterprise, people, event_time=event_time, previous=previous, weights=self.weights
+        )
+        self.latest[enterprise.uscc] = change.current
+        self.changes.append(change)
+        return change
+
+
+def grade_message(uscc: str, current: Grade, previous_grade: str | None) -> bytes:
+    """The ``riskwire.grades`` value: ``{uscc, grade, score, previous_grade, factors, time}``."""
+    doc = current.model_dump(mode="json")
+    return orjson.dumps(
+        {
+            "uscc": uscc,
+            "grade": current.grade,
+            "score": current.score,
+            "previous_grade": previous_grade,
+            "factors": doc["factors"],
+            "time": doc["at"],
+        }
+    )
+
+
+class Recorded(enum.StrEnum):
+    STALE = "stale"  # computed for an older time than the current grade: nothing written
+    UNCHANGED = "unchanged"  # same score, letter and factors: only the time moved
+    REVISED = "revised"  # new score or factors, same letter: current and history
+    CHANGED = "changed"  # new letter: current, history and feed
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _ms(when: datetime) -> int:
+    return (when - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class GradeStore:
+    def __init__(
+        self, redis: Redis, *, feed_maxlen: int = 100_000, history_max: int = 1_000
+    ) -> None:
+        self._redis = redis
+        self._feed_maxlen = feed_maxlen
+        self._history_max = history_max
+        self._record = redis.register_script(_RECORD_LUA)
+
+    async def current(self, usccs: Collection[str]) -> dict[str, Grade]:
+        wanted = list(usccs)
+        if not wanted:
+            return {}
+        docs = await self._read(
+            f"reading {len(wanted)} grades",
+            lambda pipe: [pipe.hget(current_key(u), "doc") for u in wanted],
+        )
+        return {u: Grade.model_validate_json(d) for u, d in zip(wanted, docs, strict=True) if d}
+
+    async def record(self, changes: Sequence[GradeChange]) -> list[Recorded]:
+        """Store each new grade, in order, and feed every change of letter: one round trip,
+        and two more when there are changes to feed."""
+        if not changes:
+            return []
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for c in changes:
+                    await self._record(
+                        keys=[current_key(c.uscc), history_key(c.uscc), outbox_key(c.uscc)],
+                        args=[
+                            c.current.model_dump_json(),
+                            _ms(c.current.at),
+                            c.current.grade,
+                            c.current.signature(),
+                            self._history_max,
+                            OUTBOX_MAX,
+                        ],
+                        client=pipe,
+                    )
+                replies = await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"recording {len(changes)} grades failed: {exc}") from exc
+        outbox: dict[str, list[str]] = {}
+        for c, (_, items) in zip(changes, replies, strict=True):
+            outbox[c.uscc] = [_text(i) for i in items]  # the last reply holds the others'
+        await self._feed(outbox)
+        return [Recorded(_text(outcome)) for outcome, _ in replies]
+
+    async def as_of(self, uscc: str, when: datetime) -> Grade | None:
+        """The grade ``uscc`` had at ``when``: the latest one computed at or before it."""
+        [docs] = await self._read(
+            f"reading the grade of {uscc} as of {when.isoformat()}",
+            lambda pipe: pipe.zrevrangebyscore(history_key(uscc), _ms(when), "-inf", 0, 1),
+        )
+        return Grade.model_validate_json(docs[0]) if docs else None
+
+    async def history(self, uscc: str, limit: int = 100) -> list[Grade]:
+        """The distinct grades of ``uscc``, newest first."""
+        [docs] = await self._read(
+            f"reading the grades of {uscc}",
+            lambda pipe: pipe.zrevrange(history_key(uscc), 0, limit - 1),
+        )
+        return [Grade.model_validate_json(d) for d in docs]
+
+    async def _read(self, what: str, fill: Callable[[Pipeline], object]) -> list[Any]:
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                fill(pipe)
+                return list(await pipe.execute())
+        except RedisError as exc:
+            raise StoreError(f"{what} failed: {exc}") from exc
+
+    async def _feed(self, outbox: Mapping[str, Sequence[str]]) -> None:
+        items = [(uscc, item) for uscc, pending in outbox.items() for item in pending]
+        if not items:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for uscc, item in items:
+                    previous, _, doc = item.partition("|")
+                    message = grade_message(uscc, Grade.model_validate_json(doc), previous or None)
+                    pipe.xadd(
+                        FEED_KEY, {"grade": message}, maxlen=self._feed_maxlen, approximate=True
+                    )
+                await pipe.execute()
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for uscc, item in items:
+                    pipe.lrem(outbox_key(uscc), 1, item)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"feeding {len(items)} grade changes failed: {exc}") from exc
+
+
+class MemoryGradeStore:
+    """:class:`GradeStore`'s semantics in process, for the pipeline's unit tests."""
+
+    def __init__(self) -> None:
+        self.grades: dict[str, list[Grade]] = {}  # history by uscc, oldest first
+        self.now: dict[str, Grade] = {}
+        self.feed: list[bytes] = []
+
+    async def current(self, usccs: Collection[str]) -> dict[str, Grade]:
+        return {u: self.now[u] for u in usccs if u in self.now}
+
+    async def record(self, changes: Sequence[GradeChange]) -> list[Recorded]:
+        return [self._record(c.uscc, c.current) for c in changes]
+
+    def _record(self, uscc: str, new: Grade) -> Recorded:
+        old = self.now.get(uscc)
+        if old is not None and old.at > new.at:
+            return Recorded.STALE
+        self.now[uscc] = new
+        if old is not None and old.signature() == new.signature():
+            return Recorded.UNCHANGED
+        history = self.grades.setdefault(uscc, [])
+        history.append(new)
+        history.sort(key=lambda g: g.at)
+        if old is not None and old.grade == new.grade:
+            return Recorded.REVISED
+        self.feed.append(grade_message(uscc, new, old.grade if old else None))
+        return Recorded.CHANGED
+
+    async def as_of(self, uscc: str, when: datetime) -> Grade | None:
+        return next((g for g in reversed(self.grades.get(uscc, [])) if g.at <= when), None)
+
+    async def history(self, uscc: str, limit: int = 100) -> list[Grade]:
+        return list(reversed(self.grades.get(uscc, [])))[:limit]
+
+
+class Publisher(Protocol):
+    async def publish(self, messages: Sequence[tuple[str, bytes | None, bytes]]) -> None: ...
+
+
+class GradeRelay:
+    """Publishes the grades feed to Kafka (key ``uscc``), at least once, as
+    ``alerts.relay.AlertRelay`` does for alerts: one consumer group shared by the workers,
+    an entry acknowledged after the broker has it, a dead worker's entries claimed after
+    ``claim_idle_ms``. The topic is compacted by ``uscc``, so a republished entry is
+    harmless."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        publisher: Publisher,
+        *,
+        topic: str,
+        consumer: str,
+        group: str = GROUP,
+        batch: int = 500,
+        block_ms: int = 1000,
+        claim_idle_ms: int = 30_000,
+    ) -> None:
+        self._redis, self._publisher, self._topic = redis, publisher, topic
+        self._consumer, self._group, self._batch = consumer, group, batch
+        self._block_ms, self._claim_idle_ms = block_ms, claim_idle_ms
+
+    async def ensure_group(self) -> None:
+        try:
+            await self._redis.xgroup_create(FEED_KEY, self._group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        await self.ensure_group()
+        while not stopping.is_set():
+            try:
+                await self.step()
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                log.warning("grade relay group missing, recreating", error=str(exc))
+                await self.ensure_group()
+            except (RedisError, StoreError) as exc:
+                REDIS_ERRORS.labels("grade_relay").inc()
+                log.warning("grade relay step failed", error=str(exc))
+                await asyncio.sleep(1)
+
+    async def step(self) -> int:
+        """Publish one batch: entries left pending (by this or a dead consumer), else new."""
+        claimed: Any = await self._redis.xautoclaim(
+            FEED_KEY,
+            self._group,
+            self._consumer,
+            min_idle_time=self._claim_idle_ms,
+            count=self._batch,
+        )
+        entries = [e for e in claimed[1] if e[1]]
+        if not entries:
+            reply: Any = await self._redis.xreadgroup(
+                self._group,
+                self._consumer,
+                {FEED_KEY: ">"},
+                count=self._batch,
+                block=self._block_ms,
+            )
+            entries = reply[0][1] if reply else []
+        if not entries:
+            return 0
+        messages: list[tuple[str, bytes | None, bytes]] = []
+        for _, fields in entries:
+            value: bytes = fields[b"grade"]
+            messages.append((self._topic, orjson.loads(value)["uscc"].encode(), value))
+        await self._publisher.publish(messages)
+        await self._redis.xack(FEED_KEY, self._group, *[entry_id for entry_id, _ in entries])
+        return len(entries)

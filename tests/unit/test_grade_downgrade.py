@@ -1,0 +1,148 @@
+"""``grade_downgrade``: fires when the grade falls into C or D, clears when it rises out."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from processors.profiles.model import EnterpriseProfile, Listing, Tax, Touch
+from rules.base import Clear, Facts, Hit, Need
+from rules.engine import RuleEngine
+from rules.grade_downgrade import DEFAULTS, GradeDowngrade
+from rules.grading import Grade, Letter, grade
+from streams.alert import Severity
+from streams.event import Event, Subject
+from streams.schemas import EVENT_TYPES
+from streams.schemas.common import Family
+from streams.schemas.enforcement import ContactFailed
+
+AT = datetime(2026, 3, 15, 12, tzinfo=UTC)
+USCC = "91440300MA5DA1B2XK"
+EVENT = Event(
+    id="enf-7",
+    source="samr",
+    type="contact.failed",
+    time=AT,
+    subject=Subject("enterprise", USCC),
+    data=ContactFailed(department="samr", channel="phone"),
+    family=Family.ENFORCEMENT,
+)
+
+
+def profile(**fields: object) -> EnterpriseProfile:
+    return EnterpriseProfile.model_validate({"uscc": USCC, "name": "示例公司", **fields})
+
+
+def graded(letter: Letter) -> tuple[EnterpriseProfile, Grade]:
+    """A profile that grades ``letter`` (four factors for ``D``)."""
+    fails = [Touch(time=AT - timedelta(days=d), kind="phone") for d in (1, 2)]
+    arrears = Tax(arrears_outstanding=150_000.0, arrears_since=date(2026, 1, 1), penalties_count=1)
+    listing = Listing(reason_code="unreachable_address", since=AT - timedelta(days=5))
+    by_letter: dict[str, dict[str, object]] = {
+        "A": {
+            "tax": Tax(
+                credit_rating="A", credit_year=2025, insured_employees=20, insured_period="2026-03"
+            )
+        },
+        "B": {},
+        "C": {"contact_failures": fails, "tax": Tax(penalties_count=1, penalties_total=800.0)},
+        "D": {"contact_failures": fails, "tax": arrears, "abnormal": listing},
+    }
+    ent = profile(**by_letter[letter])
+    g = grade(ent, {}, AT)
+    assert g.grade == letter
+    return ent, g
+
+
+def facts(before: Letter | None, after: Letter) -> Facts:
+    ent, now = graded(after)
+    return Facts(enterprise=ent, grade=now, previous_grade=graded(before)[1] if before else None)
+
+
+@pytest.mark.parametrize(("before", "after"), [("B", "C"), ("A", "D"), ("B", "D"), ("C", "D")])
+def test_fires_when_the_grade_falls_into_c_or_d(before: Letter, after: Letter) -> None:
+    f = facts(before, after)
+    [hit] = GradeDowngrade().evaluate(EVENT, f)
+    assert isinstance(hit, Hit)
+    assert (hit.rule_id, hit.rule_version, hit.severity) == ("grade_downgrade", 1, Severity.HIGH)
+    assert (hit.subject_kind, hit.subject_id, list(hit.enterprises)) == ("enterprise", USCC, [USCC])
+    assert hit.title == f"示例公司：信用等级降为{after}"
+    assert f"信用等级由{before}降为{after}" in hit.explanation
+    assert f"风险分{f.grade.score:.1f}分" in hit.explanation
+    for factor in f.grade.factors[:3]:
+        assert factor.text_zh in hit.explanation
+    [evidence] = hit.evidence
+    assert (evidence.event_id, evidence.type) == ("enf-7", "contact.failed")
+
+
+def test_the_explanation_names_the_top_three_factors_in_order() -> None:
+    f = facts("B", "D")
+    [hit] = GradeDowngrade().evaluate(EVENT, f)
+    assert isinstance(hit, Hit)
+    assert len(f.grade.factors) > 3
+    positions = [hit.explanation.index(x.text_zh) for x in f.grade.factors[:3]]
+    assert positions == sorted(positions)
+    assert f.grade.factors[3].text_zh not in hit.explanation
+
+
+@pytest.mark.parametrize(
+    ("before", "after"), [(None, "C"), (None, "D"), ("B", "B"), ("A", "B"), ("D", "C"), ("D", "D")]
+)
+def test_is_silent_without_a_fall_into_c_or_d(before: Letter | None, after: Letter) -> None:
+    assert GradeDowngrade().evaluate(EVENT, facts(before, after)) == ()
+
+
+@pytest.mark.parametrize(("before", "after"), [("C", "B"), ("D", "A"), ("C", "A")])
+def test_clears_when_the_grade_rises_back_above_c(before: Letter, after: Letter) -> None:
+    [clear] = GradeDowngrade().evaluate(EVENT, facts(before, after))
+    assert clear == Clear("grade_downgrade", "enterprise", USCC, f"信用等级回升至{after}")
+
+
+def test_a_score_jitter_within_one_letter_is_silent() -> None:
+    ent, b = graded("B")
+    jitter = b.model_copy(update={"score": b.score + 3.0})
+    assert GradeDowngrade().evaluate(EVENT, Facts(ent, grade=jitter, previous_grade=b)) == ()
+
+
+def test_ungraded_facts_are_silent() -> None:
+    assert GradeDowngrade().evaluate(EVENT, Facts(profile())) == ()
+
+
+def test_the_grades_are_configurable() -> None:
+    only_d = GradeDowngrade(grades=("D",))
+    assert only_d.evaluate(EVENT, facts("B", "C")) == ()
+    assert len(only_d.evaluate(EVENT, facts("C", "D"))) == 1
+    assert only_d.params == {"grades": ("D",)}
+    assert DEFAULTS["grades"] == ("C", "D")
+
+
+def test_reads_every_event_type_and_the_people() -> None:
+    assert GradeDowngrade.inputs == frozenset(EVENT_TYPES)
+    assert Need.PEOPLE in GradeDowngrade.needs
+
+
+def test_the_engine_dispatches_every_type_and_skips_deregistered() -> None:
+    engine = RuleEngine([GradeDowngrade()])
+    assert all(engine.rules_for(t) for t in EVENT_TYPES)
+    f = facts("B", "D")
+    assert len(engine.evaluate(EVENT, f)) == 1
+    gone = Facts(
+        f.enterprise.model_copy(update={"status": "deregistered"}),
+        grade=f.grade,
+        previous_grade=f.previous_grade,
+    )
+    assert engine.evaluate(EVENT, gone) == []
+
+
+def test_example_fires_and_counter_example_does_not() -> None:
+    rule = GradeDowngrade()
+    event, f = GradeDowngrade.example()
+    assert event.type in rule.inputs
+    [hit] = rule.evaluate(event, f)
+    assert isinstance(hit, Hit)
+    assert "150,000" in hit.explanation
+    assert rule.evaluate(event, f) == rule.evaluate(*GradeDowngrade.example())  # deterministic
+    event, f = GradeDowngrade.counter_example()
+    assert event.type in rule.inputs
+    assert rule.evaluate(event, f) == ()
