@@ -44,6 +44,10 @@ PROFILE_CONFLICTS = Counter(
     "riskwire_profile_conflicts_total",
     "Profile writes retried because another writer changed the profile first.",
 )
+INDEX_REPAIRS = Counter(
+    "riskwire_index_repairs_total",
+    "Profiles whose index updates landed after a newer version's and were repaired.",
+)
 BATCH_SECONDS = Histogram(
     "riskwire_batch_processing_seconds",
     "Time to process one batch of input events, decode to alerts written.",
@@ -72,6 +76,11 @@ CONSUMER_LAG = Gauge(
     "Messages not yet consumed, by input topic (sum over this worker's partitions).",
     ["topic"],
     multiprocess_mode="livesum",
+)
+MODEL_LABELS = Counter(
+    "riskwire_model_labels_total",
+    "Inspection labels offered to the early-warning model, by outcome.",
+    ["outcome"],
 )
 RULE_ERRORS = Counter(
     "riskwire_rule_errors_total", "Rule evaluations that raised, by rule.", ["rule_id"]

@@ -21,6 +21,7 @@ from core.errors import StoreError
 from core.settings import Settings
 from core.telemetry import CONSUMER_LAG, REDIS_ERRORS, get_logger, serve_metrics
 from processors.dead_letters import KafkaDeadLetters
+from processors.grades import GradeRelay
 from processors.heartbeat import beat
 from processors.pipeline import Incoming
 from processors.progress import Progress
@@ -92,11 +93,26 @@ def create_app(settings: Settings) -> faust.App:
     async def expose_metrics() -> None:
         serve_metrics(settings.api_host, settings.worker_metrics_port)
 
+    grade_relay = GradeRelay(
+        runtime.redis,
+        publisher,
+        topic=settings.topic_grades,
+        consumer=f"{socket.gethostname()}-{os.getpid()}",
+    )
+
     @app.task
     async def publish_alerts() -> None:
         stopping = asyncio.Event()
         try:
             await relay.run(stopping)
+        finally:
+            stopping.set()
+
+    @app.task
+    async def publish_grades() -> None:
+        stopping = asyncio.Event()
+        try:
+            await grade_relay.run(stopping)
         finally:
             stopping.set()
 

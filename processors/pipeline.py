@@ -14,10 +14,11 @@ then written, and one that was written gains nothing and is not published again.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -32,13 +33,20 @@ from core.telemetry import (
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
     EVENTS_DUPLICATE,
+    INDEX_REPAIRS,
+    MODEL_LABELS,
     PROFILE_CONFLICTS,
 )
+from processors.grades import GradeChange, Recorded, Regrader
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.reducers import apply_to_enterprise, apply_to_person, index_entries
-from processors.profiles.store import EntityRef, IndexOp, Loaded, ProfileStore, Write
+from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, ProfileStore, Write
 from rules.base import Clear, Facts, Need, Verdict
 from rules.engine import RuleEngine
+from rules.grading import Grade
+from rules.models.checkpoint import Label, LearnResult
+from rules.models.early_warning import EarlyWarningModel
+from rules.models.features import features, label_of
 from streams.alert import Alert
 from streams.codec import Decoder
 from streams.event import Event
@@ -67,6 +75,20 @@ class DeadLetter:
 
 class DeadLetterSink(Protocol):
     async def dead_letter(self, letters: Sequence[DeadLetter]) -> None: ...
+
+
+class GradeRecorder(Protocol):
+    async def current(self, usccs: Collection[str]) -> dict[str, Grade]: ...
+
+    async def record(self, changes: Sequence[GradeChange]) -> list[Recorded]: ...
+
+
+class WarningModel(Protocol):
+    """The shared early-warning model (``rules.models.checkpoint.ModelStore``)."""
+
+    async def model(self) -> EarlyWarningModel: ...
+
+    async def learn(self, labels: Sequence[Label]) -> LearnResult: ...
 
 
 class AlertWriter(Protocol):
@@ -103,14 +125,20 @@ class BatchProcessor:
         store: ProfileStore,
         alerts: AlertWriter,
         engine: RuleEngine,
+        grades: GradeRecorder,
         dead_letters: DeadLetterSink,
         clock: Clock,
+        model: WarningModel | None = None,
+        model_inputs: Collection[str] = frozenset(),
     ) -> None:
         self._decoder = decoder
         self._families = families
         self._store = store
         self._alerts = alerts
         self._engine = engine
+        self._grades = grades
+        self._model = model
+        self._model_inputs = frozenset(model_inputs)
         self._dead_letters = dead_letters
         self._clock = clock
 
@@ -125,8 +153,16 @@ class BatchProcessor:
             profiles, duplicates = await self._apply(events)
             report.duplicates = len(duplicates)
             report.applied = len(events) - len(duplicates)
-            hits = await self._evaluate(events, profiles)
-            report.alerts = await self._write_alerts(hits)
+            verdicts, regrader, labels = await self._evaluate(events, profiles)
+            report.alerts = await self._write_alerts(verdicts, regrader.latest)
+            # After the alerts: a crash in between replays the batch against the old grade,
+            # so a downgrade alert is raised again (and merged) rather than lost; and the
+            # model learns only after it scored (score, decide, then learn).
+            await self._grades.record(regrader.changes)
+            if labels and self._model is not None:
+                learned = await self._model.learn(labels)
+                MODEL_LABELS.labels("learned").inc(learned.learned)
+                MODEL_LABELS.labels("already_learned").inc(learned.already)
         BATCH_SIZE.observe(len(batch))
         BATCH_SECONDS.observe(time.perf_counter() - started)
         return report
@@ -198,10 +234,33 @@ class BatchProcessor:
             todo = conflicted
         else:
             raise StoreError(f"{len(todo)} profiles kept changing under this worker")
-        await self._store.finish_indices(finish)
+        moved = await self._store.finish_indices(finish)
+        if moved:
+            await self._repair_indices(
+                {r: {op.index for f, _, ops in finish if f == r for op in ops} for r in moved}
+            )
         for i in duplicates:
             EVENTS_DUPLICATE.labels(events[i][0].topic).inc()
         return profiles, duplicates
+
+    async def _repair_indices(self, touched: dict[EntityRef, set[str]]) -> None:
+        """Our index operations may have landed after a newer version's: set each index we
+        touched to what the newest profile wants, until that profile's version holds still
+        (a writer that moves it meanwhile repairs after us in the same way)."""
+        for _attempt in range(MAX_CAS_ATTEMPTS):
+            current = await self._store.load(dict.fromkeys(touched, ()))
+            ops: list[IndexOp] = []
+            for ref, indices in touched.items():
+                doc = current[ref].doc
+                wanted = index_entries(EnterpriseProfile.model_validate_json(doc)) if doc else {}
+                ops += [IndexOp(ix, ref.id, wanted.get(ix)) for ix in sorted(indices)]
+            await self._store.apply_index_ops(ops)
+            INDEX_REPAIRS.inc(len(touched))
+            after = await self._store.load(dict.fromkeys(touched, ()))
+            touched = {r: ix for r, ix in touched.items() if after[r].version != current[r].version}
+            if not touched:
+                return
+        raise StoreError(f"{len(touched)} profiles kept moving while their indices were repaired")
 
     # -- evaluate ------------------------------------------------------------------------
 
@@ -209,15 +268,13 @@ class BatchProcessor:
         self,
         events: Sequence[tuple[Incoming, Event]],
         profiles: Mapping[EntityRef, EnterpriseProfile | PersonProfile],
-    ) -> list[tuple[Verdict, Event, int]]:
-        ruled = [(msg, ev) for msg, ev in events if self._engine.rules_for(ev.type)]
-        if not ruled:
-            return []
-        # Person events fan out to the live enterprises that person serves.
-        fan_out = {f"person:{ev.subject.id}" for _, ev in ruled if ev.subject.kind == "person"}
+    ) -> tuple[list[tuple[Verdict, Event, int]], Regrader, list[Label]]:
+        """Regrade every enterprise the batch touched (person events fan out to the live
+        enterprises that person serves) and run the rules that read each event."""
+        fan_out = {f"person:{ev.subject.id}" for _, ev in events if ev.subject.kind == "person"}
         served = await self._store.hubs(fan_out, cap=10_000) if fan_out else {}
         pairs: list[tuple[Incoming, Event, str]] = []
-        for msg, ev in ruled:
+        for msg, ev in events:
             if ev.subject.kind == "enterprise":
                 pairs.append((msg, ev, ev.subject.id))
             else:
@@ -229,27 +286,53 @@ class BatchProcessor:
             ent = enterprises.get(uscc)
             if ent is None:
                 continue
+            people_keys.update(p.key for p in ent.people())  # grading reads them all
             needs = self._engine.needs_for(ev.type)
-            if Need.PEOPLE in needs:
-                people_keys.update(p.key for p in ent.people())
             if Need.ADDRESS_HUB in needs and ent.address_norm:
                 hub_names.add(f"addr:{ent.address_norm}")
             if Need.PERSON_HUBS in needs:
                 hub_names.update(f"person:{p.key}" for p in ent.people())
-        people = await self._people(people_keys, profiles)
-        hubs = await self._store.hubs(hub_names) if hub_names else {}
-        hits: list[tuple[Verdict, Event, int]] = []
-        for msg, ev, uscc in pairs:
-            ent = enterprises.get(uscc)
-            if ent is None:
-                continue
-            facts = Facts(
+        people, hubs, latest = await asyncio.gather(
+            self._people(people_keys, profiles),
+            self._store.hubs(hub_names) if hub_names else _no_hubs(),
+            self._grades.current(enterprises),
+        )
+        # One grade per enterprise and batch, at its latest event: the profile already
+        # holds the whole batch, so earlier events would only compute it for older times.
+        latest_event: dict[str, datetime] = {}
+        for _, ev, uscc in pairs:
+            if uscc in enterprises:
+                latest_event[uscc] = max(latest_event.get(uscc, ev.time), ev.time)
+        regrader = Regrader(dict(latest))
+        facts_of: dict[str, Facts] = {}
+        for uscc, at in latest_event.items():
+            ent = enterprises[uscc]
+            its_people = {p.key: people[p.key] for p in ent.people() if p.key in people}
+            change = regrader.regrade(ent, its_people, at)
+            facts_of[uscc] = Facts(
                 enterprise=ent,
-                people={p.key: people[p.key] for p in ent.people() if p.key in people},
+                people=its_people,
                 hubs=hubs,
+                grade=change.current,
+                previous_grade=change.previous,
             )
-            hits += [(hit, ev, msg.timestamp_ms) for hit in self._engine.evaluate(ev, facts)]
-        return hits
+        model = await self._model.model() if self._model is not None else None
+        verdicts: list[tuple[Verdict, Event, int]] = []
+        labels: list[Label] = []
+        for msg, ev, uscc in pairs:
+            facts = facts_of.get(uscc)
+            if facts is None:
+                continue
+            if model is not None and ev.type in self._model_inputs:
+                # Scored by the model as it stood before this batch; learned afterwards.
+                x = features(facts.enterprise, facts.people, ev.time)
+                facts = replace(facts, warning=model.score(x))
+                label = label_of(ev)
+                if label is not None:
+                    labels.append(Label(ev.eid, x, label))
+            found = self._engine.evaluate(ev, facts)
+            verdicts += [(v, ev, msg.timestamp_ms) for v in found]
+        return verdicts, regrader, labels
 
     async def _enterprises(
         self, usccs: set[str], known: Mapping[EntityRef, EnterpriseProfile | PersonProfile]
@@ -283,8 +366,11 @@ class BatchProcessor:
 
     # -- alerts --------------------------------------------------------------------------
 
-    async def _write_alerts(self, verdicts: Sequence[tuple[Verdict, Event, int]]) -> list[Alert]:
-        """Fold the batch's verdicts, in order, into the open alert of each fingerprint."""
+    async def _write_alerts(
+        self, verdicts: Sequence[tuple[Verdict, Event, int]], grades: Mapping[str, Grade]
+    ) -> list[Alert]:
+        """Fold the batch's verdicts, in order, into the open alert of each fingerprint;
+        an enterprise's alert carries the grade and score it has after this batch."""
         if not verdicts:
             return []
         by_fp: dict[str, list[tuple[Verdict, Event, int]]] = defaultdict(list)
@@ -295,7 +381,9 @@ class BatchProcessor:
         for _attempt in range(MAX_CAS_ATTEMPTS):
             current = await self._alerts.open_alerts(todo)
             now = self._clock.now()
-            upserts = [u for fp in todo for u in _fold_alerts(current.get(fp), by_fp[fp], now)]
+            upserts = [
+                u for fp in todo for u in _fold_alerts(current.get(fp), by_fp[fp], now, grades)
+            ]
             results = await self._alerts.upsert(upserts)
             retry = {
                 u.alert.fingerprint for u, seq in zip(upserts, results, strict=True) if seq is None
@@ -313,7 +401,10 @@ class BatchProcessor:
 
 
 def _fold_alerts(
-    open_alert: Alert | None, items: Sequence[tuple[Verdict, Event, int]], now: datetime
+    open_alert: Alert | None,
+    items: Sequence[tuple[Verdict, Event, int]],
+    now: datetime,
+    grades: Mapping[str, Grade],
 ) -> list[Upsert]:
     """The writes that take one fingerprint's open alert through this batch's verdicts:
     updates of the open alert, its resolution, and a new alert after a resolution."""
@@ -334,8 +425,19 @@ def _fold_alerts(
         else:
             alert = merge(alert, verdict, event_time=event.time, now=now) or alert
     if alert is not None and alert.revision != expected:
-        upserts.append(Upsert(alert, expected, change, received))
+        upserts.append(Upsert(_with_grade(alert, grades), expected, change, received))
     return upserts
+
+
+def _with_grade(alert: Alert, grades: Mapping[str, Grade]) -> Alert:
+    grade = grades.get(alert.subject.id) if alert.subject.kind == "enterprise" else None
+    if grade is None:
+        return alert
+    return alert.model_copy(update={"grade": grade.grade, "score": grade.score})
+
+
+async def _no_hubs() -> dict[str, Hub]:
+    return {}
 
 
 def _ref(event: Event) -> EntityRef:

@@ -14,10 +14,14 @@ from redis.asyncio import Redis
 from alerts.store import AlertStore
 from core.clock import Clock, SystemClock
 from core.settings import Settings
+from processors.grades import GradeStore
 from processors.pipeline import BatchProcessor, DeadLetterSink
 from processors.profiles.redis import RedisProfileStore
 from rules.base import Rule
-from rules.engine import RuleEngine, default_rules
+from rules.config import rules_from_settings
+from rules.early_warning import EarlyWarning
+from rules.engine import RuleEngine
+from rules.models.checkpoint import ModelStore
 from streams.codec import Decoder
 from streams.identifiers import PersonKeyer
 from streams.schemas.common import Family
@@ -44,6 +48,7 @@ class Runtime:
     redis: Redis
     profiles: RedisProfileStore
     alerts: AlertStore
+    grades: GradeStore
     engine: RuleEngine
     processor: BatchProcessor
 
@@ -59,7 +64,9 @@ class Runtime:
         redis = redis_client(settings)
         profiles = RedisProfileStore(redis)
         alerts = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
-        engine = RuleEngine(rules if rules is not None else default_rules())
+        grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
+        models = ModelStore(redis)
+        engine = RuleEngine(rules if rules is not None else rules_from_settings(settings))
         keyer = PersonKeyer(settings.identity_secret.get_secret_value().encode())
         processor = BatchProcessor(
             decoder=Decoder(keyer, max_bytes=settings.max_message_bytes),
@@ -67,7 +74,10 @@ class Runtime:
             store=profiles,
             alerts=alerts,
             engine=engine,
+            grades=grades,
             dead_letters=dead_letters,
             clock=clock or SystemClock(),
+            model=models,
+            model_inputs=EarlyWarning.inputs,
         )
-        return cls(settings, redis, profiles, alerts, engine, processor)
+        return cls(settings, redis, profiles, alerts, grades, engine, processor)

@@ -35,17 +35,24 @@ class MemoryProfileStore:
 
     async def finish_indices(
         self, done: Sequence[tuple[EntityRef, int, Sequence[IndexOp]]]
-    ) -> None:
+    ) -> set[EntityRef]:
+        moved = set()
         for ref, version, ops in done:
-            for op in ops:
-                members = self.indices.setdefault(op.index, {})
-                if op.score is None:
-                    members.pop(op.member, None)
-                else:
-                    members[op.member] = op.score
+            await self.apply_index_ops(ops)
             doc, ver, _ = self.docs_by_ref[ref]
             if ver == version:
                 self.docs_by_ref[ref] = (doc, ver, [])
+            else:
+                moved.add(ref)
+        return moved
+
+    async def apply_index_ops(self, ops: Sequence[IndexOp]) -> None:
+        for op in ops:
+            members = self.indices.setdefault(op.index, {})
+            if op.score is None:
+                members.pop(op.member, None)
+            else:
+                members[op.member] = op.score
 
     async def hubs(self, indices: Collection[str], cap: int = 500) -> dict[str, Hub]:
         out = {}

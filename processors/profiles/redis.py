@@ -17,6 +17,7 @@ from importlib import resources
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from core.errors import StoreError
@@ -25,8 +26,11 @@ from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Write
 
 _COMMIT_LUA = resources.files("processors.profiles").joinpath("commit.lua").read_text()
 _ACK_LUA = """
-if redis.call('HGET', KEYS[1], 'ver') == ARGV[1] then redis.call('HDEL', KEYS[1], 'ix') end
-return 1
+if redis.call('HGET', KEYS[1], 'ver') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'ix')
+  return 1
+end
+return 0
 """
 
 
@@ -94,22 +98,30 @@ class RedisProfileStore:
 
     async def finish_indices(
         self, done: Sequence[tuple[EntityRef, int, Sequence[IndexOp]]]
-    ) -> None:
+    ) -> set[EntityRef]:
         if not done:
-            return
+            return set()
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for _, _, ops in done:
-                    for op in ops:
-                        if op.score is None:
-                            pipe.zrem(index_key(op.index), op.member)
-                        else:
-                            pipe.zadd(index_key(op.index), {op.member: op.score})
+                    _queue_ops(pipe, ops)
                 for ref, version, _ in done:
                     await self._ack(keys=[doc_key(ref)], args=[version], client=pipe)
-                await pipe.execute()
+                replies = await pipe.execute()
         except RedisError as exc:
             raise StoreError(f"updating indices failed: {exc}") from exc
+        acks = replies[len(replies) - len(done) :]
+        return {ref for (ref, _, _), ok in zip(done, acks, strict=True) if not int(ok)}
+
+    async def apply_index_ops(self, ops: Sequence[IndexOp]) -> None:
+        if not ops:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                _queue_ops(pipe, ops)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"repairing indices failed: {exc}") from exc
 
     async def hubs(self, indices: Collection[str], cap: int = 500) -> dict[str, Hub]:
         names = list(indices)
@@ -145,3 +157,11 @@ class RedisProfileStore:
         except RedisError as exc:
             raise StoreError(f"reading {len(wanted)} profiles failed: {exc}") from exc
         return {ref: doc for ref, doc in zip(wanted, replies, strict=True) if doc is not None}
+
+
+def _queue_ops(pipe: Pipeline, ops: Sequence[IndexOp]) -> None:
+    for op in ops:
+        if op.score is None:
+            pipe.zrem(index_key(op.index), op.member)
+        else:
+            pipe.zadd(index_key(op.index), {op.member: op.score})

@@ -9,7 +9,9 @@ Cross-entity indices (address, person and phone -> enterprises) are sorted sets 
 after the commit. The commit records the pending index operations inside the profile's
 own key, so a worker killed between the two steps leaves a note that the next reader of
 that profile finishes (a transactional outbox that needs no cross-slot transaction and so
-works on a Redis Cluster).
+works on a Redis Cluster). Index updates of an older version can land after a newer
+version's (a slow worker); the acknowledgement tells, and the writer then repairs the
+indices it touched from the newest profile until the version holds still.
 """
 
 from __future__ import annotations
@@ -85,8 +87,14 @@ class ProfileStore(Protocol):
 
     async def finish_indices(
         self, done: Sequence[tuple[EntityRef, int, Sequence[IndexOp]]]
-    ) -> None:
-        """Apply committed index operations, then clear each profile's pending note."""
+    ) -> set[EntityRef]:
+        """Apply committed index operations, then clear each profile's pending note if the
+        profile is still at that version. Answers the profiles that had moved on: their
+        operations may have landed after a newer version's, and must be repaired."""
+        ...
+
+    async def apply_index_ops(self, ops: Sequence[IndexOp]) -> None:
+        """Apply index operations as they are (a repair; no pending note is touched)."""
         ...
 
     async def hubs(self, indices: Collection[str], cap: int = 500) -> dict[str, Hub]:

@@ -22,6 +22,7 @@ from alerts.memory import MemoryAlertStore
 from alerts.store import AlertStore
 from core.clock import FakeClock
 from core.settings import Settings
+from processors.grades import MemoryGradeStore
 from processors.pipeline import BatchProcessor, DeadLetter, Incoming
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.redis import RedisProfileStore
@@ -55,6 +56,7 @@ async def feed(store: ProfileStore, alerts: Any, decoder: Decoder, events: list[
         store=store,
         alerts=alerts,
         engine=RuleEngine([]),
+        grades=MemoryGradeStore(),
         dead_letters=Letters(),
         clock=FakeClock(T0),
     )

@@ -16,6 +16,7 @@ import pytest
 
 from alerts.memory import MemoryAlertStore
 from core.clock import FakeClock
+from processors.grades import MemoryGradeStore
 from processors.pipeline import BatchProcessor, DeadLetter, Incoming
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.store import EntityRef, Hub
@@ -56,6 +57,7 @@ class World:
             store=self.store,
             alerts=MemoryAlertStore(),
             engine=RuleEngine(default_rules()),
+            grades=MemoryGradeStore(),
             dead_letters=Letters(),
             clock=FakeClock(T0),
         )

@@ -12,6 +12,7 @@ import pytest
 
 from alerts.memory import MemoryAlertStore
 from core.clock import FakeClock
+from processors.grades import MemoryGradeStore
 from processors.pipeline import BatchProcessor, DeadLetter, Incoming
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.model import EnterpriseProfile
@@ -42,6 +43,7 @@ class Harness:
     def __init__(self, decoder: Decoder) -> None:
         self.store = MemoryProfileStore()
         self.alerts = MemoryAlertStore()
+        self.grades = MemoryGradeStore()
         self.dlq = Letters()
         self.offset = 0
         self.processor = BatchProcessor(
@@ -50,6 +52,7 @@ class Harness:
             store=self.store,
             alerts=self.alerts,
             engine=RuleEngine(default_rules()),
+            grades=self.grades,
             dead_letters=self.dlq,
             clock=FakeClock(T0),
         )
@@ -236,3 +239,56 @@ async def test_replayed_hit_publishes_nothing_new(h: Harness, factory: EventFact
     [alert] = h.open_alerts("tax_arrears")
     assert alert.hits == 2
     assert len(h.alerts.feed) == published + 1
+
+
+class RecordingModel:
+    """A WarningModel that records the order of scoring and learning."""
+
+    def __init__(self) -> None:
+        from rules.models.early_warning import EarlyWarningModel
+
+        self.inner = EarlyWarningModel()
+        self.log: list[str] = []
+        self.learned: list[Any] = []
+
+    async def model(self) -> Any:
+        self.log.append("model")
+        return self.inner
+
+    async def learn(self, labels: Sequence[Any]) -> Any:
+        from rules.models.checkpoint import LearnResult
+
+        self.log.append("learn")
+        self.learned += labels
+        for label in labels:
+            self.inner.learn(label.x, label.violation)
+        return LearnResult(learned=len(labels), already=0, version=1, conflicts=0)
+
+
+async def test_the_model_scores_before_it_learns(decoder: Decoder, factory: EventFactory) -> None:
+    from rules.early_warning import EarlyWarning
+
+    h = Harness(decoder)
+    model = RecordingModel()
+    h.processor = BatchProcessor(
+        decoder=decoder,
+        families=FAMILIES,
+        store=h.store,
+        alerts=h.alerts,
+        engine=RuleEngine(default_rules()),
+        grades=h.grades,
+        dead_letters=h.dlq,
+        clock=FakeClock(T0),
+        model=model,
+        model_inputs=EarlyWarning.inputs,
+    )
+    uscc = factory.uscc()
+    await h.feed(factory.registered(uscc, time=T0))
+    assert model.learned == []
+    await h.feed(
+        factory.inspection(uscc, violation=True, time=T0),
+        factory.inspection(uscc, violation=None, time=T0),  # undecided: not a label
+    )
+    assert model.log[-2:] == ["model", "learn"]
+    assert [label.violation for label in model.learned] == [True]
+    assert model.inner.n_learned == 1
