@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 
 from alerts.store import AlertStore
-from api.accounts import Account, Accounts
+from api.accounts import Account, Accounts, Role
 from core.errors import AuthError
 from core.settings import Settings
 
@@ -62,3 +62,24 @@ async def current_account(
 
 
 CurrentAccount = Annotated[Account, Depends(current_account)]
+
+
+def require(*roles: Role) -> Any:
+    """A dependency that answers the caller's account if it holds one of ``roles``, else 403.
+
+    Usage: ``account: Annotated[Account, Depends(require(Role.ANALYST, Role.ADMIN))]``.
+    """
+
+    async def dependency(account: CurrentAccount) -> Account:
+        if account.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"the {account.role} role may not do this"
+            )
+        return account
+
+    return dependency
+
+
+DutyOfficer = Annotated[Account, Depends(require(Role.DUTY_OFFICER, Role.ADMIN))]
+Analyst = Annotated[Account, Depends(require(Role.ANALYST, Role.ADMIN))]
+Admin = Annotated[Account, Depends(require(Role.ADMIN))]
