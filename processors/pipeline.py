@@ -235,10 +235,14 @@ class BatchProcessor:
         else:
             raise StoreError(f"{len(todo)} profiles kept changing under this worker")
         moved = await self._store.finish_indices(finish)
-        if moved:
-            await self._repair_indices(
-                {r: {op.index for f, _, ops in finish if f == r for op in ops} for r in moved}
-            )
+        # Only enterprise writes carry index operations; a moved profile without any needs
+        # no repair (and a person's profile has no indices at all).
+        touched: dict[EntityRef, set[str]] = defaultdict(set)
+        for ref, _, ops in finish:
+            if ref in moved and ops:
+                touched[ref].update(op.index for op in ops)
+        if touched:
+            await self._repair_indices(dict(touched))
         for i in duplicates:
             EVENTS_DUPLICATE.labels(events[i][0].topic).inc()
         return profiles, duplicates

@@ -15,6 +15,7 @@ the one ending at the newest fact: an event that arrives late still completes it
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Final, TypeVar
@@ -56,7 +57,7 @@ def densest(
         end = start + timedelta(days=days)
         if anchor is not None and not start <= anchor <= end:
             continue
-        window = [item for item, d in zip(ordered[i:], day_of[i:], strict=True) if d <= end]
+        window = ordered[i : bisect_right(day_of, end, lo=i)]
         w = weight(window)
         if w >= best_weight:
             best, best_weight = window, w

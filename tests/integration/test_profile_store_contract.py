@@ -134,19 +134,53 @@ async def test_pending_index_ops_live_until_their_version_is_finished(space: Spa
     assert await space.write(ref, 1, b"{}", ["e2"], [add_a, drop_a, add_b]) == 2
     assert (await space.store.load({ref: set()}))[ref].pending == [add_a, drop_a, add_b]
 
-    # A slow finisher of version 1 must not clear version 2's note.
-    await space.store.finish_indices([(ref, 1, [add_a])])
+    # A slow finisher of version 1 must not clear version 2's note, and learns that the
+    # profile moved on (its ops may have landed after version 2's: it must repair).
+    assert await space.store.finish_indices([(ref, 1, [add_a])]) == {ref}
     loaded = (await space.store.load({ref: set()}))[ref]
     assert loaded.pending == [add_a, drop_a, add_b]
     assert loaded.version == 2
 
-    await space.store.finish_indices([(ref, 2, [add_a, drop_a, add_b])])
+    assert await space.store.finish_indices([(ref, 2, [add_a, drop_a, add_b])]) == set()
     loaded = (await space.store.load({ref: set()}))[ref]
     assert loaded.pending == []
     assert loaded.version == 2  # finishing does not bump the version
     hubs = await space.store.hubs([space.index("a"), space.index("b")])
     assert hubs[space.index("a")].size == 0  # add then remove, applied in order
     assert hubs[space.index("b")].members == [(ref.id, 0.0)]
+
+
+async def test_finish_indices_answers_only_the_profiles_that_moved_on(space: Space) -> None:
+    still, moved = space.ent(1), space.ent(2)
+    ix = space.index("a")
+    for ref in (still, moved):
+        assert await space.write(ref, 0, b"{}", ["e1"], [IndexOp(ix, ref.id, 1.0)]) == 1
+    assert await space.write(moved, 1, b"{}", ["e2"], [IndexOp(ix, moved.id, 2.0)]) == 2
+    done = [(still, 1, [IndexOp(ix, still.id, 1.0)]), (moved, 1, [IndexOp(ix, moved.id, 1.0)])]
+    assert await space.store.finish_indices(done) == {moved}
+    assert await space.store.finish_indices([]) == set()
+    # Every op was applied, the stale one too (the caller repairs what it touched).
+    members = (await space.store.hubs([ix]))[ix].members
+    assert members == sorted([(still.id, 1.0), (moved.id, 1.0)], reverse=True)
+    loaded = await space.store.load({still: set(), moved: set()})
+    assert loaded[still].pending == []
+    assert loaded[moved].pending == [IndexOp(ix, moved.id, 2.0)]
+
+
+async def test_apply_index_ops_touches_only_the_indices(space: Space) -> None:
+    ref = space.ent()
+    a, b = space.index("a"), space.index("b")
+    note = [IndexOp(a, ref.id, 5.0)]
+    assert await space.write(ref, 0, b'{"v":1}', ["e1"], note) == 1
+    await space.store.apply_index_ops(
+        [IndexOp(a, ref.id, 3.0), IndexOp(b, ref.id, 1.0), IndexOp(b, ref.id, None)]
+    )
+    await space.store.apply_index_ops([])
+    hubs = await space.store.hubs([a, b])
+    assert hubs[a].members == [(ref.id, 3.0)]
+    assert hubs[b].size == 0  # applied in order: added, then removed
+    loaded = (await space.store.load({ref: set()}))[ref]
+    assert (loaded.doc, loaded.version, loaded.pending) == (b'{"v":1}', 1, note)
 
 
 async def test_a_commit_without_index_ops_leaves_no_note(space: Space) -> None:
@@ -162,7 +196,7 @@ async def test_finish_indices_maintains_the_hubs(space: Space) -> None:
     for ref in refs:
         assert await space.write(ref, 0, b"{}", [f"reg-{ref.id}"]) == 1
     scores = [5.0, 1.0, 4.0, 2.0, 6.0, 3.0]
-    await space.store.finish_indices(
+    assert not await space.store.finish_indices(
         [
             (ref, 1, [IndexOp(ix, ref.id, score), IndexOp(ties, ref.id, 0.0)])
             for ref, score in zip(refs, scores, strict=True)
@@ -183,7 +217,7 @@ async def test_finish_indices_maintains_the_hubs(space: Space) -> None:
 
     # Re-scoring moves a member, a None score removes it, removing an absent one is a no-op.
     newest, gone = refs[1], refs[4]
-    await space.store.finish_indices(
+    assert not await space.store.finish_indices(
         [
             (newest, 1, [IndexOp(ix, newest.id, 9.0)]),
             (gone, 1, [IndexOp(ix, gone.id, None), IndexOp(untouched, gone.id, None)]),
