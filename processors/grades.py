@@ -132,7 +132,10 @@ class Regrader:
             enterprise, people, event_time=event_time, previous=previous, weights=self.weights
         )
         self.latest[enterprise.uscc] = change.current
-        self.changes.append(change)
+        if previous is None or previous.signature() != change.current.signature():
+            # An unchanged grade (same letter, score and factors) is not written again:
+            # the stored one still answers for any date since it was computed.
+            self.changes.append(change)
         return change
 
 

@@ -226,7 +226,7 @@ class BatchProcessor:
             conflicted = {ref for ref, version in results.items() if version is None}
             for w in writes:
                 version = results[w.ref]
-                if version is not None:
+                if version is not None and w.index_ops:  # nothing to finish otherwise
                     finish.append((w.ref, version, w.index_ops))
             if not conflicted:
                 break
@@ -479,7 +479,8 @@ def _write(ref: EntityRef, work: _Working) -> Write:
     return Write(
         ref=ref,
         expected_version=work.loaded.version,
-        doc=work.profile.model_dump_json().encode(),
+        # Defaults are left out: the stored document is smaller and quicker both ways.
+        doc=work.profile.model_dump_json(exclude_defaults=True).encode(),
         applied=work.applied,
         index_ops=ops,
     )

@@ -130,20 +130,25 @@ class RedisProfileStore:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for name in names:
-                    pipe.zcard(index_key(name))
                     pipe.zrange(index_key(name), 0, cap - 1, desc=True, withscores=True)
                 replies = await pipe.execute()
+            full = [n for n, members in zip(names, replies, strict=True) if len(members) >= cap]
+            sizes: dict[str, int] = {}
+            if full:  # only a hub at the cap needs its exact size read
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for name in full:
+                        pipe.zcard(index_key(name))
+                    sizes = dict(zip(full, map(int, await pipe.execute()), strict=True))
         except RedisError as exc:
             raise StoreError(f"reading {len(names)} indices failed: {exc}") from exc
-        out: dict[str, Hub] = {}
-        for i, name in enumerate(names):
-            size, members = replies[2 * i], replies[2 * i + 1]
-            out[name] = Hub(
+        return {
+            name: Hub(
                 index=name,
-                size=int(size),
+                size=sizes.get(name, len(members)),
                 members=[(m.decode() if isinstance(m, bytes) else m, float(s)) for m, s in members],
             )
-        return out
+            for name, members in zip(names, replies, strict=True)
+        }
 
     async def docs(self, refs: Collection[EntityRef]) -> dict[EntityRef, bytes]:
         wanted = list(refs)

@@ -127,9 +127,13 @@ class EarlyWarningModel:
 
     @property
     def auc(self) -> float | None:
+        """Prequential ROC AUC so far; computed once per model state (it is not cheap)."""
         if self.n_violations == 0 or self.n_violations == self.n_learned:
             return None
-        return float(self._auc.get())
+        cached: tuple[int, float] | None = getattr(self, "_auc_at", None)
+        if cached is None or cached[0] != self.n_learned:
+            cached = self._auc_at = (self.n_learned, float(self._auc.get()))
+        return cached[1]
 
     # -- learning -----------------------------------------------------------------------
 
