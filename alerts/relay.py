@@ -17,7 +17,9 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from alerts.routing import receivers_of
 from alerts.store import FEED_KEY
+from alerts.subscriptions import SubscriptionCache
 from core.errors import StoreError
 from core.telemetry import ALERTS_PUBLISHED, EVENT_TO_ALERT_SECONDS, REDIS_ERRORS, get_logger
 
@@ -40,6 +42,7 @@ class AlertRelay:
         batch: int = 500,
         block_ms: int = 1000,
         claim_idle_ms: int = 30_000,
+        subscriptions: SubscriptionCache | None = None,
     ) -> None:
         self._redis = redis
         self._publisher = publisher
@@ -48,6 +51,7 @@ class AlertRelay:
         self._batch = batch
         self._block_ms = block_ms
         self._claim_idle_ms = claim_idle_ms
+        self._subscriptions = subscriptions
 
     async def ensure_group(self) -> None:
         try:
@@ -96,12 +100,15 @@ class AlertRelay:
     async def _publish(self, entries: Sequence[Any]) -> None:
         messages: list[tuple[str, bytes | None, bytes]] = []
         received: list[int] = []
+        subs = await self._subscriptions.current() if self._subscriptions else {}
         for _, fields in entries:
             value: bytes = fields[b"alert"]
             alert = orjson.loads(value)
             key = alert["fingerprint"].encode()
             messages.append((self._topic, key, value))
-            messages += [(f"{self._topic}.{d}", key, value) for d in alert.get("departments", [])]
+            # Each owner department gets it on its topic unless its subscriptions filter it out.
+            owners = receivers_of(value, alert.get("departments", []), subs)
+            messages += [(f"{self._topic}.{d}", key, value) for d in owners]
             received.append(int(fields.get(b"received_ms", b"0")))
         await self._publisher.publish(messages)
         now_ms = time.time() * 1000

@@ -10,10 +10,12 @@ from importlib import resources
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from alerts.notify.wiring import NotifyStores
 from alerts.store import AlertStore
 from api.accounts import Accounts
 from api.feed import Broadcaster
-from api.routes import alerts, health, metrics, tickets, ws
+from api.routes import alerts, health, metrics, subscriptions, tickets, webhooks, ws
+from core.clock import SystemClock
 from core.errors import AuthError, Forbidden
 from core.settings import Settings
 from processors.runtime import redis_client
@@ -28,6 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.accounts = Accounts(redis)
         app.state.alert_store = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
         app.state.broadcaster = Broadcaster(redis, queue_size=settings.ws_send_queue)
+        app.state.notify = NotifyStores.build(redis, settings, SystemClock())
         tail = asyncio.create_task(app.state.broadcaster.run(), name="feed-tail")
         try:
             yield
@@ -43,7 +46,15 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Streaming risk alerts for market regulators",
         lifespan=lifespan,
     )
-    for router in (health.router, metrics.router, tickets.router, alerts.router, ws.router):
+    for router in (
+        health.router,
+        metrics.router,
+        tickets.router,
+        alerts.router,
+        subscriptions.router,
+        webhooks.router,
+        ws.router,
+    ):
         app.include_router(router)
 
     @app.exception_handler(Forbidden)

@@ -16,7 +16,10 @@ from typing import Any
 
 import faust
 
+from alerts.notify.wiring import build_scheduler
 from alerts.relay import AlertRelay
+from alerts.subscriptions import SubscriptionCache, SubscriptionStore
+from core.clock import SystemClock
 from core.errors import StoreError
 from core.settings import Settings
 from core.telemetry import CONSUMER_LAG, REDIS_ERRORS, get_logger, serve_metrics
@@ -82,12 +85,34 @@ def create_app(settings: Settings) -> faust.App:
     for topic_name in settings.input_topics:
         _attach_agent(app, runtime, topic_name)
 
+    clock = SystemClock()
+    consumer = f"{socket.gethostname()}-{os.getpid()}"
     relay = AlertRelay(
         runtime.redis,
         publisher,
         topic=settings.topic_alerts,
-        consumer=f"{socket.gethostname()}-{os.getpid()}",
+        consumer=consumer,
+        subscriptions=SubscriptionCache(
+            SubscriptionStore(runtime.redis, clock), clock, settings.departments
+        ),
     )
+    webhooks = build_scheduler(runtime.redis, settings, consumer=consumer, clock=clock)
+
+    @app.task
+    async def enqueue_webhooks() -> None:
+        stopping = asyncio.Event()
+        try:
+            await webhooks.enqueue_from_feed(stopping)
+        finally:
+            stopping.set()
+
+    @app.task
+    async def deliver_webhooks() -> None:
+        stopping = asyncio.Event()
+        try:
+            await webhooks.run_due(stopping)
+        finally:
+            stopping.set()
 
     @app.task
     async def expose_metrics() -> None:
@@ -97,7 +122,7 @@ def create_app(settings: Settings) -> faust.App:
         runtime.redis,
         publisher,
         topic=settings.topic_grades,
-        consumer=f"{socket.gethostname()}-{os.getpid()}",
+        consumer=consumer,
     )
 
     @app.task
