@@ -107,8 +107,12 @@ class ModelStore:
     async def load(self) -> tuple[EarlyWarningModel, int]:
         """The current shared model and its version (0: nothing learned yet). The model is
         the cached object: score with it, never learn on it."""
-        version, _ = await self._fetch([])
-        return self._model, version
+        # Under the lock: several agents of one worker share this store, and a fetch that
+        # raced a learn could install an older version, or learn from a blob that is not
+        # the version it compares against.
+        async with self._lock:
+            version, _ = await self._fetch([])
+            return self._model, version
 
     async def model(self) -> EarlyWarningModel:
         """The current shared model, re-read only when another worker moved it."""

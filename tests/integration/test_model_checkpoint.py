@@ -174,3 +174,26 @@ async def test_learning_on_an_empty_store_starts_a_fresh_model(
     assert model.score(PROBE) == EarlyWarningModel().score(PROBE)
     result = await store.learn([])
     assert (result.learned, result.version) == (0, 0)
+
+
+async def test_scoring_and_learning_in_one_worker_do_not_race(settings: Settings) -> None:
+    """Several agents of one worker share a ModelStore: reads while another agent learns
+    must never install a version without its model (regression: 'vN has no blob')."""
+    redis = Redis.from_url(settings.redis_url)
+    store = ModelStore(redis, name=f"race-{uuid.uuid4().hex[:8]}")
+    x = dict.fromkeys(FEATURE_NAMES, 0.0)
+
+    async def learner(i: int) -> None:
+        await store.learn([(f"e{i}-{j}", x, j % 2 == 0) for j in range(5)])
+
+    async def reader() -> None:
+        for _ in range(20):
+            await store.model()
+
+    try:
+        await asyncio.gather(*[learner(i) for i in range(10)], *[reader() for _ in range(5)])
+        model, version = await store.load()
+        assert model.n_learned == 50
+        assert version >= 1
+    finally:
+        await redis.aclose()
