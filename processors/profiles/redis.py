@@ -25,6 +25,13 @@ from processors.profiles.model import STATE_VERSION
 from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Write
 
 _COMMIT_LUA = resources.files("processors.profiles").joinpath("commit.lua").read_text()
+# One call per profile: its document, version, pending note and which events it applied.
+_READ_LUA = """
+local h = redis.call('HMGET', KEYS[1], 'doc', 'ver', 'ix')
+local flags = {}
+if #ARGV > 0 then flags = redis.call('SMISMEMBER', KEYS[2], unpack(ARGV)) end
+return {h[1] or '', h[2] or '0', h[3] or '', flags}
+"""
 _ACK_LUA = """
 if redis.call('HGET', KEYS[1], 'ver') == ARGV[1] then
   redis.call('HDEL', KEYS[1], 'ix')
@@ -51,30 +58,27 @@ class RedisProfileStore:
         self._redis = redis
         self._commit = redis.register_script(_COMMIT_LUA)
         self._ack = redis.register_script(_ACK_LUA)
+        self._read = redis.register_script(_READ_LUA)
 
     async def load(self, asks: Mapping[EntityRef, Collection[str]]) -> dict[EntityRef, Loaded]:
         refs = list(asks)
+        eids = {ref: list(asks[ref]) for ref in refs}
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for ref in refs:
-                    pipe.hmget(doc_key(ref), "doc", "ver", "ix")
-                    eids = list(asks[ref])
-                    if eids:
-                        pipe.smismember(seen_key(ref), eids)
+                    await self._read(
+                        keys=[doc_key(ref), seen_key(ref)], args=eids[ref], client=pipe
+                    )
                 replies = await pipe.execute()
         except RedisError as exc:
             raise StoreError(f"loading {len(refs)} profiles failed: {exc}") from exc
         out: dict[EntityRef, Loaded] = {}
-        it = iter(replies)
-        for ref in refs:
-            doc, ver, ix = next(it)
-            eids = list(asks[ref])
-            flags = next(it) if eids else []
+        for ref, (doc, ver, ix, flags) in zip(refs, replies, strict=True):
             pending = [IndexOp.from_json(op) for op in orjson.loads(ix)] if ix else []
             out[ref] = Loaded(
-                doc=doc,
+                doc=doc or None,
                 version=int(ver or 0),
-                seen={eid for eid, flag in zip(eids, flags, strict=True) if flag},
+                seen={eid for eid, flag in zip(eids[ref], flags, strict=True) if flag},
                 pending=pending,
             )
         return out
