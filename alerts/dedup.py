@@ -10,9 +10,22 @@ from ulid import ULID
 
 from alerts.routing import departments_for
 from rules.base import Clear, Hit
-from streams.alert import Alert, AlertStatus, AlertSubject, fingerprint
+from streams.alert import (
+    Alert,
+    AlertAction,
+    AlertStatus,
+    AlertSubject,
+    TimelineEntry,
+    fingerprint,
+    with_entry,
+)
 
 MAX_EVIDENCE = 200
+# An officer's hold on an alert that new evidence lifts (the alert needs a look again).
+REOPENED_BY_EVIDENCE = frozenset({AlertStatus.ACKNOWLEDGED, AlertStatus.ASSIGNED})
+# Rules whose hit re-states a score after whatever event rescored the enterprise: their
+# fresh "evidence" is the score moving, not a new fact, so it never reopens an alert.
+RESCORING_RULES = frozenset({"early_warning"})
 
 
 class Change(enum.StrEnum):
@@ -49,15 +62,34 @@ def new_alert(hit: Hit, *, event_time: datetime, now: datetime) -> Alert:
 
 def merge(open_alert: Alert, hit: Hit, *, event_time: datetime, now: datetime) -> Alert | None:
     """The open alert updated by a later hit, or ``None`` when the hit adds no evidence
-    and no enterprise (so a replay publishes nothing)."""
+    and no enterprise (so a replay publishes nothing).
+
+    An acknowledged or assigned alert is reopened when, and only when, the hit brings
+    evidence events it did not have: a replay, a rescore (:data:`RESCORING_RULES`) or an
+    enterprise that joins without a new event leave the officer's status alone.
+    """
     known = {ev.event_id for ev in open_alert.evidence}
     fresh = [ev for ev in hit.evidence if ev.event_id not in known]
     members = set(open_alert.enterprises)
     joined = [u for u in hit.enterprises if u not in members]
     if not fresh and not joined:
         return None
+    status: dict[str, object] = {}
+    if (
+        fresh
+        and open_alert.status in REOPENED_BY_EVIDENCE
+        and open_alert.rule_id not in RESCORING_RULES
+    ):
+        note = f"新证据{len(fresh)}条到达，告警重新打开"
+        entry = TimelineEntry(at=now, action=AlertAction.REOPEN, status=AlertStatus.OPEN, note=note)
+        status = {
+            "status": AlertStatus.OPEN,
+            "status_reason": note,
+            "timeline": with_entry(open_alert.timeline, entry),
+        }
     return open_alert.model_copy(
         update={
+            **status,
             "evidence": (open_alert.evidence + fresh)[-MAX_EVIDENCE:],
             "enterprises": open_alert.enterprises + joined,
             "enterprises_total": hit.enterprises_total,
@@ -74,10 +106,14 @@ def merge(open_alert: Alert, hit: Hit, *, event_time: datetime, now: datetime) -
 
 def resolve(alert: Alert, reason: str, *, now: datetime) -> Alert:
     """The alert resolved because what it rested on has ended (``reason``, zh-CN)."""
+    entry = TimelineEntry(
+        at=now, action=AlertAction.CLOSE, status=AlertStatus.RESOLVED, note=reason
+    )
     return alert.model_copy(
         update={
             "status": AlertStatus.RESOLVED,
             "status_reason": reason,
+            "timeline": with_entry(alert.timeline, entry),
             "updated_at": now,
             "revision": alert.revision + 1,
         }

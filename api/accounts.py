@@ -3,23 +3,38 @@
 A token is shown once, when created, and stored only as its SHA-256; a ticket is a
 short-lived single-use token for ``/ws/alerts`` (browsers cannot set WebSocket headers)::
 
-    rw:acct:v1:<sha256(token)>   hash  account JSON
+    rw:acct:v1:<sha256(token)>   string  account JSON
+    rw:acct:ids:v1               hash    account_id -> sha256(token), to list and revoke by id
     rw:ticket:v1:<ticket>        string  account JSON, with a TTL; deleted on first use
+
+A department sees only what is routed to it; ``qianhai-authority`` admins see everything
+(:meth:`Account.sees`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+import sys
+from collections.abc import Collection
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from ulid import ULID
 
+from alerts.routing import OVERSIGHT_DEPARTMENT
 from core.errors import AuthError, Forbidden
+from streams.alert import Actor
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 ACCOUNT_KEY = "rw:acct:v1:{digest}"
+INDEX_KEY = "rw:acct:ids:v1"
 TICKET_KEY = "rw:ticket:v1:{ticket}"
 TOKEN_PREFIX = "rwt_"
 
@@ -36,14 +51,31 @@ class Account(BaseModel):
     department: str
     role: Role
     revoked: bool = False
+    created_at: datetime | None = None
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
             raise Forbidden(f"role {self.role} may not do this")
 
+    @property
+    def oversees_all(self) -> bool:
+        """A ``qianhai-authority`` admin: sees every department's alerts and accounts."""
+        return self.department == OVERSIGHT_DEPARTMENT and self.role is Role.ADMIN
+
+    def sees(self, departments: Collection[str]) -> bool:
+        """Whether something routed to ``departments`` is visible to this account."""
+        return self.oversees_all or self.department in departments
+
+    def actor(self) -> Actor:
+        return Actor(account_id=self.account_id, name=self.name, department=self.department)
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class Accounts:
@@ -53,9 +85,50 @@ class Accounts:
     async def create(self, *, name: str, department: str, role: Role) -> tuple[Account, str]:
         """A new account and its bearer token (returned once, never stored in clear)."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        account = Account(account_id=str(ULID()), name=name, department=department, role=role)
-        await self._redis.set(ACCOUNT_KEY.format(digest=_digest(token)), account.model_dump_json())
+        account = Account(
+            account_id=str(ULID()),
+            name=name,
+            department=department,
+            role=role,
+            created_at=datetime.now(UTC),
+        )
+        digest = _digest(token)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(ACCOUNT_KEY.format(digest=digest), account.model_dump_json())
+            pipe.hset(INDEX_KEY, account.account_id, digest)
+            await pipe.execute()
         return account, token
+
+    async def get(self, account_id: str) -> Account | None:
+        """The account with this id (revoked or not), or ``None``."""
+        digest: Any = await self._redis.hget(INDEX_KEY, account_id)
+        if digest is None:
+            return None
+        raw = await self._redis.get(ACCOUNT_KEY.format(digest=_text(digest)))
+        return Account.model_validate_json(raw) if raw else None
+
+    async def list(self, department: str | None = None) -> list[Account]:
+        """Every account (of ``department`` when given), oldest first."""
+        index: Any = await self._redis.hgetall(INDEX_KEY)
+        digests = [_text(d) for _, d in sorted(index.items())]
+        if not digests:
+            return []
+        docs: Any = await self._redis.mget([ACCOUNT_KEY.format(digest=d) for d in digests])
+        accounts = [Account.model_validate_json(doc) for doc in docs if doc]
+        return [a for a in accounts if department is None or a.department == department]
+
+    async def revoke_id(self, account_id: str) -> Account | None:
+        """Revoke the account with this id: the revoked account, or ``None`` if unknown."""
+        digest: Any = await self._redis.hget(INDEX_KEY, account_id)
+        if digest is None:
+            return None
+        key = ACCOUNT_KEY.format(digest=_text(digest))
+        raw = await self._redis.get(key)
+        if raw is None:
+            return None
+        account = Account.model_validate_json(raw).model_copy(update={"revoked": True})
+        await self._redis.set(key, account.model_dump_json())
+        return account
 
     async def authenticate(self, token: str | None) -> Account:
         if not token:
@@ -90,3 +163,42 @@ class Accounts:
         if raw is None:
             raise AuthError("unknown, used or expired ticket")
         return Account.model_validate_json(raw)
+
+
+# -- command line (``riskwire accounts list`` / ``revoke-id``) -----------------------------
+
+
+def accounts_list_command(settings: Settings, department: str | None = None) -> int:
+    """Print one line per account: id, department, role, state, name (never a token)."""
+    from processors.runtime import redis_client
+
+    async def run() -> list[Account]:
+        redis = redis_client(settings)
+        try:
+            return await Accounts(redis).list(department)
+        finally:
+            await redis.aclose()
+
+    for a in asyncio.run(run()):
+        state = "revoked" if a.revoked else "active"
+        print(f"{a.account_id}  {a.department:<20} {a.role:<13} {state:<8} {a.name}")
+    return 0
+
+
+def accounts_revoke_id_command(settings: Settings, account_id: str) -> int:
+    """Revoke an account by its id: exit code 1 when there is no such account."""
+    from processors.runtime import redis_client
+
+    async def run() -> Account | None:
+        redis = redis_client(settings)
+        try:
+            return await Accounts(redis).revoke_id(account_id)
+        finally:
+            await redis.aclose()
+
+    account = asyncio.run(run())
+    if account is None:
+        print(f"no account {account_id}", file=sys.stderr)
+        return 1
+    print(f"revoked {account.account_id} ({account.department}, {account.role}, {account.name})")
+    return 0

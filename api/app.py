@@ -13,12 +13,32 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from alerts.notify.wiring import NotifyStores
 from alerts.store import AlertStore
 from api.accounts import Accounts
+from api.audit import AuditLog
 from api.feed import Broadcaster
-from api.routes import alerts, health, metrics, subscriptions, tickets, webhooks, ws
+from api.routes import (
+    accounts,
+    alerts,
+    audit,
+    enforcement,
+    enterprises,
+    health,
+    inspections,
+    investigations,
+    metrics,
+    rules,
+    subscriptions,
+    tickets,
+    webhooks,
+    ws,
+)
+from api.routes.enforcement import UploadProducer
 from core.clock import SystemClock
-from core.errors import AuthError, Forbidden
+from core.errors import AuthError, Forbidden, StoreError
 from core.settings import Settings
+from processors.grades import GradeStore
+from processors.profiles.redis import RedisProfileStore
 from processors.runtime import redis_client
+from rules.live import LiveRules, rules_config_from_settings
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -30,6 +50,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.accounts = Accounts(redis)
         app.state.alert_store = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
         app.state.broadcaster = Broadcaster(redis, queue_size=settings.ws_send_queue)
+        app.state.audit = AuditLog(redis)
+        app.state.profiles = RedisProfileStore(redis)
+        app.state.grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
+        app.state.live_rules = LiveRules(redis, rules_config_from_settings(settings))
+        app.state.uploads = UploadProducer(settings)
         app.state.notify = NotifyStores.build(redis, settings, SystemClock())
         tail = asyncio.create_task(app.state.broadcaster.run(), name="feed-tail")
         try:
@@ -38,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
             tail.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tail
+            await app.state.uploads.close()
             await redis.aclose()
 
     app = FastAPI(
@@ -54,12 +80,23 @@ def create_app(settings: Settings) -> FastAPI:
         subscriptions.router,
         webhooks.router,
         ws.router,
+        accounts.router,
+        audit.router,
+        enterprises.router,
+        investigations.router,
+        inspections.router,
+        enforcement.router,
+        rules.router,
     ):
         app.include_router(router)
 
     @app.exception_handler(Forbidden)
     async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(StoreError)
+    async def store_unavailable(_: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": "Redis暂时不可用，请稍后重试"}, status_code=503)
 
     @app.exception_handler(AuthError)
     async def unauthorized(_: Request, exc: AuthError) -> JSONResponse:

@@ -23,6 +23,8 @@ accounts_app = typer.Typer(
     help="Department accounts and their bearer tokens.", no_args_is_help=True
 )
 app.add_typer(accounts_app, name="accounts")
+audit_app = typer.Typer(help="The audit log of queries and alert actions.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 
 def _settings() -> Settings:
@@ -283,6 +285,34 @@ def accounts_revoke(
         typer.echo("no such token", err=True)
         raise typer.Exit(1)
     typer.echo("revoked")
+
+
+@accounts_app.command("list")
+def accounts_list(
+    department: Annotated[str | None, typer.Option(help="only this department")] = None,
+) -> None:
+    """List accounts (never their tokens)."""
+    from api.accounts import accounts_list_command
+
+    raise typer.Exit(accounts_list_command(_settings(), department))
+
+
+@accounts_app.command("revoke-id")
+def accounts_revoke_id(
+    account_id: Annotated[str, typer.Argument(help="the account id to revoke")],
+) -> None:
+    """Revoke an account by its id."""
+    from api.accounts import accounts_revoke_id_command
+
+    raise typer.Exit(accounts_revoke_id_command(_settings(), account_id))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the audit log's hash chain; exit 1 at the first removed, altered or missing entry."""
+    from api.audit import audit_verify_command
+
+    raise typer.Exit(audit_verify_command(_settings()))
 
 
 def main() -> None:

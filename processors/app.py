@@ -29,6 +29,7 @@ from processors.heartbeat import beat
 from processors.pipeline import Incoming
 from processors.progress import Progress
 from processors.runtime import Runtime
+from rules.live import RulesWatcher, rules_config_from_settings
 
 log = get_logger(__name__)
 
@@ -140,6 +141,14 @@ def create_app(settings: Settings) -> faust.App:
             await grade_relay.run(stopping)
         finally:
             stopping.set()
+
+    watcher = RulesWatcher(
+        runtime.redis, rules_config_from_settings(settings), runtime.engine.replace
+    )
+
+    @app.timer(interval=3.0, on_leader=False)
+    async def reload_rules() -> None:
+        await watcher.poll()
 
     worker_id = f"{socket.gethostname()}-{os.getpid()}"
 

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Protocol
 
 from alerts.dedup import Change, merge, new_alert, resolve, verdict_fingerprint
+from alerts.lifecycle import close_for_deregistration, deregistration_fingerprints
 from alerts.store import Upsert
 from core.clock import Clock
 from core.errors import InvalidEvent, StoreError
@@ -155,6 +156,7 @@ class BatchProcessor:
             report.applied = len(events) - len(duplicates)
             verdicts, regrader, labels = await self._evaluate(events, profiles)
             report.alerts = await self._write_alerts(verdicts, regrader.latest)
+            report.alerts += await self._close_deregistered(events)
             # After the alerts: a crash in between replays the batch against the old grade,
             # so a downgrade alert is raised again (and merged) rather than lost; and the
             # model learns only after it scored (score, decide, then learn).
@@ -402,6 +404,33 @@ class BatchProcessor:
                 return written
             todo = list(retry)
         raise StoreError(f"{len(todo)} alerts kept changing under this worker")
+
+    async def _close_deregistered(self, events: Sequence[tuple[Incoming, Event]]) -> list[Alert]:
+        """Close every open alert about an enterprise deregistered in this batch (a replayed
+        deregistration too: a crash may have come between the profile and the alerts)."""
+        gone = {ev.subject.id: (ev, m.timestamp_ms) for m, ev in events if ev.type == DEREGISTERED}
+        if not gone:
+            return []
+        owner = {fp: uscc for uscc in gone for fp in deregistration_fingerprints(uscc)}
+        closed: list[Alert] = []
+        for _attempt in range(MAX_CAS_ATTEMPTS):
+            current = await self._alerts.open_alerts(list(owner))
+            now = self._clock.now()
+            upserts = []
+            for fp, alert in current.items():
+                event, received = gone[owner[fp]]
+                done = close_for_deregistration(alert, now, getattr(event.data, "reason", None))
+                upserts.append(Upsert(done, alert.revision, Change.STATUS, received))
+            results = zip(upserts, await self._alerts.upsert(upserts), strict=True)
+            lost = {u.alert.fingerprint for u, seq in results if seq is None}
+            closed += [u.alert for u in upserts if u.alert.fingerprint not in lost]
+            owner = {fp: uscc for fp, uscc in owner.items() if fp in lost}
+            if not owner:
+                return closed
+        raise StoreError(f"{len(owner)} alerts of deregistered enterprises kept changing")
+
+
+DEREGISTERED = "enterprise.deregistered"
 
 
 def _fold_alerts(

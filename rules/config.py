@@ -19,7 +19,7 @@ rule with its defaults.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "RulesConfig",
+    "apply_tables",
     "build_rules",
     "load_rules_config",
     "render",
@@ -79,8 +80,20 @@ def load_rules_config(path: Path | str) -> RulesConfig:
     tables = doc.get("rules", {})
     if not isinstance(tables, dict):
         raise fail("'rules' must be a table of [rules.<rule_id>] tables", key="rules")
-    thresholds = {rid: dict(defaults) for rid, defaults in DEFAULT_THRESHOLDS.items()}
-    disabled: set[str] = set()
+    return apply_tables(RulesConfig(), tables, fail, path=path)
+
+
+Fail = Callable[..., ConfigError]
+
+
+def apply_tables(
+    base: RulesConfig, tables: Mapping[str, Any], fail: Fail, *, path: Path | None = None
+) -> RulesConfig:
+    """``base`` with ``{rule_id: {key: value, "enabled": bool}}`` applied, each table checked
+    as strictly as a rules file's; ``fail(message, rule_id, key)`` makes the error to raise.
+    Used for the file and for the deployment's live overrides (:mod:`rules.live`)."""
+    thresholds = {rid: dict(params) for rid, params in base.thresholds.items()}
+    disabled: set[str] = set(base.disabled)
     for rule_id, table in tables.items():
         if rule_id not in DEFAULT_THRESHOLDS:
             known = ", ".join(DEFAULT_THRESHOLDS)
@@ -92,7 +105,9 @@ def load_rules_config(path: Path | str) -> RulesConfig:
             if key == "enabled":
                 if not isinstance(value, bool):
                     raise fail(f"{where} must be true or false", rule_id, key)
-                if not value:
+                if value:
+                    disabled.discard(rule_id)
+                else:
                     disabled.add(rule_id)
                 continue
             defaults = DEFAULT_THRESHOLDS[rule_id]
@@ -103,7 +118,7 @@ def load_rules_config(path: Path | str) -> RulesConfig:
             if problem:
                 raise fail(f"{where} {problem}", rule_id, key)
             thresholds[rule_id][key] = checked
-    return RulesConfig(thresholds=thresholds, disabled=frozenset(disabled), path=path)
+    return RulesConfig(thresholds=thresholds, disabled=frozenset(disabled), path=path or base.path)
 
 
 def build_rules(config: RulesConfig | None = None) -> list[Rule]:

@@ -19,11 +19,16 @@ def default_rules() -> list[Rule]:
 
 class RuleEngine:
     def __init__(self, rules: Iterable[Rule]) -> None:
-        self.rules = list(rules)
-        self._by_type: dict[str, list[Rule]] = {}
-        for rule in self.rules:
+        self.replace(rules)
+
+    def replace(self, rules: Iterable[Rule]) -> None:
+        """Run ``rules`` from now on (a live change of thresholds: :mod:`rules.live`)."""
+        by_type: dict[str, list[Rule]] = {}
+        ruleset = list(rules)
+        for rule in ruleset:
             for etype in rule.inputs:
-                self._by_type.setdefault(etype, []).append(rule)
+                by_type.setdefault(etype, []).append(rule)
+        self.rules, self._by_type = ruleset, by_type
 
     def rules_for(self, event_type: str) -> Sequence[Rule]:
         return self._by_type.get(event_type, ())

@@ -51,6 +51,40 @@ class Evidence(BaseModel):
     fact: str
 
 
+class AlertAction(StrEnum):
+    """What was done to an alert, by an officer or (``REOPEN``, ``CLOSE``) by riskwire."""
+
+    ACKNOWLEDGE = "acknowledge"
+    ASSIGN = "assign"
+    RESOLVE = "resolve"
+    DISMISS = "dismiss"
+    REOPEN = "reopen"  # new evidence on an acknowledged or assigned alert
+    CLOSE = "close"  # what it rested on has ended (a cleared fact, a deregistration)
+
+
+class Actor(BaseModel):
+    """Who acted on an alert: an account, never a token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    name: str
+    department: str
+
+
+class TimelineEntry(BaseModel):
+    """One status change of an alert: who (``None``: riskwire itself), when, why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    action: AlertAction
+    status: AlertStatus = Field(description="the status after this change")
+    by: Actor | None = None
+    note: str = ""
+    assignee: Actor | None = None
+
+
 class Alert(BaseModel):
     alert_id: str
     fingerprint: str
@@ -77,6 +111,18 @@ class Alert(BaseModel):
     enterprises_total: int | None = Field(
         default=None, description="for hub alerts listing a capped number of enterprises"
     )
+    assignee: Actor | None = Field(default=None, description="who the alert is assigned to")
+    timeline: list[TimelineEntry] = Field(
+        default_factory=list, description="every status change, oldest first (the last 100)"
+    )
+
+
+MAX_TIMELINE = 100
+
+
+def with_entry(timeline: list[TimelineEntry], entry: TimelineEntry) -> list[TimelineEntry]:
+    """``timeline`` with ``entry`` appended, keeping the last :data:`MAX_TIMELINE`."""
+    return [*timeline, entry][-MAX_TIMELINE:]
 
 
 def fingerprint(rule_id: str, kind: str, subject_id: str) -> str:

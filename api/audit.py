@@ -1,0 +1,317 @@
+"""The audit log: who queried which enterprise or person, and who acted on which alert,
+when and why. Append-only and hash-chained, so a removed, altered or truncated entry is
+detected by :func:`verify` (``riskwire audit verify``).
+
+::
+
+    rw:{audit}:v1        stream  entry id "<seq>-0": entry (canonical JSON), hash
+    rw:{audit}:head:v1   hash    hash (of the last entry), count
+
+Entry ``n`` holds ``prev``, the hash of entry ``n-1`` (:data:`GENESIS` for the first), and
+its hash is ``SHA-256(prev + canonical JSON of the entry)``, the JSON compact with sorted
+keys. An append is a compare-and-set on the head (one Lua step, retried on a race), so
+concurrent API processes extend one chain. The stream is never trimmed. The head hash
+can be published elsewhere (``riskwire audit verify`` prints it) to anchor the chain
+against someone who could rewrite all of Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+import orjson
+from fastapi import Depends, Header, Query, Request
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from api.accounts import Account
+from core.errors import StoreError
+
+STREAM_KEY = "rw:{audit}:v1"
+HEAD_KEY = "rw:{audit}:head:v1"
+GENESIS = "0" * 64
+MAX_ATTEMPTS = 50
+MAX_PURPOSE = 500
+PAGE = 1000
+
+_APPEND_LUA = """
+-- KEYS: stream, head. ARGV: expected head hash ('' = empty), expected count, entry, hash.
+local head = redis.call('HMGET', KEYS[2], 'hash', 'count')
+local count = tonumber(head[2] or '0')
+if (head[1] or '') ~= ARGV[1] or count ~= tonumber(ARGV[2]) then return 0 end
+redis.call('XADD', KEYS[1], (count + 1) .. '-0', 'entry', ARGV[3], 'hash', ARGV[4])
+redis.call('HSET', KEYS[2], 'hash', ARGV[4], 'count', count + 1)
+return count + 1
+"""
+
+
+class AuditAction(StrEnum):
+    ENTERPRISE_VIEW = "enterprise.view"
+    ENTERPRISE_BATCH = "enterprise.batch"
+    ENTERPRISE_RELATED = "enterprise.related"
+    INVESTIGATION_EXPAND = "investigation.expand"
+    ALERTS_QUERY = "alerts.query"  # a listing filtered by one enterprise
+    ALERT_ACKNOWLEDGE = "alert.acknowledge"
+    ALERT_ASSIGN = "alert.assign"
+    ALERT_RESOLVE = "alert.resolve"
+    ALERT_DISMISS = "alert.dismiss"
+    INSPECTION_DRAW = "inspection.draw"
+    INSPECTION_VIEW = "inspection.view"
+    ENFORCEMENT_UPLOAD = "enforcement.upload"
+    RULE_UPDATE = "rule.update"
+    ACCOUNT_CREATE = "account.create"
+    ACCOUNT_REVOKE = "account.revoke"
+    AUDIT_READ = "audit.read"
+
+
+class AuditEntry(BaseModel):
+    """One entry as hashed: who, what, when, why, and the previous entry's hash."""
+
+    seq: int
+    at: datetime
+    account_id: str
+    account_name: str
+    department: str
+    role: str
+    action: str
+    target: str
+    purpose: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    prev: str
+
+
+class AuditReport(BaseModel):
+    ok: bool
+    entries: int = Field(description="entries checked")
+    head_hash: str = Field(description="the hash of the last entry: publish it to anchor the log")
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def canonical(entry: Mapping[str, Any]) -> bytes:
+    """Compact JSON with sorted keys: the bytes an entry's hash covers."""
+    return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
+
+
+def chain_hash(prev: str, entry_json: bytes) -> str:
+    return hashlib.sha256(prev.encode() + entry_json).hexdigest()
+
+
+def seal(entry: AuditEntry) -> tuple[bytes, str]:
+    """An entry's stored JSON and its chain hash."""
+    body = canonical(entry.model_dump(mode="json"))
+    return body, chain_hash(entry.prev, body)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class AuditLog:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        now: Callable[[], datetime] | None = None,
+        keys: tuple[str, str] = (STREAM_KEY, HEAD_KEY),
+    ) -> None:
+        self._redis = redis
+        self._append = redis.register_script(_APPEND_LUA)
+        self._now = now or (lambda: datetime.now(UTC))
+        self._stream, self._head = keys
+
+    async def append(
+        self,
+        account: Account,
+        action: AuditAction,
+        target: str,
+        *,
+        purpose: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Append one entry to the chain; raises :class:`StoreError` if Redis fails."""
+        try:
+            for attempt in range(MAX_ATTEMPTS):
+                head: Any = await self._redis.hmget(self._head, "hash", "count")
+                prev = _text(head[0]) if head[0] else ""
+                count = int(head[1] or 0)
+                entry = AuditEntry(
+                    seq=count + 1,
+                    at=self._now(),
+                    account_id=account.account_id,
+                    account_name=account.name,
+                    department=account.department,
+                    role=str(account.role),
+                    action=str(action),
+                    target=target,
+                    purpose=purpose,
+                    detail=dict(detail or {}),
+                    prev=prev or GENESIS,
+                )
+                body, digest = seal(entry)
+                if await self._append(
+                    keys=[self._stream, self._head], args=[prev, count, body, digest]
+                ):
+                    return entry
+                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        except RedisError as exc:
+            raise StoreError(f"appending to the audit log failed: {exc}") from exc
+        raise StoreError("the audit log head kept moving: append abandoned")
+
+    async def entries(self, *, before: int | None = None) -> AsyncIterator[AuditEntry]:
+        """Entries newest first, those with ``seq < before`` when given."""
+        top = f"({before}-0" if before is not None else "+"
+        while True:
+            rows: Any = await self._redis.xrevrange(self._stream, max=top, min="-", count=PAGE)
+            for _, fields in rows:
+                yield AuditEntry.model_validate_json(fields[b"entry"])
+            if len(rows) < PAGE:
+                return
+            top = "(" + _text(rows[-1][0])
+
+
+class ChainCheck:
+    """Walks the chain one stored entry at a time (pure: :func:`verify` feeds it)."""
+
+    def __init__(self) -> None:
+        self.prev, self.seq = GENESIS, 0
+        self.failure: AuditReport | None = None
+
+    def _fail(self, at: int, problem: str) -> bool:
+        self.failure = AuditReport(
+            ok=False, entries=self.seq, head_hash=self.prev, first_bad_seq=at, problem=problem
+        )
+        return False
+
+    def step(self, entry_id: str, body: bytes | None, stored_hash: str) -> bool:
+        """Check the next stored entry; ``False`` (and :attr:`failure`) at the first bad one."""
+        expected = self.seq + 1
+        if entry_id != f"{expected}-0":
+            return self._fail(expected, f"entry {expected} is missing (next is {entry_id})")
+        try:
+            doc = orjson.loads(body or b"")
+        except orjson.JSONDecodeError:
+            return self._fail(expected, f"entry {expected} is not JSON")
+        if not isinstance(doc, dict) or doc.get("seq") != expected:
+            return self._fail(expected, f"entry {expected} has the wrong sequence number")
+        if doc.get("prev") != self.prev:
+            return self._fail(expected, f"entry {expected} does not follow entry {self.seq}")
+        if chain_hash(self.prev, canonical(doc)) != stored_hash:
+            return self._fail(expected, f"entry {expected} was altered (hash mismatch)")
+        self.prev, self.seq = stored_hash, expected
+        return True
+
+    def finish(self, head_hash: str, count: int) -> AuditReport:
+        """The report, once every stored entry was stepped through: the chain must end
+        where the head says (else entries were cut off the end)."""
+        if self.failure is not None:
+            return self.failure
+        if count != self.seq or (count and head_hash != self.prev):
+            return AuditReport(
+                ok=False,
+                entries=self.seq,
+                head_hash=self.prev,
+                first_bad_seq=self.seq + 1,
+                problem=(
+                    f"the chain ends at entry {self.seq} but the head says {count} entries"
+                    if count != self.seq
+                    else f"the head's hash is not entry {self.seq}'s"
+                )
+                + " (entries removed from or rewritten at the end)",
+            )
+        return AuditReport(ok=True, entries=self.seq, head_hash=self.prev)
+
+
+async def verify(redis: Redis, keys: tuple[str, str] = (STREAM_KEY, HEAD_KEY)) -> AuditReport:
+    """Walk the chain from the first entry and compare its end with the head: the first
+    entry that is missing, altered or out of place, or a head that the chain does not
+    reach (truncation), fails the report."""
+    stream, head_key = keys
+    check, start = ChainCheck(), "-"
+    while True:
+        rows: Any = await redis.xrange(stream, min=start, max="+", count=PAGE)
+        for entry_id, fields in rows:
+            body, stored = fields.get(b"entry"), _text(fields.get(b"hash", b""))
+            if not check.step(_text(entry_id), body, stored):
+                return check.finish("", 0)
+        if len(rows) < PAGE:
+            break
+        start = "(" + _text(rows[-1][0])
+    head: Any = await redis.hmget(head_key, "hash", "count")
+    return check.finish(_text(head[0] or b""), int(head[1] or 0))
+
+
+def audit_verify_command(settings: Any) -> int:
+    """``riskwire audit verify``: print the report; the exit code is 1 when the chain is
+    broken (with the first bad entry), else 0."""
+    from processors.runtime import redis_client
+
+    async def run() -> AuditReport:
+        redis = redis_client(settings)
+        try:
+            return await verify(redis)
+        finally:
+            await redis.aclose()
+
+    report = asyncio.run(run())
+    if report.ok:
+        print(f"audit log intact: {report.entries} entries, head {report.head_hash}")
+        return 0
+    print(
+        f"audit log BROKEN at entry {report.first_bad_seq}: {report.problem} "
+        f"({report.entries} entries verified before it)",
+        file=sys.stderr,
+    )
+    return 1
+
+
+# -- FastAPI dependencies -----------------------------------------------------------------
+
+
+def get_audit(request: Request) -> AuditLog:
+    audit: AuditLog = request.app.state.audit
+    return audit
+
+
+def _header_text(value: str) -> str:
+    """An ``X-Purpose`` header: percent-encoded UTF-8, or raw UTF-8 read as Latin-1."""
+    text = unquote(value)
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
+async def stated_purpose(
+    purpose: Annotated[
+        str | None,
+        Query(max_length=MAX_PURPOSE, description="why (recorded in the audit log)"),
+    ] = None,
+    x_purpose: Annotated[
+        str | None,
+        Header(
+            alias="X-Purpose",
+            max_length=3 * MAX_PURPOSE,
+            description="why, percent-encoded UTF-8 (recorded in the audit log)",
+        ),
+    ] = None,
+) -> str | None:
+    """The caller's stated purpose: the ``purpose`` query field, else ``X-Purpose``."""
+    if purpose:
+        return purpose
+    if x_purpose:
+        return _header_text(x_purpose)[:MAX_PURPOSE] or None
+    return None
+
+
+AuditDep = Annotated[AuditLog, Depends(get_audit)]
+Purpose = Annotated[str | None, Depends(stated_purpose)]

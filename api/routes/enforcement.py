@@ -1,0 +1,189 @@
+"""``POST /api/v1/enforcement/uploads``: an officer in the field uploads one
+``enforcement.uploads`` event (an inspection, a penalty, a failed contact). It is checked
+by the worker's own :class:`~streams.codec.Decoder` (422 with the reason otherwise) and
+written, as sent, to the enforcement topic keyed by its subject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+
+from api.audit import AuditAction, AuditDep, Purpose
+from api.deps import CurrentAccount
+from api.schemas import UploadAccepted, errors
+from core.errors import InvalidEvent
+from core.settings import Settings
+from core.telemetry import get_logger
+from streams.codec import Decoder
+from streams.identifiers import PersonKeyer
+from streams.schemas.common import Family
+from streams.schemas.enforcement import MODELS
+
+router = APIRouter(prefix="/api/v1/enforcement", tags=["enforcement"])
+log = get_logger(__name__)
+SEND_TIMEOUT_S = 20.0
+
+
+class UploadProducer:
+    """The API's Kafka producer for uploads, started on first use and closed at shutdown."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        keyer = PersonKeyer(settings.identity_secret.get_secret_value().encode())
+        self.decoder = Decoder(keyer, max_bytes=settings.max_message_bytes)
+        self.topic = settings.topic_enforcement
+        self.max_bytes = settings.max_message_bytes
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def _started(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._settings.kafka_bootstrap,
+                    acks="all",
+                    enable_idempotence=True,
+                    request_timeout_ms=10_000,
+                    max_request_size=max(1024 * 1024, self.max_bytes + 64 * 1024),
+                )
+                try:
+                    await asyncio.wait_for(producer.start(), timeout=SEND_TIMEOUT_S)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await producer.stop()
+                    raise
+                self._producer = producer
+            return self._producer
+
+    async def send(self, key: bytes, value: bytes) -> Any:
+        """Write one message and wait for the broker: its record metadata."""
+        producer = await self._started()
+        return await asyncio.wait_for(
+            producer.send_and_wait(self.topic, value, key=key), timeout=SEND_TIMEOUT_S
+        )
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+            self._producer = None
+
+
+def get_uploads(request: Request) -> UploadProducer:
+    uploads: UploadProducer = request.app.state.uploads
+    return uploads
+
+
+UploadsDep = Annotated[UploadProducer, Depends(get_uploads)]
+
+_EXAMPLE = {
+    "specversion": "1.0",
+    "id": "samr-field-000123",
+    "source": "samr/field-app",
+    "type": "inspection.recorded",
+    "subject": "91350100M000100Y43",
+    "time": "2026-03-02T10:15:00+08:00",
+    "datacontenttype": "application/json",
+    "data": {
+        "inspection_id": "INS-2026-000123",
+        "department": "samr",
+        "inspector_id": "E001",
+        "kind": "random",
+        "found_at_address": False,
+        "violation_found": None,
+        "notes": "登记住所无人办公",
+        "attachments": [],
+    },
+}
+_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "A CloudEvents 1.0 event of the enforcement.uploads topic "
+                "(events.md); data.department must be the caller's department",
+                "required": ["specversion", "id", "source", "type", "subject", "time", "data"],
+                "properties": {
+                    "specversion": {"type": "string", "enum": ["1.0"]},
+                    "id": {"type": "string", "minLength": 1},
+                    "source": {"type": "string", "minLength": 1},
+                    "type": {"type": "string", "enum": sorted(MODELS)},
+                    "subject": {"type": "string", "description": "the enterprise's uscc"},
+                    "time": {"type": "string", "format": "date-time"},
+                    "datacontenttype": {"type": "string", "enum": ["application/json"]},
+                    "data": {"type": "object"},
+                },
+            },
+            "example": _EXAMPLE,
+        }
+    },
+}
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, read no further than one byte past ``limit`` (the decoder says why)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
+
+
+@router.post(
+    "/uploads",
+    response_model=UploadAccepted,
+    status_code=202,
+    responses=errors(401, 422, 503),
+    openapi_extra={"requestBody": _BODY},
+)
+async def upload(
+    request: Request,
+    account: CurrentAccount,
+    uploads: UploadsDep,
+    audit: AuditDep,
+    purpose: Purpose,
+) -> UploadAccepted:
+    """Validate the event exactly as the worker will, then write it to Kafka."""
+    raw = await _read_body(request, uploads.max_bytes)
+    try:
+        event = uploads.decoder.decode(raw, Family.ENFORCEMENT)
+    except InvalidEvent as exc:
+        detail = f"事件无效（{exc.reason.value}）：{exc.detail}"
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
+    department = getattr(event.data, "department", None)
+    if department != account.department and not account.oversees_all:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"data.department必须是本部门（{account.department}）",
+        )
+    try:
+        meta = await uploads.send(event.subject.id.encode(), raw)
+    except Exception as exc:
+        log.warning("upload not written to Kafka", error=str(exc))
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "暂时无法写入Kafka，请稍后重试"
+        ) from None
+    await audit.append(
+        account,
+        AuditAction.ENFORCEMENT_UPLOAD,
+        event.subject.id,
+        purpose=purpose,
+        detail={"type": event.type, "event_id": event.id, "source": event.source},
+    )
+    return UploadAccepted(
+        event_id=event.id,
+        source=event.source,
+        type=event.type,
+        subject=event.subject.id,
+        topic=meta.topic,
+        partition=meta.partition,
+        offset=meta.offset,
+    )
