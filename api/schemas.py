@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from alerts.notify.inbound import FeedbackEntry
 from api.accounts import Role
 from api.audit import AuditEntry
 from streams.alert import Actor, Alert
@@ -89,6 +90,14 @@ class AlertPublic(Alert):
     """An alert (``alerts.md``), with its timeline of status changes."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [ALERT_EXAMPLE]})
+
+
+class AlertDetail(AlertPublic):
+    """One alert with the feedback its receivers reported back (signed inbound webhooks)."""
+
+    feedback: list[FeedbackEntry] = Field(
+        default_factory=list, description="the enforcement bureau's reports, oldest first"
+    )
 
 
 class AlertsPublic(BaseModel):

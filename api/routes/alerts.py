@@ -15,11 +15,12 @@ import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from alerts.lifecycle import AlertNotFound, InvalidTransition, KeptChanging, act
+from alerts.notify.inbound import timeline as feedback_timeline
 from alerts.store import DOC_KEY
 from api.accounts import Account
 from api.audit import AuditAction, AuditDep, Purpose
 from api.deps import AccountsDep, AlertStoreDep, CurrentAccount, DutyOfficer, RedisDep
-from api.schemas import AlertAssign, AlertPublic, AlertsPublic, AlertUpdate, errors
+from api.schemas import AlertAssign, AlertDetail, AlertPublic, AlertsPublic, AlertUpdate, errors
 from streams.alert import Actor, Alert, AlertAction, AlertStatus, Severity
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -108,12 +109,15 @@ async def list_alerts(
     return AlertsPublic(items=items, next=items[-1].alert_id if len(page) > limit else None)
 
 
-@router.get("/{alert_id}", response_model=AlertPublic, responses=errors(401, 404, 422))
-async def get_alert(account: CurrentAccount, store: AlertStoreDep, alert_id: AlertId) -> Alert:
+@router.get("/{alert_id}", response_model=AlertDetail, responses=errors(401, 404, 422))
+async def get_alert(
+    account: CurrentAccount, store: AlertStoreDep, redis: RedisDep, alert_id: AlertId
+) -> AlertDetail:
+    """The alert with its timeline and what its receivers reported back."""
     alert = await store.get(alert_id)
     if alert is None or not account.sees(alert.departments):
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-    return alert
+    return AlertDetail(**alert.model_dump(), feedback=await feedback_timeline(redis, alert_id))
 
 
 async def _act(

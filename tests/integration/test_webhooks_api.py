@@ -322,6 +322,12 @@ async def test_signed_feedback_lands_in_the_alert_s_timeline_once(api: Api) -> N
     assert (entry.outcome, entry.note) == ("立案", "已移交稽查局")
     assert (entry.department, entry.actor, entry.message_id) == ("tax", f"webhook:{ep}", "msg_fb1")
     assert entry.at == NOW
+    # ... and the department reads it on the alert itself.
+    shown = await api.http.get(f"/api/v1/alerts/{alert_id}", headers=await api.token("tax"))
+    assert shown.status_code == 200, shown.text
+    assert [(f["kind"], f["outcome"]) for f in shown.json()["feedback"]] == [
+        ("feedback.outcome", "立案")
+    ]
 
 
 async def test_unsigned_stale_or_misdirected_feedback_is_refused(api: Api) -> None:

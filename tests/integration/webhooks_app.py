@@ -12,7 +12,7 @@ from alerts.notify.queue import NAMESPACE
 from alerts.notify.wiring import NotifyStores
 from alerts.store import AlertStore
 from api.accounts import Accounts
-from api.routes import subscriptions, webhooks
+from api.routes import alerts, subscriptions, webhooks
 from core.clock import Clock
 from core.settings import Settings
 
@@ -28,6 +28,7 @@ def webhooks_app(
     app.state.notify = NotifyStores.build(redis, settings, clock, queue_namespace=queue_namespace)
     app.include_router(subscriptions.router)
     app.include_router(webhooks.router)
+    app.include_router(alerts.router)
     return app
 
 
