@@ -24,8 +24,8 @@ from typing import Final, Protocol
 from alerts.dedup import Change
 from alerts.store import Upsert
 from core.errors import RiskwireError
-from rules.registry import RULE_IDS
 from streams.alert import (
+    RULE_IDS,
     Actor,
     Alert,
     AlertAction,

@@ -26,8 +26,7 @@ from api.schemas import (
 from processors.profiles.model import EnterpriseProfile, PersonProfile, PersonRef
 from rules.dishonest_officer import role_zh
 from rules.grading import Grade
-from rules.registry import RULE_IDS
-from streams.alert import Alert, fingerprint
+from streams.alert import RULE_IDS, Alert, fingerprint
 from streams.identifiers import USCC_ALPHABET, age_at, uscc_check_char
 
 # Rules whose alerts are about an address or a person rather than one enterprise.

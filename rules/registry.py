@@ -26,22 +26,7 @@ from rules.same_address_cluster import SameAddressCluster
 from rules.shell_company import ShellCompany
 from rules.tax_arrears import TaxArrears
 from rules.unreachable_contact import UnreachableContact
-
-# The rule table of alerts.md, in its order.
-RULE_IDS: Final = (
-    "same_address_cluster",
-    "frequent_shareholder_change",
-    "person_many_companies",
-    "dishonest_officer",
-    "abnormal_officer_age",
-    "unreachable_contact",
-    "shell_company",
-    "litigation_surge",
-    "tax_arrears",
-    "grade_downgrade",
-    "multi_department_attention",
-    "early_warning",
-)
+from streams.alert import RULE_IDS
 
 RULE_CLASSES: Final[tuple[type[Rule], ...]] = (
     SameAddressCluster,

@@ -16,7 +16,8 @@ from api.state import LiveRulesDep
 from core.errors import ConfigError
 from rules.config import DEFAULT_THRESHOLDS, RulesConfig
 from rules.live import Overrides, VersionConflict
-from rules.registry import RULE_CLASSES, RULE_IDS
+from rules.registry import RULE_CLASSES
+from streams.alert import RULE_IDS
 
 router = APIRouter(prefix="/api/v1/rules", tags=["rules"])
 

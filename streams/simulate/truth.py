@@ -24,22 +24,10 @@ from typing import Any, Final
 
 import orjson
 
+from streams.alert import RULE_IDS
 from streams.simulate.calendar import from_datetime, to_datetime
 
-RULES: Final = (
-    "same_address_cluster",
-    "frequent_shareholder_change",
-    "person_many_companies",
-    "dishonest_officer",
-    "abnormal_officer_age",
-    "unreachable_contact",
-    "shell_company",
-    "litigation_surge",
-    "tax_arrears",
-    "grade_downgrade",
-    "multi_department_attention",
-    "early_warning",
-)
+RULES: Final = RULE_IDS
 MODEL_RULES: Final = frozenset({"early_warning"})  # probabilistic: scored by AUC, not in the min
 GRADES: Final = ("A", "B", "C", "D")
 

@@ -24,8 +24,8 @@ from rules.base import Clear, Facts, Hit, Need, Rule, Verdict
 from rules.config import build_rules, load_rules_config, render
 from rules.engine import RuleEngine, default_rules
 from rules.examples import Kit, Raw
-from rules.registry import DEFAULT_THRESHOLDS, PENDING_DEFAULTS, RULE_CLASSES, RULE_IDS
-from streams.alert import Severity
+from rules.registry import DEFAULT_THRESHOLDS, PENDING_DEFAULTS, RULE_CLASSES
+from streams.alert import RULE_IDS, Severity
 from streams.event import Event, Subject
 from streams.schemas import EVENT_TYPES
 
