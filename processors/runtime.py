@@ -37,8 +37,19 @@ def topic_families(settings: Settings) -> dict[str, Family]:
 
 
 def redis_client(settings: Settings) -> Redis:
+    """The Redis client every riskwire process uses.
+
+    No per-reply socket timeout: redis-py arms an asyncio timer for every reply when one is
+    set, which cost about a third of the client's CPU per command on the worker's hot path.
+    A dead peer is still found by TCP keepalive and the periodic health check, and a
+    connection attempt still times out."""
     return Redis.from_url(
-        settings.redis_url, decode_responses=False, health_check_interval=30, socket_keepalive=True
+        settings.redis_url,
+        decode_responses=False,
+        health_check_interval=30,
+        socket_keepalive=True,
+        socket_timeout=None,
+        socket_connect_timeout=5,
     )
 
 
