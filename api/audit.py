@@ -58,6 +58,7 @@ class AuditAction(StrEnum):
     ENTERPRISE_VIEW = "enterprise.view"
     ENTERPRISE_BATCH = "enterprise.batch"
     ENTERPRISE_RELATED = "enterprise.related"
+    ENTERPRISE_GRADE = "enterprise.grade"
     INVESTIGATION_EXPAND = "investigation.expand"
     ALERTS_QUERY = "alerts.query"  # a listing filtered by one enterprise
     ALERT_ACKNOWLEDGE = "alert.acknowledge"

@@ -102,7 +102,8 @@ def replay(
 
 @app.command()
 def demo(seed: Annotated[int, typer.Option(help="random seed")] = 2017) -> None:
-    """Play the demo feed: a small population with planted cases that fire every rule."""
+    """Play the demo feed: a small population with planted shell rings, dishonest officers
+    and arrears, so that alerts appear on the board (`riskwire simulate` plants every rule)."""
     from rich.progress import Progress
 
     from streams.demo import demo_events

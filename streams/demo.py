@@ -1,5 +1,6 @@
-"""The demo feed ``make run`` plays: a small Qianhai population with planted cases so that
-every rule of the spine fires, in business-time order."""
+"""The demo feed ``make run`` plays: a small Qianhai population with planted cases (a shell
+ring at one address behind one front man, dishonest officers in both orders, arrears), in
+business-time order. ``riskwire simulate`` plants every rule."""
 
 from __future__ import annotations
 

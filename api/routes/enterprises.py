@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from redis.asyncio import Redis
 
 from alerts.store import DOC_KEY, OPEN_KEY
@@ -37,6 +37,7 @@ from processors.grades import current_key
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.redis import doc_key
 from processors.profiles.store import EntityRef
+from rules.grading import Grade
 from rules.investigation import Candidate, related
 
 router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises"])
@@ -103,6 +104,28 @@ async def get_enterprise(
     return enterprise_public(
         ent, people, grade=current, history=history, alerts=alerts, today=datetime.now(UTC).date()
     )
+
+
+@router.get("/{uscc}/grade", response_model=Grade, responses=errors(401, 404, 422))
+async def grade_on(
+    account: CurrentAccount,
+    uscc: Uscc,
+    purpose: Purpose,
+    grades: GradesDep,
+    audit: AuditDep,
+    at: Annotated[
+        datetime | None,
+        Query(description="the date and time to answer for (RFC 3339); now when absent"),
+    ] = None,
+) -> Grade:
+    """The grade the enterprise had at ``at``, with the factors and facts it rested on."""
+    _valid(uscc)
+    await audit.append(account, AuditAction.ENTERPRISE_GRADE, uscc, purpose=purpose)
+    when = at if at is not None and at.tzinfo is not None else datetime.now(UTC)
+    found = await grades.as_of(uscc, when)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "该企业在该时间尚无信用等级")
+    return found
 
 
 @router.post("/batch", response_model=BatchPublic, responses=errors(401, 403, 422))

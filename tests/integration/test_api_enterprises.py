@@ -227,3 +227,23 @@ def test_every_query_is_audited_with_its_purpose(
         ).json()["items"]
         assert batches
         assert c.get("/api/v1/audit/verify").json()["ok"] is True
+
+
+def test_the_grade_on_a_past_date_comes_with_its_factors(
+    api_server: str, samr: Who, firms: Firms
+) -> None:
+    """The firms' facts are dated 2026-01-05 09:00 UTC (the factory's business time)."""
+    with client(api_server, samr) as c:
+        then = c.get(
+            f"/api/v1/enterprises/{firms.main}/grade", params={"at": "2026-01-06T00:00:00Z"}
+        )
+        before = c.get(
+            f"/api/v1/enterprises/{firms.main}/grade", params={"at": "2025-12-31T00:00:00Z"}
+        )
+    assert then.status_code == 200, then.text
+    grade = then.json()
+    assert grade["grade"] in ("C", "D")  # a dishonest legal representative and arrears
+    assert grade["factors"]
+    assert any("失信" in f["text_zh"] for f in grade["factors"])
+    assert grade["at"] <= "2026-01-06T00:00:00Z"
+    assert before.status_code == 404
