@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from alerts.notify.wiring import NotifyStores
 from alerts.store import AlertStore
+from alerts.subscriptions import SubscriptionCache, SubscriptionStore
 from api.accounts import Accounts
 from api.audit import AuditLog
 from api.feed import Broadcaster
@@ -49,7 +50,14 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.redis = redis
         app.state.accounts = Accounts(redis)
         app.state.alert_store = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
-        app.state.broadcaster = Broadcaster(redis, queue_size=settings.ws_send_queue)
+        clock = SystemClock()
+        app.state.broadcaster = Broadcaster(
+            redis,
+            queue_size=settings.ws_send_queue,
+            subscriptions=SubscriptionCache(
+                SubscriptionStore(redis, clock), clock, settings.departments
+            ),
+        )
         app.state.audit = AuditLog(redis)
         app.state.profiles = RedisProfileStore(redis)
         app.state.grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)

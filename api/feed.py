@@ -17,7 +17,9 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from alerts.routing import receivers_of
 from alerts.store import FEED_KEY
+from alerts.subscriptions import SubscriptionCache, SubscriptionsByDepartment
 from core.telemetry import REDIS_ERRORS, WS_DROPPED, get_logger
 
 log = get_logger(__name__)
@@ -29,9 +31,12 @@ class FeedEntry:
     change: str
     alert: dict[str, Any]
     raw_alert: bytes
+    # The owner departments that receive it after their subscriptions (all owners when
+    # none of them subscribes to anything narrower).
+    receivers: tuple[str, ...] = ()
 
     def visible_to(self, department: str) -> bool:
-        return department in self.alert.get("departments", ())
+        return department in self.receivers
 
     def message(self) -> bytes:
         return b'{"type":"alert","seq":%d,"change":"%s","alert":%s}' % (
@@ -41,14 +46,18 @@ class FeedEntry:
         )
 
 
-def _entry(entry_id: bytes | str, fields: dict[bytes, bytes]) -> FeedEntry:
+def _entry(
+    entry_id: bytes | str, fields: dict[bytes, bytes], subscriptions: SubscriptionsByDepartment
+) -> FeedEntry:
     eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     raw = fields[b"alert"]
+    alert = orjson.loads(raw)
     return FeedEntry(
         seq=int(eid.split("-", 1)[0]),
         change=fields.get(b"change", b"").decode(),
-        alert=orjson.loads(raw),
+        alert=alert,
         raw_alert=raw,
+        receivers=tuple(receivers_of(raw, alert.get("departments", []), subscriptions)),
     )
 
 
@@ -59,9 +68,22 @@ class Subscriber:
     dropped: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+def _seq(entry_id: bytes | str) -> int:
+    eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return int(eid.split("-", 1)[0])
+
+
 class Broadcaster:
-    def __init__(self, redis: Redis, *, queue_size: int = 1000, block_ms: int = 1000) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        queue_size: int = 1000,
+        block_ms: int = 1000,
+        subscriptions: SubscriptionCache | None = None,
+    ) -> None:
         self._redis = redis
+        self._subscriptions = subscriptions
         self._queue_size = queue_size
         self._block_ms = block_ms
         self._subscribers: set[Subscriber] = set()
@@ -82,10 +104,11 @@ class Broadcaster:
     async def backlog(self, since: int) -> AsyncIterator[FeedEntry]:
         """Entries after ``since`` still in the replay buffer, oldest first."""
         start = f"({since}-0"
+        subs = await self._subs()
         while True:
             rows: Any = await self._redis.xrange(FEED_KEY, min=start, max="+", count=500)
             for entry_id, fields in rows:
-                yield _entry(entry_id, fields)
+                yield _entry(entry_id, fields, subs)
             if len(rows) < 500:
                 return
             last = rows[-1][0]
@@ -93,11 +116,11 @@ class Broadcaster:
 
     async def oldest_seq(self) -> int | None:
         rows: Any = await self._redis.xrange(FEED_KEY, min="-", max="+", count=1)
-        return _entry(*rows[0]).seq if rows else None
+        return _seq(rows[0][0]) if rows else None
 
     async def current_seq(self) -> int:
         rows: Any = await self._redis.xrevrange(FEED_KEY, max="+", min="-", count=1)
-        return _entry(*rows[0]).seq if rows else 0
+        return _seq(rows[0][0]) if rows else 0
 
     async def run(self) -> None:
         """Tail the feed forever, fanning entries out; survives Redis restarts."""
@@ -112,11 +135,15 @@ class Broadcaster:
                 log.warning("feed read failed", error=str(exc))
                 await asyncio.sleep(1)
                 continue
+            subs = await self._subs()
             for _, rows in reply or []:
                 for entry_id, fields in rows:
-                    entry = _entry(entry_id, fields)
+                    entry = _entry(entry_id, fields, subs)
                     self.last_seq = entry.seq
                     self._fan_out(entry)
+
+    async def _subs(self) -> SubscriptionsByDepartment:
+        return await self._subscriptions.current() if self._subscriptions else {}
 
     def _fan_out(self, entry: FeedEntry) -> None:
         for sub in list(self._subscribers):
