@@ -19,22 +19,22 @@ record of that enterprise (a replay of the same event, say) feeds it again.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from core.errors import StoreError
-from core.telemetry import REDIS_ERRORS, get_logger
+from core.telemetry import get_logger
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from rules.grading import DEFAULT_WEIGHTS, Grade, GradeWeights, grade
+from streams.relay import Entry, Message, Publisher, StreamRelay
 
 FEED_KEY = "rw:{grades}:feed:v1"
 GROUP = "kafka-relay"
@@ -301,16 +301,12 @@ class MemoryGradeStore:
         return list(reversed(self.grades.get(uscc, [])))[:limit]
 
 
-class Publisher(Protocol):
-    async def publish(self, messages: Sequence[tuple[str, bytes | None, bytes]]) -> None: ...
-
-
-class GradeRelay:
-    """Publishes the grades feed to Kafka (key ``uscc``), at least once, as
-    ``alerts.relay.AlertRelay`` does for alerts: one consumer group shared by the workers,
-    an entry acknowledged after the broker has it, a dead worker's entries claimed after
-    ``claim_idle_ms``. The topic is compacted by ``uscc``, so a republished entry is
+class GradeRelay(StreamRelay):
+    """Publishes the grades feed to ``riskwire.grades`` (key ``uscc``), at least once (see
+    :mod:`streams.relay`). The topic is compacted by ``uscc``, so a republished entry is
     harmless."""
+
+    name = "grade_relay"
 
     def __init__(
         self,
@@ -324,57 +320,21 @@ class GradeRelay:
         block_ms: int = 1000,
         claim_idle_ms: int = 30_000,
     ) -> None:
-        self._redis, self._publisher, self._topic = redis, publisher, topic
-        self._consumer, self._group, self._batch = consumer, group, batch
-        self._block_ms, self._claim_idle_ms = block_ms, claim_idle_ms
-
-    async def ensure_group(self) -> None:
-        try:
-            await self._redis.xgroup_create(FEED_KEY, self._group, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    async def run(self, stopping: asyncio.Event) -> None:
-        await self.ensure_group()
-        while not stopping.is_set():
-            try:
-                await self.step()
-            except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                log.warning("grade relay group missing, recreating", error=str(exc))
-                await self.ensure_group()
-            except (RedisError, StoreError) as exc:
-                REDIS_ERRORS.labels("grade_relay").inc()
-                log.warning("grade relay step failed", error=str(exc))
-                await asyncio.sleep(1)
-
-    async def step(self) -> int:
-        """Publish one batch: entries left pending (by this or a dead consumer), else new."""
-        claimed: Any = await self._redis.xautoclaim(
-            FEED_KEY,
-            self._group,
-            self._consumer,
-            min_idle_time=self._claim_idle_ms,
-            count=self._batch,
+        super().__init__(
+            redis,
+            publisher,
+            stream=FEED_KEY,
+            group=group,
+            consumer=consumer,
+            batch=batch,
+            block_ms=block_ms,
+            claim_idle_ms=claim_idle_ms,
         )
-        entries = [e for e in claimed[1] if e[1]]
-        if not entries:
-            reply: Any = await self._redis.xreadgroup(
-                self._group,
-                self._consumer,
-                {FEED_KEY: ">"},
-                count=self._batch,
-                block=self._block_ms,
-            )
-            entries = reply[0][1] if reply else []
-        if not entries:
-            return 0
-        messages: list[tuple[str, bytes | None, bytes]] = []
+        self._topic = topic
+
+    async def messages(self, entries: Sequence[Entry]) -> list[Message]:
+        out: list[Message] = []
         for _, fields in entries:
             value: bytes = fields[b"grade"]
-            messages.append((self._topic, orjson.loads(value)["uscc"].encode(), value))
-        await self._publisher.publish(messages)
-        await self._redis.xack(FEED_KEY, self._group, *[entry_id for entry_id, _ in entries])
-        return len(entries)
+            out.append((self._topic, orjson.loads(value)["uscc"].encode(), value))
+        return out

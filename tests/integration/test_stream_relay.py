@@ -1,0 +1,61 @@
+"""The stream relay (alerts and grades to Kafka) publishes each entry at least once and
+survives its stream being deleted under a blocked read (a flushed or restarted Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
+
+import pytest
+from redis.asyncio import Redis
+
+from core.settings import Settings
+from streams.relay import Entry, Message, StreamRelay
+
+pytestmark = [pytest.mark.redis]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[Message] = []
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        self.sent += messages
+
+
+class EchoRelay(StreamRelay):
+    async def messages(self, entries: Sequence[Entry]) -> list[Message]:
+        return [("topic", None, fields[b"v"]) for _, fields in entries]
+
+
+async def _until(predicate: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s")
+
+
+async def test_the_relay_survives_its_stream_being_deleted(settings: Settings) -> None:
+    redis = Redis.from_url(settings.redis_url)
+    stream = f"rw:test-relay:{uuid.uuid4().hex[:8]}"
+    recorder = Recorder()
+    relay = EchoRelay(
+        redis, recorder, stream=stream, group="g", consumer="c", block_ms=200, claim_idle_ms=1000
+    )
+    stopping = asyncio.Event()
+    task = asyncio.create_task(relay.run(stopping))
+    try:
+        await redis.xadd(stream, {"v": b"1"})
+        await _until(lambda: [m[2] for m in recorder.sent] == [b"1"])
+        await redis.delete(stream)  # a blocked XREADGROUP answers UNBLOCKED / NOGROUP
+        await asyncio.sleep(0.5)
+        await redis.xadd(stream, {"v": b"2"})
+        await _until(lambda: [m[2] for m in recorder.sent] == [b"1", b"2"])
+        assert not task.done(), "the relay stopped"
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, timeout=5)
+        await redis.delete(stream)
+        await redis.aclose()
