@@ -93,17 +93,25 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def settings(services: dict[str, str]) -> Settings:
+def isolated_settings(
+    services: dict[str, str],
+    *,
+    kind: str,
+    redis_url: str | None = None,
+    state_dir: Path | None = None,
+) -> Settings:
+    """Settings of their own: topics under a fresh prefix (created here), a consumer group,
+    and the given Redis database (the session's by default) and faust data directory."""
     run = uuid.uuid4().hex[:8]
-    prefix = f"t{run}."
+    prefix = f"{kind[0]}{run}."
+    extra: dict[str, Any] = {"state_dir": state_dir} if state_dir is not None else {}
     settings = Settings(
         env="test",
         log_format="console",
         kafka_bootstrap=services["kafka"],
-        redis_url=services["redis"],
+        redis_url=redis_url or services["redis"],
         identity_secret="riskwire-integration-test-secret",  # type: ignore[arg-type]
-        app_id=f"riskwire-test-{run}",
+        app_id=f"riskwire-{kind}-{run}",
         partitions=4,
         topic_registration=prefix + "registration.changes",
         topic_court=prefix + "court.filings",
@@ -113,10 +121,16 @@ def settings(services: dict[str, str]) -> Settings:
         topic_grades=prefix + "riskwire.grades",
         topic_dlq=prefix + "riskwire.dlq",
         worker_metrics_port=0,
+        **extra,
     )
-    redis_sync.Redis.from_url(settings.redis_url).flushdb()
     ensure_topics(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def settings(services: dict[str, str]) -> Settings:
+    redis_sync.Redis.from_url(services["redis"]).flushdb()
+    return isolated_settings(services, kind="test")
 
 
 @pytest.fixture

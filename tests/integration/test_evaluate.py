@@ -9,7 +9,6 @@ Runs on topics, a consumer group, a faust data directory and a Redis database of
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,12 +17,11 @@ import redis as redis_sync
 
 from core.evaluate import run_evaluation
 from core.settings import Settings
-from streams.kafka import ensure_topics
 from streams.simulate import Simulation, scale_named
 from streams.simulate.command import person_keyer
 from streams.simulate.truth import RuleStatus
 
-from .conftest import Proc, start_worker
+from .conftest import Proc, isolated_settings, start_worker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
 
@@ -41,30 +39,15 @@ MUST_BE_IMPLEMENTED = (
 def evaluate_settings(
     services: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
-    run = uuid.uuid4().hex[:8]
-    prefix = f"e{run}."
     base = services["redis"].rsplit("/", 1)[0]
-    settings = Settings(
-        env="test",
-        log_format="console",
-        kafka_bootstrap=services["kafka"],
-        redis_url=f"{base}/{EVALUATE_REDIS_DB}",
-        identity_secret="riskwire-evaluate-test-secret",  # type: ignore[arg-type]
-        app_id=f"riskwire-evaluate-{run}",
-        partitions=4,
-        topic_registration=prefix + "registration.changes",
-        topic_court=prefix + "court.filings",
-        topic_tax=prefix + "tax.events",
-        topic_enforcement=prefix + "enforcement.uploads",
-        topic_alerts=prefix + "riskwire.alerts",
-        topic_grades=prefix + "riskwire.grades",
-        topic_dlq=prefix + "riskwire.dlq",
-        worker_metrics_port=0,
+    redis_url = f"{base}/{EVALUATE_REDIS_DB}"
+    redis_sync.Redis.from_url(redis_url).flushdb()
+    return isolated_settings(
+        services,
+        kind="evaluate",
+        redis_url=redis_url,
         state_dir=tmp_path_factory.mktemp("faust"),
     )
-    redis_sync.Redis.from_url(settings.redis_url).flushdb()
-    ensure_topics(settings)
-    return settings
 
 
 @pytest.fixture(scope="module")

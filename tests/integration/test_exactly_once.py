@@ -31,9 +31,9 @@ from processors.profiles.redis import doc_key, seen_key
 from processors.profiles.store import EntityRef
 from processors.progress import STATS_KEY
 from streams.factory import EventFactory
-from streams.kafka import department_producer, ensure_topics, input_topic, produce_events
+from streams.kafka import department_producer, input_topic, produce_events
 
-from .conftest import Proc, start_worker
+from .conftest import Proc, isolated_settings, start_worker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
 
@@ -72,33 +72,6 @@ def claim_redis_db(services: dict[str, str], run: str) -> str:
         finally:
             client.close()
     raise AssertionError(f"no free Redis database among {KILL_REDIS_DBS}")
-
-
-def isolated_settings(services: dict[str, str], state_dir: Path) -> Settings:
-    """Settings like the session's, with topics, group, Redis database and faust data
-    directory of this test."""
-    run = uuid.uuid4().hex[:8]
-    prefix = f"k{run}."
-    settings = Settings(
-        env="test",
-        log_format="console",
-        kafka_bootstrap=services["kafka"],
-        redis_url=claim_redis_db(services, run),
-        identity_secret="riskwire-integration-test-secret",  # type: ignore[arg-type]
-        app_id=f"riskwire-kill-{run}",
-        partitions=4,
-        topic_registration=prefix + "registration.changes",
-        topic_court=prefix + "court.filings",
-        topic_tax=prefix + "tax.events",
-        topic_enforcement=prefix + "enforcement.uploads",
-        topic_alerts=prefix + "riskwire.alerts",
-        topic_grades=prefix + "riskwire.grades",
-        topic_dlq=prefix + "riskwire.dlq",
-        worker_metrics_port=0,
-        state_dir=state_dir,  # type: ignore[call-arg]
-    )
-    ensure_topics(settings)
-    return settings
 
 
 class Plan:
@@ -243,7 +216,12 @@ def test_kill_9_mid_stream_loses_nothing_and_counts_nothing_twice(
     started = time.monotonic()
     seed = random.randrange(1 << 30)
     plan = Plan(seed)
-    settings = isolated_settings(services, tmp_path)
+    settings = isolated_settings(
+        services,
+        kind="kill",
+        redis_url=claim_redis_db(services, uuid.uuid4().hex[:8]),
+        state_dir=tmp_path,
+    )
     client = redis_sync.Redis.from_url(settings.redis_url)
     # Child processes inherit these (faust reads them): a dead member leaves the group fast.
     monkeypatch.setenv("BROKER_SESSION_TIMEOUT", "8")
