@@ -12,6 +12,9 @@ from alerts.store import AlertStore
 from api.accounts import Account, Accounts, Role
 from core.errors import AuthError
 from core.settings import Settings
+from processors.grades import GradeStore
+from processors.profiles.redis import RedisProfileStore
+from rules.live import LiveRules
 
 _bearer = HTTPBearer(auto_error=False, description="An account's bearer token")
 
@@ -36,10 +39,28 @@ def get_alert_store(request: Request) -> AlertStore:
     return store
 
 
+def get_profiles(request: Request) -> RedisProfileStore:
+    store: RedisProfileStore = request.app.state.profiles
+    return store
+
+
+def get_grades(request: Request) -> GradeStore:
+    store: GradeStore = request.app.state.grades
+    return store
+
+
+def get_live_rules(request: Request) -> LiveRules:
+    live: LiveRules = request.app.state.live_rules
+    return live
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 AlertStoreDep = Annotated[AlertStore, Depends(get_alert_store)]
+ProfilesDep = Annotated[RedisProfileStore, Depends(get_profiles)]
+GradesDep = Annotated[GradeStore, Depends(get_grades)]
+LiveRulesDep = Annotated[LiveRules, Depends(get_live_rules)]
 
 
 async def current_account(

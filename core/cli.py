@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,6 +33,22 @@ def _settings() -> Settings:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     return settings
+
+
+def _produce_with_progress(settings: Settings, events: list[dict[str, Any]], label: str) -> None:
+    """Produce contract events to their input topics, as a department would, with a bar."""
+    from rich.progress import Progress
+
+    from streams.kafka import department_producer, produce_events
+
+    producer = department_producer(settings)
+    try:
+        with Progress() as progress:
+            task = progress.add_task(label, total=len(events))
+            for _ in produce_events(producer, settings, events):
+                progress.advance(task)
+    finally:
+        producer.close()
 
 
 @app.command()
@@ -84,19 +100,10 @@ def replay(
 ) -> None:
     """Produce the events of a JSON-lines file to their input topics, in file order."""
     import orjson
-    from rich.progress import Progress
 
-    from streams.kafka import department_producer, produce_events
-
-    settings = _settings()
     lines = file.read_bytes().splitlines()
     events = [orjson.loads(line) for line in lines if line.strip()]
-    producer = department_producer(settings)
-    with Progress() as progress:
-        task = progress.add_task("replaying", total=len(events))
-        for _ in produce_events(producer, settings, events):
-            progress.advance(task)
-    producer.close()
+    _produce_with_progress(_settings(), events, "replaying")
     typer.echo(f"replayed {len(events)} events from {file}")
 
 
@@ -104,19 +111,10 @@ def replay(
 def demo(seed: Annotated[int, typer.Option(help="random seed")] = 2017) -> None:
     """Play the demo feed: a small population with planted shell rings, dishonest officers
     and arrears, so that alerts appear on the board (`riskwire simulate` plants every rule)."""
-    from rich.progress import Progress
-
     from streams.demo import demo_events
-    from streams.kafka import department_producer, produce_events
 
-    settings = _settings()
     events = demo_events(seed)
-    producer = department_producer(settings)
-    with Progress() as progress:
-        task = progress.add_task("demo feed", total=len(events))
-        for _ in produce_events(producer, settings, events):
-            progress.advance(task)
-    producer.close()
+    _produce_with_progress(_settings(), events, "demo feed")
     typer.echo(f"played {len(events)} demo events")
 
 

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from alerts.store import DOC_KEY, OPEN_KEY
 from api.accounts import Account
 from api.audit import AuditAction, AuditDep, Purpose
-from api.deps import AlertStoreDep, Analyst, CurrentAccount, RedisDep
+from api.deps import AlertStoreDep, Analyst, CurrentAccount, GradesDep, ProfilesDep, RedisDep
 from api.enterprise_view import alert_fingerprints, enterprise_public, flags_of, uscc_problem
 from api.schemas import (
     BatchPublic,
@@ -32,7 +32,6 @@ from api.schemas import (
     RowStatus,
     errors,
 )
-from api.state import GradesDep, ProfilesDep
 from processors.grades import current_key
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.redis import doc_key

@@ -7,11 +7,10 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from api.audit import AuditAction, AuditDep, Purpose
-from api.deps import Analyst
+from api.deps import Analyst, ProfilesDep
 from api.enterprise_view import uscc_problem
 from api.routes.enterprises import candidate_public
 from api.schemas import ExpandPublic, ExpandQuery, errors
-from api.state import ProfilesDep
 from processors.profiles.store import EntityRef
 from rules.investigation import expand
 

@@ -10,9 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, status
 
 from api.audit import AuditAction, AuditDep, Purpose
-from api.deps import Admin
+from api.deps import Admin, LiveRulesDep
 from api.schemas import RulePublic, RulesPublic, RuleUpdate, errors
-from api.state import LiveRulesDep
 from core.errors import ConfigError
 from rules.config import DEFAULT_THRESHOLDS, RulesConfig
 from rules.live import Overrides, VersionConflict
