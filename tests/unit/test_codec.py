@@ -140,3 +140,29 @@ def test_enterprise_changed_types_new_by_field(decoder: Decoder, factory: EventF
         decoder.decode(_raw(factory.changed(uscc, "capital_paid", "unknown")))
     with pytest.raises(InvalidEvent):
         decoder.decode(_raw(factory.changed(uscc, "colour", "blue")))
+
+
+def test_data_naming_another_subject_is_refused(decoder: Decoder, factory: EventFactory) -> None:
+    """Where the data names the subject again (``data.uscc``, ``data.person``), a
+    mismatch with the envelope's subject is a bad subject, not a silent pick of one."""
+    other_firm = dict(factory.registered(), subject=factory.uscc())
+    someone, someone_else = factory.person(), factory.person()
+    other_person = dict(
+        factory.debtor_listed_person(someone), subject="P:" + someone_else["id_number"]
+    )
+    for ev, family in ((other_firm, Family.REGISTRATION), (other_person, Family.COURT)):
+        with pytest.raises(InvalidEvent) as info:
+            decoder.decode(_raw(ev), family)
+        assert info.value.reason is DlqReason.BAD_SUBJECT
+        assert "differs from the subject" in info.value.detail
+
+
+def test_enterprise_debtor_under_a_person_subject_is_refused(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    ev = factory.debtor_listed_person(factory.person())
+    ev["data"]["debtor_type"] = "enterprise"
+    ev["data"]["uscc"] = factory.uscc()
+    with pytest.raises(InvalidEvent) as info:
+        decoder.decode(_raw(ev), Family.COURT)
+    assert info.value.reason is DlqReason.BAD_SUBJECT
