@@ -12,9 +12,10 @@ Shared learning, exactly once per label:
    trip and downloads the blob only when ``ver`` has moved.
 2. :meth:`ModelStore.learn` reads ``ver``, the blob if it moved, and which of the batch's
    event identities are already in ``learned``, in one Lua call.
-3. It learns the labels not yet learned on a fresh copy of that version, and writes the new
+3. It learns the labels not yet learned on its copy of that version, and writes the new
    blob back with a Lua compare-and-set on ``ver`` that adds their identities to ``learned``
    in the same atomic step: the model state and the labels it reflects never disagree.
+   A copy whose write did not land (lost race, Redis error) is dropped and read again.
 4. A worker that lost the race re-reads and re-learns only what is still new, so labels are
    learned once across workers and restarts, and all workers converge on one model.
 5. A write is one CAS per batch (at most :data:`MAX_LABELS_PER_WRITE` labels), never one per
@@ -85,8 +86,11 @@ class LearnResult:
 class ModelStore:
     """The shared, checkpointed :class:`EarlyWarningModel` called ``name``.
 
-    One instance per worker process; coroutines of one worker may share it (learning is
-    serialised inside, and scoring reads a model that learning never mutates)."""
+    One instance per worker process; coroutines of one worker may share it. Learning is
+    serialised inside and changes the cached model in place (copying it for every batch
+    cost more than the learning itself): a coroutine that scores while a write is in
+    flight may see labels of events already scored, never the label of the event it
+    scores, since labels are learned only after their own batch has scored them."""
 
     def __init__(
         self, redis: Redis, name: str = "early_warning", config: ModelConfig = DEFAULT_CONFIG
@@ -101,7 +105,6 @@ class ModelStore:
         self._cas = redis.register_script(_CAS_LUA)
         self._lock = asyncio.Lock()
         self._version = -1  # nothing cached yet
-        self._blob: bytes | None = None
         self._model = EarlyWarningModel(config)
 
     async def load(self) -> tuple[EarlyWarningModel, int]:
@@ -149,7 +152,7 @@ class ModelStore:
             new = [label for label, seen in zip(chunk, flags, strict=True) if not seen]
             if not new:
                 return 0, version, attempt
-            model = self._fresh_copy()
+            model = self._model
             for label in new:
                 model.learn(label.x, label.violation)
             blob = model.to_bytes()
@@ -166,10 +169,12 @@ class ModelStore:
                     ],
                 )
             except RedisError as exc:
+                self._forget()
                 raise StoreError(f"checkpointing model {self.name} failed: {exc}") from exc
             if int(reply) >= 0:
-                self._version, self._blob, self._model = int(reply), blob, model
+                self._version = int(reply)
                 return len(new), int(reply), attempt
+            self._forget()  # it learned on a version that is no longer the shared one
         raise StoreError(f"model {self.name} kept changing under this worker")
 
     async def _fetch(self, eids: Sequence[str]) -> tuple[int, list[bool]]:
@@ -187,7 +192,7 @@ class ModelStore:
 
     def _install(self, version: int, blob: Any) -> None:
         if version == 0:
-            model, blob = EarlyWarningModel(self.config), None
+            model = EarlyWarningModel(self.config)
         elif blob is None:
             raise StoreError(f"model {self.name} v{version} has no blob")
         else:
@@ -195,10 +200,9 @@ class ModelStore:
                 model = EarlyWarningModel.from_bytes(bytes(blob), self.config)
             except ValueError as exc:
                 raise StoreError(f"model {self.name} v{version} is unreadable: {exc}") from exc
-        self._version, self._blob, self._model = version, blob, model
+        self._version, self._model = version, model
 
-    def _fresh_copy(self) -> EarlyWarningModel:
-        """A private copy of the cached version to learn on (the cached one is being scored)."""
-        if self._blob is None:
-            return EarlyWarningModel(self.config)
-        return EarlyWarningModel.from_bytes(self._blob, self.config)
+    def _forget(self) -> None:
+        """Drop a cached model that learned what the shared one has not: the next fetch
+        installs the shared version again."""
+        self._version = -1

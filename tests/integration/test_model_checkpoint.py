@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from core.errors import StoreError
 from core.settings import Settings
@@ -197,3 +198,25 @@ async def test_scoring_and_learning_in_one_worker_do_not_race(settings: Settings
         assert version >= 1
     finally:
         await redis.aclose()
+
+
+async def test_a_failed_checkpoint_leaves_no_unsaved_learning_behind(
+    clients: list[Redis], name: str
+) -> None:
+    """The cached model learns in place; when its write fails, what it learned must not
+    stay in the model this worker scores with, or be counted when the batch is retried."""
+    store = ModelStore(clients[0], name)
+    await store.learn(labels(10))
+
+    async def lost_connection(**_: object) -> None:
+        raise RedisError("connection lost")
+
+    written = store._cas
+    store._cas = lost_connection  # type: ignore[assignment]
+    with pytest.raises(StoreError):
+        await store.learn(labels(5, start=10))
+    store._cas = written  # type: ignore[method-assign]
+    assert (await store.model()).n_learned == 10
+    retried = await store.learn(labels(5, start=10))
+    assert retried.learned == 5
+    assert (await store.model()).n_learned == 15
