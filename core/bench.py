@@ -5,9 +5,11 @@ its own.
 1. a seeded, realistic mix of N events is generated and serialised before any timing;
 2. it is produced to the input topics, then a bare aiokafka consumer reads it back (the
    ceiling, ``raw_consume_per_s``, best of three passes of their own groups);
-3. a worker starts on that backlog and is timed from partition assignment to
-   ``rw:stats:v1 processed >= N`` (``events_per_s``; its startup is reported apart);
-4. with the worker caught up, a stream paced at ``rate`` events/s carries ``tax.arrears``
+3. ``workers`` worker processes (by default one per CPU: a worker is one Python process,
+   and riskwire scales out on Kafka partitions in one consumer group) start on that
+   backlog and are timed from partition assignment to ``rw:stats:v1 processed >= N``
+   (``events_per_s``; their startup is reported apart);
+4. with the workers caught up, a stream paced at ``rate`` events/s carries ``tax.arrears``
    triggers (5%) for enterprises that hold no alert; each trigger is timed to its alert on
    ``riskwire.alerts`` (p50/p99). Fewer than 95% alerts within 10 s fails the run.
 
@@ -325,6 +327,11 @@ def summary_line(r: Result) -> str:
     )
 
 
+def _workers(r: Result) -> str:
+    n = int(r.worker.get("workers", 1))
+    return f"{n} worker{'s' if n != 1 else ''}"
+
+
 def _num(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
@@ -339,13 +346,13 @@ def summary_text(r: Result) -> str:
         f"  ratio {r.ratio:.3f}",
         f"worker startup      {r.worker_startup_s:.1f} s (spawn to partitions assigned)",
         f"worker CPU          {_num(r.worker_cpu_us_per_event, '.0f')} us/event, "
-        f"busy {_num(r.worker_cpu_busy, '.0%')} of a core while draining; "
+        f"{_workers(r)} busy {_num(r.worker_cpu_busy, '.2f')} cores while draining; "
         f"Redis {_num(r.redis_cpu_us_per_event, '.0f')} us/event",
         f"machine load        {' -> '.join(f'{v:.1f}' for v in r.load_avg)} "
         f"(1-min load average, {os.cpu_count()} CPUs: others' work makes the figures noisy)",
         f"latency run         {r.paced_sent:,} events at {r.paced_rate_achieved:,.0f}/s "
         f"(asked {r.rate:,}/s for {r.latency_seconds} s); "
-        f"worker busy {_num(r.paced_worker_busy, '.0%')} of a core "
+        f"{_workers(r)} busy {_num(r.paced_worker_busy, '.2f')} cores "
         f"({_num(r.paced_worker_cpu_us_per_event, '.0f')} us/event)",
         f"alerts              {r.alerts_received}/{r.triggers} triggers; "
         f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, max {r.max_ms:.1f} ms",
@@ -526,42 +533,57 @@ class BenchError(RuntimeError):
     """The run cannot go on (a stall, a dead worker, missing alerts)."""
 
 
-class Worker:
-    def __init__(self, settings: Settings, log: Path) -> None:
-        self.settings, self.log = settings, log
-        self.popen: subprocess.Popen[bytes] | None = None
+class Workers:
+    """``count`` ``riskwire worker`` processes in one consumer group, each with its log
+    (``build/logs/bench-worker-<i>.log``)."""
+
+    def __init__(self, settings: Settings, count: int, logs: Path) -> None:
+        self.settings, self.count = settings, count
+        self.logs = [logs / f"bench-worker-{i}.log" for i in range(1, count + 1)]
+        self.popens: list[subprocess.Popen[bytes]] = []
         self.spawned_at = 0.0
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RISKWIRE_")}
         env.update(settings_env(self.settings))
         env.update(RISKWIRE_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("wb") as out:
-            self.spawned_at = time.perf_counter()
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", "core", "worker"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-                start_new_session=True,  # Ctrl-C reaches the bench, which stops the worker
-            )
+        self.spawned_at = time.perf_counter()
+        for log in self.logs:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("wb") as out:
+                self.popens.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "core", "worker"],
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        cwd=ROOT,
+                        start_new_session=True,  # Ctrl-C reaches the bench, which stops them
+                    )
+                )
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.popens]
 
     def check_alive(self) -> None:
-        if self.popen is None or self.popen.poll() is not None:
-            tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
-            raise BenchError(f"the worker exited; log {self.log}:\n{tail}")
+        if len(self.popens) < self.count:
+            raise BenchError("the workers were not started")
+        for popen, log in zip(self.popens, self.logs, strict=True):
+            if popen.poll() is not None:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+                raise BenchError(f"a worker exited; log {log}:\n{tail}")
 
     def stop(self) -> None:
-        if self.popen is None or self.popen.poll() is not None:
-            return
-        self.popen.send_signal(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(timeout=10)
+        running = [p for p in self.popens if p.poll() is None]
+        for popen in running:
+            popen.send_signal(signal.SIGTERM)
+        for popen in running:
+            try:
+                popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                popen.kill()
+                popen.wait(timeout=10)
 
 
 def group_assigned(admin: KafkaAdminClient, group: str, topics: Sequence[str]) -> int:
@@ -600,7 +622,7 @@ class Drain:
 
 @dataclass(frozen=True, slots=True)
 class CpuSample:
-    """CPU seconds used so far by the worker process (Linux ``/proc``) and Redis."""
+    """CPU seconds used so far by the worker processes (Linux ``/proc``) and Redis."""
 
     worker_s: float | None
     redis_s: float | None
@@ -620,17 +642,18 @@ def process_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_sample(worker: Worker, client: redis_sync.Redis) -> CpuSample:
+def cpu_sample(workers: Workers, client: redis_sync.Redis) -> CpuSample:
     try:
         info: dict[str, Any] = client.info("cpu")
         redis_s: float | None = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
     except Exception:
         redis_s = None
-    pid = worker.popen.pid if worker.popen is not None else -1
-    return CpuSample(process_cpu_s(pid), redis_s)
+    each = [process_cpu_s(pid) for pid in workers.pids]
+    worker_s = None if not each or None in each else sum(s for s in each if s is not None)
+    return CpuSample(worker_s, redis_s)
 
 
-def drain(settings: Settings, worker: Worker, client: redis_sync.Redis, n: int) -> Drain:
+def drain(settings: Settings, worker: Workers, client: redis_sync.Redis, n: int) -> Drain:
     """Poll every 50 ms until the worker has processed ``n`` messages."""
     admin = _admin(settings)
     assigned_at: float | None = None
@@ -667,7 +690,7 @@ def _assigned(admin: KafkaAdminClient, settings: Settings) -> bool:
 
 
 def _check_stall(
-    worker: Worker, count: int, last_count: int, last_change: float, assigned: float | None
+    worker: Workers, count: int, last_count: int, last_change: float, assigned: float | None
 ) -> None:
     if assigned is None and time.perf_counter() - worker.spawned_at > WORKER_READY_TIMEOUT_S:
         raise BenchError(f"the worker got no partitions in {WORKER_READY_TIMEOUT_S:.0f} s")
@@ -676,7 +699,7 @@ def _check_stall(
         raise BenchError(f"the worker stalled at {count} processed messages")
 
 
-def wait_heartbeat(worker: Worker, client: redis_sync.Redis, timeout: float = 30.0) -> None:
+def wait_heartbeat(worker: Workers, client: redis_sync.Redis, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while heartbeat_assigned(client) == 0:
         worker.check_alive()
@@ -843,7 +866,8 @@ class _Run:
     settings: Settings
     result: Result
     groups: list[str] = field(default_factory=list)
-    worker: Worker | None = None
+    workers: int = 1
+    worker: Workers | None = None
 
     def phases(self, events: int, rate: int, seconds: int) -> None:
         s, r = self.settings, self.result
@@ -873,7 +897,7 @@ class _Run:
     def _pipeline(self, n: int) -> float:
         s, r = self.settings, self.result
         client = redis_sync.Redis.from_url(s.redis_url)
-        self.worker = Worker(s, ROOT / "build" / "logs" / "bench-worker.log")
+        self.worker = Workers(s, self.workers, ROOT / "build" / "logs")
         self.groups.append(s.app_id)
         self.worker.start()
         try:
@@ -924,11 +948,26 @@ class _Run:
             )
 
 
-def run_bench(settings: Settings, *, events: int, rate: int, latency_seconds: int) -> int:
+def default_workers() -> int:
+    """One worker process per CPU."""
+    return max(1, os.cpu_count() or 1)
+
+
+def run_bench(
+    settings: Settings,
+    *,
+    events: int,
+    rate: int,
+    latency_seconds: int,
+    workers: int | None = None,
+) -> int:
     """Run every phase on fresh resources; answers the process exit code (0, 1 when the
     run failed or too few alerts arrived, 2 for bad options, 130 on Ctrl-C)."""
-    if events < 10 or rate < 1 or latency_seconds < 1:
-        console.print("[red]need --events >= 10, --rate >= 1, --latency-seconds >= 1")
+    workers = default_workers() if workers is None else workers
+    if events < 10 or rate < 1 or latency_seconds < 1 or workers < 1:
+        console.print(
+            "[red]need --events >= 10, --rate >= 1, --latency-seconds >= 1, --workers >= 1"
+        )
         return 2
     for name in ("kafka", "aiokafka"):  # the admin client warns about faust's group metadata
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -937,14 +976,15 @@ def run_bench(settings: Settings, *, events: int, rate: int, latency_seconds: in
     s = bench_settings(settings, run_id, state_dir)
     result = Result(run_id=run_id, events=events, rate=rate, latency_seconds=latency_seconds)
     result.worker = {
+        "workers": workers,
         "partitions": s.partitions,
         "worker_batch_max": s.worker_batch_max,
         "worker_batch_within_s": s.worker_batch_within_s,
     }
-    run = _Run(s, result)
+    run = _Run(s, result, workers=workers)
     console.print(
         f"bench {run_id}: topics bench-{run_id}.*, group {s.app_id}, Redis db {BENCH_REDIS_DB}, "
-        f"worker log build/logs/bench-worker.log; "
+        f"worker logs build/logs/bench-worker-*.log; "
         + ", ".join(f"{k}={v}" for k, v in result.worker.items())
     )
     result.load_avg.append(os.getloadavg()[0])

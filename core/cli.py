@@ -143,11 +143,23 @@ def bench(
     events: Annotated[int, typer.Option(help="events for the throughput run")] = 100_000,
     rate: Annotated[int, typer.Option(help="events/s for the latency run")] = 1_000,
     latency_seconds: Annotated[int, typer.Option(help="duration of the latency run")] = 20,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="worker processes in the consumer group (default: one per CPU)"),
+    ] = None,
 ) -> None:
     """Measure pipeline throughput, event-to-alert latency and the raw consume ceiling."""
     from core.bench import run_bench
 
-    sys.exit(run_bench(_settings(), events=events, rate=rate, latency_seconds=latency_seconds))
+    sys.exit(
+        run_bench(
+            _settings(),
+            events=events,
+            rate=rate,
+            latency_seconds=latency_seconds,
+            workers=workers,
+        )
+    )
 
 
 @app.command()

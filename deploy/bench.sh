@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # riskwire benchmark: starts (or reuses) the local Kafka and Redis, then runs
-# `riskwire bench` with any options given (--events, --rate, --latency-seconds).
+# `riskwire bench` with any options given (--events, --rate, --latency-seconds,
+# --workers).
 # The last line printed is the result; build/bench.json holds the summary.
 set -euo pipefail
 
