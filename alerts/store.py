@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from importlib import resources
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from alerts.dedup import Change
 from core.errors import StoreError
+from core.redis_lua import LuaScript, run_pipeline
 from streams.alert import Alert
 
 OPEN_KEY = "rw:{alerts}:open:v1"
@@ -55,7 +57,7 @@ class AlertStore:
     def __init__(self, redis: Redis, *, feed_maxlen: int = 100_000) -> None:
         self._redis = redis
         self._feed_maxlen = feed_maxlen
-        self._upsert = redis.register_script(_UPSERT_LUA)
+        self._upsert = LuaScript(redis, _UPSERT_LUA)
         self._read_open = redis.register_script(_READ_OPEN_LUA)
 
     async def open_alerts(self, fingerprints: Collection[str]) -> dict[str, Alert]:
@@ -75,25 +77,27 @@ class AlertStore:
         sequence number, or ``None`` when another writer changed it first."""
         if not upserts:
             return []
+
+        def fill(pipe: Pipeline) -> None:
+            for u in upserts:
+                self._upsert.queue(
+                    pipe,
+                    [OPEN_KEY, DOC_KEY, REV_KEY, SEQ_KEY, FEED_KEY],
+                    [
+                        u.alert.fingerprint,
+                        u.alert.alert_id,
+                        u.expected_revision,
+                        u.alert.revision,
+                        u.alert.model_dump_json(),
+                        1 if u.alert.status.is_open else 0,
+                        self._feed_maxlen,
+                        u.change.value,
+                        u.received_ms,
+                    ],
+                )
+
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for u in upserts:
-                    await self._upsert(
-                        keys=[OPEN_KEY, DOC_KEY, REV_KEY, SEQ_KEY, FEED_KEY],
-                        args=[
-                            u.alert.fingerprint,
-                            u.alert.alert_id,
-                            u.expected_revision,
-                            u.alert.revision,
-                            u.alert.model_dump_json(),
-                            1 if u.alert.status.is_open else 0,
-                            self._feed_maxlen,
-                            u.change.value,
-                            u.received_ms,
-                        ],
-                        client=pipe,
-                    )
-                replies = await pipe.execute()
+            replies = await run_pipeline(self._redis, fill, [self._upsert])
         except RedisError as exc:
             raise StoreError(f"writing {len(upserts)} alerts failed: {exc}") from exc
         return [int(r) if int(r) >= 0 else None for r in replies]

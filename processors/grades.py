@@ -31,6 +31,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from core.errors import StoreError
+from core.redis_lua import LuaScript, run_pipeline
 from core.telemetry import get_logger
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from rules.grading import DEFAULT_WEIGHTS, Grade, GradeWeights, grade
@@ -179,7 +180,7 @@ class GradeStore:
         self._redis = redis
         self._feed_maxlen = feed_maxlen
         self._history_max = history_max
-        self._record = redis.register_script(_RECORD_LUA)
+        self._record = LuaScript(redis, _RECORD_LUA)
 
     async def current(self, usccs: Collection[str]) -> dict[str, Grade]:
         wanted = list(usccs)
@@ -196,22 +197,24 @@ class GradeStore:
         and two more when there are changes to feed."""
         if not changes:
             return []
+
+        def fill(pipe: Pipeline) -> None:
+            for c in changes:
+                self._record.queue(
+                    pipe,
+                    [current_key(c.uscc), history_key(c.uscc), outbox_key(c.uscc)],
+                    [
+                        c.current.model_dump_json(),
+                        _ms(c.current.at),
+                        c.current.grade,
+                        c.current.signature(),
+                        self._history_max,
+                        OUTBOX_MAX,
+                    ],
+                )
+
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for c in changes:
-                    await self._record(
-                        keys=[current_key(c.uscc), history_key(c.uscc), outbox_key(c.uscc)],
-                        args=[
-                            c.current.model_dump_json(),
-                            _ms(c.current.at),
-                            c.current.grade,
-                            c.current.signature(),
-                            self._history_max,
-                            OUTBOX_MAX,
-                        ],
-                        client=pipe,
-                    )
-                replies = await pipe.execute()
+            replies = await run_pipeline(self._redis, fill, [self._record])
         except RedisError as exc:
             raise StoreError(f"recording {len(changes)} grades failed: {exc}") from exc
         outbox: dict[str, list[str]] = {}

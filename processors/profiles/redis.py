@@ -21,6 +21,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from core.errors import StoreError
+from core.redis_lua import LuaScript, run_pipeline
 from processors.profiles.model import STATE_VERSION
 from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Write
 
@@ -56,20 +57,20 @@ def index_key(index: str) -> str:
 class RedisProfileStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._commit = redis.register_script(_COMMIT_LUA)
-        self._ack = redis.register_script(_ACK_LUA)
-        self._read = redis.register_script(_READ_LUA)
+        self._commit = LuaScript(redis, _COMMIT_LUA)
+        self._ack = LuaScript(redis, _ACK_LUA)
+        self._read = LuaScript(redis, _READ_LUA)
 
     async def load(self, asks: Mapping[EntityRef, Collection[str]]) -> dict[EntityRef, Loaded]:
         refs = list(asks)
         eids = {ref: list(asks[ref]) for ref in refs}
+
+        def fill(pipe: Pipeline) -> None:
+            for ref in refs:
+                self._read.queue(pipe, [doc_key(ref), seen_key(ref)], eids[ref])
+
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for ref in refs:
-                    await self._read(
-                        keys=[doc_key(ref), seen_key(ref)], args=eids[ref], client=pipe
-                    )
-                replies = await pipe.execute()
+            replies = await run_pipeline(self._redis, fill, [self._read])
         except RedisError as exc:
             raise StoreError(f"loading {len(refs)} profiles failed: {exc}") from exc
         out: dict[EntityRef, Loaded] = {}
@@ -84,16 +85,18 @@ class RedisProfileStore:
         return out
 
     async def commit(self, writes: Sequence[Write]) -> dict[EntityRef, int | None]:
+
+        def fill(pipe: Pipeline) -> None:
+            for w in writes:
+                ix = orjson.dumps([op.to_json() for op in w.index_ops]) if w.index_ops else b""
+                self._commit.queue(
+                    pipe,
+                    [doc_key(w.ref), seen_key(w.ref)],
+                    [w.expected_version, w.doc, ix, *w.applied],
+                )
+
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for w in writes:
-                    ix = orjson.dumps([op.to_json() for op in w.index_ops]) if w.index_ops else b""
-                    await self._commit(
-                        keys=[doc_key(w.ref), seen_key(w.ref)],
-                        args=[w.expected_version, w.doc, ix, *w.applied],
-                        client=pipe,
-                    )
-                replies = await pipe.execute()
+            replies = await run_pipeline(self._redis, fill, [self._commit])
         except RedisError as exc:
             raise StoreError(f"committing {len(writes)} profiles failed: {exc}") from exc
         return {
@@ -105,13 +108,15 @@ class RedisProfileStore:
     ) -> set[EntityRef]:
         if not done:
             return set()
+
+        def fill(pipe: Pipeline) -> None:
+            for _, _, ops in done:
+                _queue_ops(pipe, ops)  # idempotent: may run twice (see core.redis_lua)
+            for ref, version, _ in done:
+                self._ack.queue(pipe, [doc_key(ref)], [version])
+
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for _, _, ops in done:
-                    _queue_ops(pipe, ops)
-                for ref, version, _ in done:
-                    await self._ack(keys=[doc_key(ref)], args=[version], client=pipe)
-                replies = await pipe.execute()
+            replies = await run_pipeline(self._redis, fill, [self._ack])
         except RedisError as exc:
             raise StoreError(f"updating indices failed: {exc}") from exc
         acks = replies[len(replies) - len(done) :]

@@ -1,0 +1,52 @@
+"""Scripts queued on pipelines without redis-py's per-pipeline ``SCRIPT EXISTS``: they still
+run after Redis has lost its scripts (a restart, a failover, ``SCRIPT FLUSH``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError
+
+from core.redis_lua import LuaScript, run_pipeline
+
+pytestmark = [pytest.mark.redis]
+
+INCR_BY = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+
+
+@pytest.fixture
+async def redis(services: dict[str, str]) -> AsyncIterator[Redis]:
+    client = Redis.from_url(services["redis"])
+    yield client
+    await client.aclose()
+
+
+async def test_a_pipeline_runs_its_scripts_after_redis_lost_them(redis: Redis) -> None:
+    key = f"rw:test:lua:{uuid.uuid4().hex}"
+    script = LuaScript(redis, INCR_BY)
+    # A source of its own, so no other test has loaded it and the first run meets NOSCRIPT.
+    fresh = LuaScript(redis, f"{INCR_BY} -- {uuid.uuid4().hex}")
+
+    def fill(pipe: Pipeline) -> None:
+        script.queue(pipe, [key], [2])
+        fresh.queue(pipe, [key], [3])
+
+    try:
+        assert await run_pipeline(redis, fill, [script, fresh]) == [2, 5]
+        await redis.script_flush()
+        assert await run_pipeline(redis, fill, [script, fresh]) == [7, 10]
+    finally:
+        await redis.delete(key)
+
+
+async def test_a_script_redis_cannot_load_is_an_error(redis: Redis) -> None:
+    """Loading is tried once; a pipeline that still meets NOSCRIPT raises."""
+    unknown = LuaScript(redis, "return 1")
+    unknown.sha = "0" * 40  # a SHA that loading "return 1" does not provide
+
+    with pytest.raises(NoScriptError):
+        await run_pipeline(redis, lambda pipe: unknown.queue(pipe, [], []), [unknown])
