@@ -101,7 +101,13 @@ class Grade(BaseModel):
     def signature(self) -> str:
         """Identity of the content (score, letter, factors), ignoring ``at`` and
         ``rested_on``: two grades with one signature say the same thing."""
+        # Plain tuples, not model_dump(): this runs for every regrade, and dumping each
+        # factor to a dict was most of its cost.
         body = orjson.dumps(
-            [self.score, self.grade, [f.model_dump(mode="json") for f in self.factors]]
+            [
+                self.score,
+                self.grade,
+                [(f.code, f.dimension, f.points, f.text_zh) for f in self.factors],
+            ]
         )
         return hashlib.blake2b(body, digest_size=12).hexdigest()
