@@ -7,8 +7,9 @@ its own.
    ceiling, ``raw_consume_per_s``, best of three passes of their own groups);
 3. ``workers`` worker processes (by default one per CPU: a worker is one Python process,
    and riskwire scales out on Kafka partitions in one consumer group) start on that
-   backlog and are timed from partition assignment to ``rw:stats:v1 processed >= N``
-   (``events_per_s``; their startup is reported apart);
+   backlog and are timed from the moment every worker holds partitions to
+   ``rw:stats:v1 processed >= N`` (``events_per_s``; the start-up, and what the first
+   worker processed alone before the group rebalanced, are reported apart);
 4. with the workers caught up, a stream paced at ``rate`` events/s carries ``tax.arrears``
    triggers (5%) for enterprises that hold no alert; each trigger is timed to its alert on
    ``riskwire.alerts`` (p50/p99). Fewer than 95% alerts within 10 s fails the run.
@@ -281,6 +282,7 @@ class Result:
     raw_passes: list[float] = field(default_factory=list)
     events_per_s: float = 0.0
     worker_startup_s: float = 0.0
+    untimed_events: int = 0  # processed during start-up, before every worker held partitions
     drain_s: float = 0.0
     worker_cpu_us_per_event: float | None = None  # while draining
     worker_cpu_busy: float | None = None  # worker CPU seconds per second while draining
@@ -342,9 +344,11 @@ def summary_text(r: Result) -> str:
         f"produced            {r.produce_per_s:,.0f} events/s",
         f"raw consume         {r.raw_consume_per_s:,.0f} events/s (bare aiokafka consumer, "
         f"best of {len(r.raw_passes)})",
-        f"pipeline            {r.events_per_s:,.0f} events/s ({r.drain_s:.1f} s to drain)"
+        f"pipeline            {r.events_per_s:,.0f} events/s ({r.drain_s:.1f} s to drain "
+        f"{r.events - r.untimed_events:,})"
         f"  ratio {r.ratio:.3f}",
-        f"worker startup      {r.worker_startup_s:.1f} s (spawn to partitions assigned)",
+        f"worker startup      {r.worker_startup_s:.1f} s (spawn to every worker holding "
+        f"partitions; {r.untimed_events:,} events processed meanwhile, not timed)",
         f"worker CPU          {_num(r.worker_cpu_us_per_event, '.0f')} us/event, "
         f"{_workers(r)} busy {_num(r.worker_cpu_busy, '.2f')} cores while draining; "
         f"Redis {_num(r.redis_cpu_us_per_event, '.0f')} us/event",
@@ -586,18 +590,20 @@ class Workers:
                 popen.wait(timeout=10)
 
 
-def group_assigned(admin: KafkaAdminClient, group: str, topics: Sequence[str]) -> int:
-    """Input partitions assigned in ``group`` once it is stable (0 before)."""
+def members_assigned(admin: KafkaAdminClient, group: str, topics: Sequence[str]) -> int:
+    """Members of ``group`` that hold input partitions once it is stable (0 before)."""
     doc: dict[str, Any] = admin.describe_groups([group]).get(group) or {}
     if doc.get("group_state") != "Stable":
         return 0
-    assignments = [m.get("member_assignment") for m in doc.get("members", [])]
-    return sum(
-        len(tp.get("partitions", []))
-        for a in assignments
-        if isinstance(a, dict)
-        for tp in a.get("assigned_partitions", [])
-        if tp.get("topic") in topics
+    return sum(1 for m in doc.get("members", []) if _holds(m.get("member_assignment"), topics))
+
+
+def _holds(assignment: Any, topics: Sequence[str]) -> bool:
+    if not isinstance(assignment, dict):
+        return False
+    return any(
+        tp.get("partitions") and tp.get("topic") in topics
+        for tp in assignment.get("assigned_partitions", [])
     )
 
 
@@ -618,6 +624,7 @@ class Drain:
     heartbeat_at: float | None
     cpu_at_assigned: CpuSample
     cpu_at_drained: CpuSample
+    untimed: int  # processed before every worker held partitions (a rebalance was pending)
 
 
 @dataclass(frozen=True, slots=True)
@@ -654,9 +661,12 @@ def cpu_sample(workers: Workers, client: redis_sync.Redis) -> CpuSample:
 
 
 def drain(settings: Settings, worker: Workers, client: redis_sync.Redis, n: int) -> Drain:
-    """Poll every 50 ms until the worker has processed ``n`` messages."""
+    """Poll every 50 ms until the workers have processed ``n`` messages, timed from the
+    moment every worker holds partitions: the first to join drains alone until the group
+    rebalances, and that start-up is not the sustained rate."""
     admin = _admin(settings)
     assigned_at: float | None = None
+    untimed = 0
     heartbeat_at: float | None = None
     cpu = CpuSample(None, None)
     last_count, last_change = 0, time.monotonic()
@@ -667,16 +677,20 @@ def drain(settings: Settings, worker: Workers, client: redis_sync.Redis, n: int)
                 worker.check_alive()
                 now = time.perf_counter()
                 count = processed(client)
-                if assigned_at is None and (count > 0 or _assigned(admin, settings)):
-                    assigned_at, cpu = now, cpu_sample(worker, client)
+                if assigned_at is None and _all_assigned(admin, settings, worker.count):
+                    assigned_at, cpu, untimed = now, cpu_sample(worker, client), count
                     bar.update(task, description="draining")
                 if heartbeat_at is None and heartbeat_assigned(client) > 0:
                     heartbeat_at = now
                 bar.update(task, completed=min(count, n))
                 if count >= n:
-                    assert assigned_at is not None
+                    if assigned_at is None:
+                        raise BenchError(
+                            "the backlog was drained before every worker held partitions: "
+                            "raise --events"
+                        )
                     drained = cpu_sample(worker, client)
-                    return Drain(assigned_at, now, heartbeat_at, cpu, drained)
+                    return Drain(assigned_at, now, heartbeat_at, cpu, drained, untimed)
                 _check_stall(worker, count, last_count, last_change, assigned_at)
                 if count != last_count:
                     last_count, last_change = count, time.monotonic()
@@ -685,8 +699,8 @@ def drain(settings: Settings, worker: Workers, client: redis_sync.Redis, n: int)
         admin.close()
 
 
-def _assigned(admin: KafkaAdminClient, settings: Settings) -> bool:
-    return group_assigned(admin, settings.app_id, settings.input_topics) > 0
+def _all_assigned(admin: KafkaAdminClient, settings: Settings, workers: int) -> bool:
+    return members_assigned(admin, settings.app_id, settings.input_topics) >= workers
 
 
 def _check_stall(
@@ -908,13 +922,15 @@ class _Run:
             client.close()
         r.worker_startup_s = timing.assigned_at - self.worker.spawned_at
         r.drain_s = timing.drained_at - timing.assigned_at
+        r.untimed_events = timing.untimed
+        timed = n - timing.untimed
         used = timing.cpu_at_drained - timing.cpu_at_assigned
         if used.worker_s is not None:
-            r.worker_cpu_us_per_event = used.worker_s / n * 1e6
+            r.worker_cpu_us_per_event = used.worker_s / timed * 1e6
             r.worker_cpu_busy = used.worker_s / r.drain_s
         if used.redis_s is not None:
-            r.redis_cpu_us_per_event = used.redis_s / n * 1e6
-        return n / r.drain_s
+            r.redis_cpu_us_per_event = used.redis_s / timed * 1e6
+        return timed / r.drain_s
 
     def _latency(self, paced: Sequence[Paced], rate: int) -> None:
         r = self.result

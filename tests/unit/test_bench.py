@@ -24,6 +24,7 @@ from core.bench import (
     bench_settings,
     make_mix,
     make_paced,
+    members_assigned,
     percentile,
     settings_env,
     summary_line,
@@ -223,3 +224,27 @@ def test_bench_settings_are_isolated_and_survive_the_environment(
     for key, value in settings_env(s).items():
         monkeypatch.setenv(key, value)
     assert Settings().model_dump() == s.model_dump()
+
+
+class _Admin:
+    def __init__(self, state: str, members: list[dict[str, object]]) -> None:
+        self.doc = {"group_state": state, "members": members}
+
+    def describe_groups(self, groups: list[str]) -> dict[str, object]:
+        return {groups[0]: self.doc}
+
+
+def _member(*topics: tuple[str, list[int]]) -> dict[str, object]:
+    parts = [{"topic": t, "partitions": p} for t, p in topics]
+    return {"member_assignment": {"assigned_partitions": parts}}
+
+
+def test_timing_waits_for_every_worker_to_hold_input_partitions() -> None:
+    """The bench times the drain from the moment all its workers hold input partitions:
+    a member with none of them yet (or only other topics) is still joining."""
+    inputs = ["in.a", "in.b"]
+    one = _member(("in.a", [0, 1]), ("in.b", [0]))
+    idle = _member(("in.a", []), ("other", [0]))
+    assert members_assigned(_Admin("Stable", [one, idle]), "g", inputs) == 1  # type: ignore[arg-type]
+    assert members_assigned(_Admin("Stable", [one, one]), "g", inputs) == 2  # type: ignore[arg-type]
+    assert members_assigned(_Admin("PreparingRebalance", [one, one]), "g", inputs) == 0  # type: ignore[arg-type]
