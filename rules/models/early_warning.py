@@ -139,9 +139,11 @@ class EarlyWarningModel:
 
     def score_then_learn(self, x: Mapping[str, float], label: bool) -> Warning:
         """Learn ``label`` for ``x``; return the score from *before* learning it, which
-        therefore does not depend on ``label``."""
+        therefore does not depend on ``label`` (its ``auc`` is left ``None``)."""
         xa = self._augment(x)
-        warning = self._score(xa)
+        # Without the AUC so far: it changes with every label, and computing it here
+        # cost three times the learning itself (the caller wants the probability).
+        warning = self._score(xa, with_auc=False)
         self._auc.update(bool(label), warning.probability)
         self._pipeline.learn_one(xa, bool(label))
         if not label:  # the detector learns what compliant looks like, never a violator
@@ -188,7 +190,7 @@ class EarlyWarningModel:
         raw[ANOMALY_SCORE] = float(self._detector.score_one(raw))
         return raw
 
-    def _score(self, xa: dict[str, float]) -> Warning:
+    def _score(self, xa: dict[str, float], *, with_auc: bool = True) -> Warning:
         probability = float(self._pipeline.predict_proba_one(xa)[True])
         z = self._scaler.transform_one(xa)
         weights = self._classifier.weights
@@ -205,7 +207,7 @@ class EarlyWarningModel:
             anomaly_score=xa[ANOMALY_SCORE],
             contributions=tuple(contributions),
             n_learned=self.n_learned,
-            auc=self.auc,
+            auc=self.auc if with_auc else None,
         )
 
 
