@@ -10,61 +10,31 @@ from __future__ import annotations
 import itertools
 import random
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import pytest
 from redis.asyncio import Redis
 
 from alerts.memory import MemoryAlertStore
 from alerts.store import AlertStore
-from core.clock import FakeClock
 from core.settings import Settings
-from processors.grades import MemoryGradeStore
-from processors.pipeline import BatchProcessor, DeadLetter, Incoming
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.redis import RedisProfileStore
 from processors.profiles.store import ProfileStore
 from rules.engine import RuleEngine
 from rules.investigation import expand, related
 from streams.codec import Decoder
-from streams.factory import EventFactory, topic_for
-from streams.schemas.common import Family
+from streams.factory import EventFactory
+
+from ..unit.pipeline_kit import T0, Feeder, processor
 
 pytestmark = [pytest.mark.redis]
 
-FAMILIES = {
-    "registration.changes": Family.REGISTRATION,
-    "court.filings": Family.COURT,
-    "tax.events": Family.TAX,
-    "enforcement.uploads": Family.ENFORCEMENT,
-}
-T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
-
-
-class Letters:
-    async def dead_letter(self, letters: Sequence[DeadLetter]) -> None:
-        raise AssertionError(f"dead-lettered: {letters}")
-
 
 async def feed(store: ProfileStore, alerts: Any, decoder: Decoder, events: list[Any]) -> None:
-    processor = BatchProcessor(
-        decoder=decoder,
-        families=FAMILIES,
-        store=store,
-        alerts=alerts,
-        engine=RuleEngine([]),
-        grades=MemoryGradeStore(),
-        dead_letters=Letters(),
-        clock=FakeClock(T0),
-    )
-    batch = [
-        Incoming(topic_for(e["type"]), 0, i, None, orjson.dumps(e), 1_000)
-        for i, e in enumerate(events)
-    ]
-    report = await processor.process(batch)
+    report = await Feeder(
+        processor(decoder, store=store, alerts=alerts, engine=RuleEngine([]))
+    ).feed(*events)
     assert report.applied == len(events)
 
 

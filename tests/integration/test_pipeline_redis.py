@@ -14,7 +14,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -22,9 +22,8 @@ import pytest
 from redis.asyncio import Redis
 
 from alerts.store import FEED_KEY, AlertStore
-from core.clock import FakeClock
 from processors.grades import GradeStore
-from processors.pipeline import BatchProcessor, BatchReport, DeadLetter, Incoming
+from processors.pipeline import BatchReport
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.redis import RedisProfileStore, doc_key
 from processors.profiles.reducers import index_entries
@@ -32,26 +31,11 @@ from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Write
 from rules.engine import RuleEngine, default_rules
 from streams.address import normalise_address
 from streams.codec import Decoder
-from streams.factory import EventFactory, topic_for
-from streams.schemas.common import Family
+from streams.factory import EventFactory
+
+from ..unit.pipeline_kit import T0, CollectedLetters, Feeder, processor
 
 pytestmark = [pytest.mark.redis]
-
-FAMILIES = {
-    "registration.changes": Family.REGISTRATION,
-    "court.filings": Family.COURT,
-    "tax.events": Family.TAX,
-    "enforcement.uploads": Family.ENFORCEMENT,
-}
-T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
-
-
-class Letters:
-    def __init__(self) -> None:
-        self.letters: list[DeadLetter] = []
-
-    async def dead_letter(self, letters: Sequence[DeadLetter]) -> None:
-        self.letters += letters
 
 
 class Killed(Exception):
@@ -102,7 +86,7 @@ class Probe:
         return await self.inner.docs(refs)
 
 
-class Harness:
+class Harness(Feeder):
     """One worker's processor on its own Redis connection."""
 
     def __init__(
@@ -117,25 +101,17 @@ class Harness:
         self.store = Probe(RedisProfileStore(redis), die_before_indices=die_before_indices)
         self.alerts = AlertStore(redis)
         self.grades = GradeStore(redis)
-        self.dlq = Letters()
-        self.offset = 0
-        self.processor = BatchProcessor(
-            decoder=decoder,
-            families=FAMILIES,
-            store=self.store,
-            alerts=self.alerts,
-            engine=RuleEngine(default_rules() if rules else []),
-            grades=self.grades,
-            dead_letters=self.dlq,
-            clock=FakeClock(T0),
+        self.dlq = CollectedLetters()
+        super().__init__(
+            processor(
+                decoder,
+                store=self.store,
+                alerts=self.alerts,
+                grades=self.grades,
+                engine=RuleEngine(default_rules() if rules else []),
+                dead_letters=self.dlq,
+            )
         )
-
-    def message(self, ev: dict[str, Any]) -> Incoming:
-        self.offset += 1
-        return Incoming(topic_for(ev["type"]), 0, self.offset, None, orjson.dumps(ev), 1_000)
-
-    async def feed(self, *events: dict[str, Any]) -> BatchReport:
-        return await self.processor.process([self.message(e) for e in events])
 
     async def raw(self, uscc: str) -> dict[bytes, bytes]:
         return await self.redis.hgetall(doc_key(EntityRef("ent", uscc)))

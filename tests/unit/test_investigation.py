@@ -8,39 +8,22 @@ import itertools
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import orjson
 import pytest
 
-from alerts.memory import MemoryAlertStore
-from core.clock import FakeClock
-from processors.grades import MemoryGradeStore
-from processors.pipeline import BatchProcessor, DeadLetter, Incoming
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.store import EntityRef, Hub
-from rules.engine import RuleEngine, default_rules
 from rules.investigation import Candidate, expand, link_weight, rank, related
 from streams.codec import Decoder
-from streams.factory import EventFactory, topic_for
+from streams.factory import EventFactory
 from streams.identifiers import mask_id_number
-from streams.schemas.common import Family
 
-FAMILIES = {
-    "registration.changes": Family.REGISTRATION,
-    "court.filings": Family.COURT,
-    "tax.events": Family.TAX,
-    "enforcement.uploads": Family.ENFORCEMENT,
-}
-T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
+from .pipeline_kit import T0, Feeder, processor
+
 RING_ADDRESS = "广东省深圳市南山区前湾一路1号"
 RING_PHONE = "0755-8600 1234"
-
-
-class Letters:
-    async def dead_letter(self, letters: Sequence[DeadLetter]) -> None:
-        raise AssertionError(f"dead-lettered: {letters}")
 
 
 class World:
@@ -49,25 +32,11 @@ class World:
     def __init__(self, decoder: Decoder, factory: EventFactory) -> None:
         self.f = factory
         self.store = MemoryProfileStore()
-        self.offsets = itertools.count(1)
         self.serial = itertools.count(1)
-        self.processor = BatchProcessor(
-            decoder=decoder,
-            families=FAMILIES,
-            store=self.store,
-            alerts=MemoryAlertStore(),
-            engine=RuleEngine(default_rules()),
-            grades=MemoryGradeStore(),
-            dead_letters=Letters(),
-            clock=FakeClock(T0),
-        )
+        self.feeder = Feeder(processor(decoder, store=self.store))
 
     async def feed(self, *events: dict[str, Any]) -> None:
-        batch = [
-            Incoming(topic_for(e["type"]), 0, next(self.offsets), None, orjson.dumps(e), 1_000)
-            for e in events
-        ]
-        await self.processor.process(batch)
+        await self.feeder.feed(*events)
 
     def company(
         self,

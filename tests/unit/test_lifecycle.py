@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 import pytest
 
 from alerts.dedup import merge
@@ -26,12 +25,8 @@ from alerts.lifecycle import (
 from alerts.memory import MemoryAlertStore
 from alerts.store import Upsert
 from core.clock import FakeClock
-from processors.grades import MemoryGradeStore
-from processors.pipeline import BatchProcessor, DeadLetter, Incoming
-from processors.profiles.memory import MemoryProfileStore
 from rules.base import Hit
-from rules.engine import RuleEngine, default_rules
-from rules.examples import Kit, Raw
+from rules.examples import Kit
 from streams.alert import (
     Actor,
     Alert,
@@ -42,8 +37,8 @@ from streams.alert import (
     Severity,
 )
 from streams.codec import Decoder
-from streams.factory import topic_for
-from streams.schemas.common import Family
+
+from .pipeline_kit import Feeder, processor
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 OFFICER = Actor(account_id="01OFFICER", name="王值班", department="tax")
@@ -288,41 +283,11 @@ async def test_act_hides_what_the_caller_may_not_see() -> None:
 # -- through the batch processor ------------------------------------------------------------
 
 
-FAMILIES = {
-    "registration.changes": Family.REGISTRATION,
-    "court.filings": Family.COURT,
-    "tax.events": Family.TAX,
-    "enforcement.uploads": Family.ENFORCEMENT,
-}
-
-
-class Letters:
-    async def dead_letter(self, letters: Sequence[DeadLetter]) -> None:
-        raise AssertionError(f"dead-lettered: {letters}")
-
-
-class Harness:
+class Harness(Feeder):
     def __init__(self, decoder: Decoder) -> None:
         self.alerts = Store()
         self.clock = FakeClock(NOW)
-        self.offset = 0
-        self.processor = BatchProcessor(
-            decoder=decoder,
-            families=FAMILIES,
-            store=MemoryProfileStore(),
-            alerts=self.alerts,
-            engine=RuleEngine(default_rules()),
-            grades=MemoryGradeStore(),
-            dead_letters=Letters(),
-            clock=self.clock,
-        )
-
-    async def feed(self, *events: Raw) -> None:
-        batch = []
-        for ev in events:
-            self.offset += 1
-            batch.append(Incoming(topic_for(ev["type"]), 0, self.offset, None, orjson.dumps(ev), 1))
-        await self.processor.process(batch)
+        super().__init__(processor(decoder, alerts=self.alerts, clock=self.clock))
 
     def the(self, rule_id: str, uscc: str) -> Alert:
         [alert] = [

@@ -4,71 +4,38 @@ end to end (both orders of dishonest_officer), and one open alert per fingerprin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import orjson
 import pytest
 
 from alerts.memory import MemoryAlertStore
-from core.clock import FakeClock
 from processors.grades import MemoryGradeStore
-from processors.pipeline import BatchProcessor, DeadLetter, Incoming
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.model import EnterpriseProfile
 from processors.profiles.store import EntityRef
-from rules.engine import RuleEngine, default_rules
 from streams.codec import Decoder
-from streams.factory import EventFactory, topic_for
-from streams.schemas.common import Family
+from streams.factory import EventFactory
 
-FAMILIES = {
-    "registration.changes": Family.REGISTRATION,
-    "court.filings": Family.COURT,
-    "tax.events": Family.TAX,
-    "enforcement.uploads": Family.ENFORCEMENT,
-}
-T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
+from .pipeline_kit import T0, CollectedLetters, Feeder, processor
 
 
-class Letters:
-    def __init__(self) -> None:
-        self.letters: list[DeadLetter] = []
-
-    async def dead_letter(self, letters: Sequence[DeadLetter]) -> None:
-        self.letters += letters
-
-
-class Harness:
-    def __init__(self, decoder: Decoder) -> None:
+class Harness(Feeder):
+    def __init__(self, decoder: Decoder, **options: Any) -> None:
         self.store = MemoryProfileStore()
         self.alerts = MemoryAlertStore()
         self.grades = MemoryGradeStore()
-        self.dlq = Letters()
-        self.offset = 0
-        self.processor = BatchProcessor(
-            decoder=decoder,
-            families=FAMILIES,
-            store=self.store,
-            alerts=self.alerts,
-            engine=RuleEngine(default_rules()),
-            grades=self.grades,
-            dead_letters=self.dlq,
-            clock=FakeClock(T0),
+        self.dlq = CollectedLetters()
+        super().__init__(
+            processor(
+                decoder,
+                store=self.store,
+                alerts=self.alerts,
+                grades=self.grades,
+                dead_letters=self.dlq,
+                **options,
+            )
         )
-
-    def message(self, ev: dict[str, Any] | bytes, topic: str | None = None) -> Incoming:
-        self.offset += 1
-        value = ev if isinstance(ev, bytes) else orjson.dumps(ev)
-        topic = (
-            topic or topic_for(ev["type"])
-            if isinstance(ev, dict)
-            else topic or "registration.changes"
-        )
-        return Incoming(topic, 0, self.offset, None, value, 1_000)
-
-    async def feed(self, *events: dict[str, Any] | bytes) -> Any:
-        return await self.processor.process([self.message(e) for e in events])
 
     def profile(self, uscc: str) -> EnterpriseProfile:
         return EnterpriseProfile.model_validate_json(
@@ -268,20 +235,8 @@ class RecordingModel:
 async def test_the_model_scores_before_it_learns(decoder: Decoder, factory: EventFactory) -> None:
     from rules.early_warning import EarlyWarning
 
-    h = Harness(decoder)
     model = RecordingModel()
-    h.processor = BatchProcessor(
-        decoder=decoder,
-        families=FAMILIES,
-        store=h.store,
-        alerts=h.alerts,
-        engine=RuleEngine(default_rules()),
-        grades=h.grades,
-        dead_letters=h.dlq,
-        clock=FakeClock(T0),
-        model=model,
-        model_inputs=EarlyWarning.inputs,
-    )
+    h = Harness(decoder, model=model, model_inputs=EarlyWarning.inputs)
     uscc = factory.uscc()
     await h.feed(factory.registered(uscc, time=T0))
     assert model.learned == []

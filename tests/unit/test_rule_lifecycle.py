@@ -4,59 +4,24 @@ on ends."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
-import orjson
 import pytest
 
 from alerts.memory import MemoryAlertStore
 from core.clock import FakeClock
-from processors.grades import MemoryGradeStore
-from processors.pipeline import BatchProcessor, DeadLetter, Incoming
-from processors.profiles.memory import MemoryProfileStore
-from rules.engine import RuleEngine, default_rules
-from rules.examples import Kit, Raw
+from rules.examples import Kit
 from streams.alert import Alert, AlertStatus
 from streams.codec import Decoder
-from streams.factory import topic_for
-from streams.schemas.common import Family
 
-FAMILIES = {
-    "registration.changes": Family.REGISTRATION,
-    "court.filings": Family.COURT,
-    "tax.events": Family.TAX,
-    "enforcement.uploads": Family.ENFORCEMENT,
-}
+from .pipeline_kit import Feeder, processor
 
 
-class Letters:
-    async def dead_letter(self, letters: Sequence[DeadLetter]) -> None:
-        raise AssertionError(f"dead-lettered: {letters}")
-
-
-class Harness:
+class Harness(Feeder):
     def __init__(self, decoder: Decoder) -> None:
         self.alerts = MemoryAlertStore()
-        self.offset = 0
-        self.processor = BatchProcessor(
-            decoder=decoder,
-            families=FAMILIES,
-            store=MemoryProfileStore(),
-            alerts=self.alerts,
-            engine=RuleEngine(default_rules()),
-            grades=MemoryGradeStore(),
-            dead_letters=Letters(),
-            clock=FakeClock(datetime(2026, 6, 1, tzinfo=UTC)),
-        )
-
-    async def feed(self, *events: Raw) -> Any:
-        batch = []
-        for ev in events:
-            self.offset += 1
-            batch.append(Incoming(topic_for(ev["type"]), 0, self.offset, None, orjson.dumps(ev), 1))
-        return await self.processor.process(batch)
+        clock = FakeClock(datetime(2026, 6, 1, tzinfo=UTC))
+        super().__init__(processor(decoder, alerts=self.alerts, clock=clock))
 
     def alerts_of(self, rule_id: str, subject_id: str | None = None) -> list[Alert]:
         return [
