@@ -7,6 +7,7 @@ dated after ``at`` does not count, so a grade is the same whenever it is compute
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
@@ -41,14 +42,20 @@ def _within(t: datetime, at: datetime, days: int) -> bool:
     return t <= at and business_day(t) >= business_day(at) - timedelta(days=days)
 
 
-def _periods(at: datetime, months: int) -> list[str]:
+def _periods(at: datetime, months: int) -> tuple[str, ...]:
     """The ``YYYY-MM`` periods of the ``months`` months ending with ``at``'s month."""
     day = business_day(at)
-    out, year, month = [], day.year, day.month
+    return _periods_ending(day.year, day.month, months)
+
+
+@functools.lru_cache(maxsize=1024)
+def _periods_ending(year: int, month: int, months: int) -> tuple[str, ...]:
+    # Cached: every regrade asks, and almost always for the same few months.
+    out = []
     for _ in range(months):
         out.append(f"{year:04d}-{month:02d}")
         year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return out
+    return tuple(out)
 
 
 def penalties(ent: EnterpriseProfile, at: datetime, w: GradeWeights) -> list[Found]:
