@@ -97,7 +97,7 @@ class AlertStore:
                 )
 
         try:
-            replies = await run_pipeline(self._redis, fill, [self._upsert])
+            replies = await run_pipeline(self._redis, fill, self._upsert)
         except RedisError as exc:
             raise StoreError(f"writing {len(upserts)} alerts failed: {exc}") from exc
         return [int(r) if int(r) >= 0 else None for r in replies]

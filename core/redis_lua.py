@@ -6,8 +6,10 @@ showed costing about as much CPU as the pipelined commit itself. Here a pipeline
 ``EVALSHA``; when Redis answers ``NOSCRIPT`` (it restarted, failed over, or its scripts were
 flushed) the scripts are loaded and the pipeline runs once more.
 
-Running a pipeline again is only right when every plain command in it may run twice (index
-``ZADD``/``ZREM``, reads): ``NOSCRIPT`` means no script in it ran, but the plain commands did.
+A pipeline carries one script (any number of calls of it): ``NOSCRIPT`` then means that no
+script call in it ran, whereas with two scripts one could have run and would run twice. Its
+plain commands did run, so they must be ones that may run twice (index ``ZADD``/``ZREM``,
+reads).
 """
 
 from __future__ import annotations
@@ -37,18 +39,19 @@ class LuaScript:
 
 
 async def run_pipeline(
-    redis: Redis, fill: Callable[[Pipeline], None], scripts: Sequence[LuaScript]
+    redis: Redis, fill: Callable[[Pipeline], None], script: LuaScript
 ) -> list[Any]:
-    """Queue commands with ``fill`` and execute them in one round trip; on ``NOSCRIPT``,
-    load ``scripts`` and run the pipeline once more (see the module's caveat)."""
-    for attempt in (1, 2):
-        async with redis.pipeline(transaction=False) as pipe:
-            fill(pipe)
-            try:
-                return await pipe.execute()
-            except NoScriptError:
-                if attempt == 2:
-                    raise
-        for script in scripts:
-            await script.load()
-    raise AssertionError("unreachable")
+    """Queue commands with ``fill`` (calls of ``script`` only, and plain commands that may
+    run twice) and execute them in one round trip; on ``NOSCRIPT``, load ``script`` and run
+    the pipeline once more."""
+    try:
+        return await _execute(redis, fill)
+    except NoScriptError:
+        await script.load()
+    return await _execute(redis, fill)
+
+
+async def _execute(redis: Redis, fill: Callable[[Pipeline], None]) -> list[Any]:
+    async with redis.pipeline(transaction=False) as pipe:
+        fill(pipe)
+        return await pipe.execute()

@@ -214,7 +214,7 @@ class GradeStore:
                 )
 
         try:
-            replies = await run_pipeline(self._redis, fill, [self._record])
+            replies = await run_pipeline(self._redis, fill, self._record)
         except RedisError as exc:
             raise StoreError(f"recording {len(changes)} grades failed: {exc}") from exc
         outbox: dict[str, list[str]] = {}

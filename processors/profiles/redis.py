@@ -70,7 +70,7 @@ class RedisProfileStore:
                 self._read.queue(pipe, [doc_key(ref), seen_key(ref)], eids[ref])
 
         try:
-            replies = await run_pipeline(self._redis, fill, [self._read])
+            replies = await run_pipeline(self._redis, fill, self._read)
         except RedisError as exc:
             raise StoreError(f"loading {len(refs)} profiles failed: {exc}") from exc
         out: dict[EntityRef, Loaded] = {}
@@ -96,7 +96,7 @@ class RedisProfileStore:
                 )
 
         try:
-            replies = await run_pipeline(self._redis, fill, [self._commit])
+            replies = await run_pipeline(self._redis, fill, self._commit)
         except RedisError as exc:
             raise StoreError(f"committing {len(writes)} profiles failed: {exc}") from exc
         return {
@@ -116,7 +116,7 @@ class RedisProfileStore:
                 self._ack.queue(pipe, [doc_key(ref)], [version])
 
         try:
-            replies = await run_pipeline(self._redis, fill, [self._ack])
+            replies = await run_pipeline(self._redis, fill, self._ack)
         except RedisError as exc:
             raise StoreError(f"updating indices failed: {exc}") from exc
         acks = replies[len(replies) - len(done) :]
