@@ -181,7 +181,10 @@ class BatchProcessor:
             try:
                 event = self._decoder.decode(msg.value, self._families.get(msg.topic))
             except InvalidEvent as exc:
-                letters.append(DeadLetter(msg, exc))
+                # A fresh error, without the traceback: kept in ``letters``, the caught
+                # one would hold its frames, and through them this whole batch, in a
+                # reference cycle that only the cyclic collector frees.
+                letters.append(DeadLetter(msg, InvalidEvent(exc.reason, exc.detail)))
                 EVENTS_DEAD_LETTERED.labels(msg.topic, exc.reason.value).inc()
                 continue
             events.append((msg, event))

@@ -3,6 +3,7 @@ end to end (both orders of dishonest_officer), and one open alert per fingerprin
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -11,10 +12,12 @@ import pytest
 
 from alerts.memory import MemoryAlertStore
 from processors.grades import MemoryGradeStore
+from processors.pipeline import DeadLetter
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.model import EnterpriseProfile
 from processors.profiles.store import EntityRef
 from streams.codec import Decoder
+from streams.event import Event
 from streams.factory import EventFactory
 
 from .pipeline_kit import T0, CollectedLetters, Feeder, processor
@@ -75,6 +78,39 @@ async def test_bad_input_is_dead_lettered_and_the_rest_goes_on(
     assert report.applied == 1
     assert [letter.error.reason.value for letter in h.dlq.letters] == ["not_json", "not_object"]
     assert h.profile(uscc).name
+
+
+class _Counted:
+    """A dead-letter sink that, like the Kafka one, keeps nothing once they are sent."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def dead_letter(self, letters: Sequence[DeadLetter]) -> None:
+        self.count += len(letters)
+
+
+async def test_a_dead_letter_does_not_keep_its_batch_alive(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    """The error kept for a dead letter holds no traceback: one would hold the batch's
+    frames, and through them every event and profile of the batch, in a reference cycle
+    that only the cyclic collector frees (it cost a worker about a fifth of its CPU)."""
+    sink = _Counted()
+    feeder = Feeder(processor(decoder, dead_letters=sink))
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        await feeder.feed(b"{oops", factory.registered(factory.uscc(), time=T0))
+        gc.collect()
+        kept = [o for o in gc.garbage if isinstance(o, Event)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert sink.count == 1
+    assert kept == []
 
 
 async def test_dishonest_officer_listed_then_appointed(h: Harness, factory: EventFactory) -> None:
