@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from alerts.store import AlertStore
 from core.clock import Clock, SystemClock
+from core.redis_packing import pack_with_hiredis
 from core.settings import Settings
 from processors.grades import GradeStore
 from processors.pipeline import BatchProcessor, DeadLetterSink
@@ -42,8 +43,9 @@ def redis_client(settings: Settings) -> Redis:
     No per-reply socket timeout: redis-py arms an asyncio timer for every reply when one is
     set, which cost about a third of the client's CPU per command on the worker's hot path.
     A dead peer is still found by TCP keepalive and the periodic health check, and a
-    connection attempt still times out."""
-    return Redis.from_url(
+    connection attempt still times out. Commands are packed by hiredis
+    (:mod:`core.redis_packing`)."""
+    redis = Redis.from_url(
         settings.redis_url,
         decode_responses=False,
         health_check_interval=30,
@@ -51,6 +53,7 @@ def redis_client(settings: Settings) -> Redis:
         socket_timeout=None,
         socket_connect_timeout=5,
     )
+    return pack_with_hiredis(redis)
 
 
 @dataclass
