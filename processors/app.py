@@ -1,5 +1,5 @@
-"""The faust app: one agent per input topic, each feeding batches to the processor, plus
-the alert relay and the consumer-lag probe. Wiring only; the work is in ``pipeline``.
+"""The faust app: one agent over the four input topics, feeding batches to the processor,
+plus the relays and the consumer-lag probe. Wiring only; the work is in ``pipeline``.
 
 Offsets are committed by faust after a batch has been processed (``take_events`` acks a
 batch when the next one is asked for), so a ``kill -9`` replays at most the uncommitted
@@ -106,8 +106,7 @@ def create_app(settings: Settings) -> faust.App:
     runtime = Runtime.build(settings, KafkaDeadLetters(publisher, settings.topic_dlq))
     app.riskwire = runtime  # type: ignore[attr-defined]
 
-    for topic_name in settings.input_topics:
-        _attach_agent(app, runtime, topic_name)
+    _attach_agent(app, runtime, settings.input_topics)
 
     clock = SystemClock()
     consumer = f"{socket.gethostname()}-{os.getpid()}"
@@ -187,8 +186,13 @@ def create_app(settings: Settings) -> faust.App:
     return app
 
 
-def _attach_agent(app: faust.App, runtime: Runtime, topic_name: str) -> None:
-    topic = app.topic(topic_name, value_serializer="raw", key_serializer="raw")
+def _attach_agent(app: faust.App, runtime: Runtime, topic_names: Sequence[str]) -> None:
+    """One agent over every input topic, so that a batch holds whatever arrived on any of
+    them: a batch's Redis round trips, grade writes and model checkpoint are paid once for
+    all four topics (at 1,000 events/s an agent per topic made batches of about ten
+    events, and those fixed costs were most of the worker's CPU). Each partition is still
+    read in order, and a batch's messages carry their own topic."""
+    topic = app.topic(*topic_names, value_serializer="raw", key_serializer="raw")
     batch_max = runtime.settings.worker_batch_max
     within = runtime.settings.worker_batch_within_s
     progress = Progress(runtime.redis)
@@ -205,10 +209,10 @@ def _attach_agent(app: faust.App, runtime: Runtime, topic_name: str) -> None:
                     # Redis is down or the batch kept conflicting: nothing was acked, so
                     # retrying the whole batch is safe (applied events are deduplicated).
                     REDIS_ERRORS.labels("process").inc()
-                    log.warning("batch failed, retrying", topic=topic_name, error=str(exc))
+                    log.warning("batch failed, retrying", size=len(batch), error=str(exc))
                     await asyncio.sleep(1.0)
 
-    app.agent(topic, name=f"riskwire.agent.{topic_name}")(consume)
+    app.agent(topic, name="riskwire.agent.inputs")(consume)
 
 
 async def _measure_lag(app: faust.App, topics: Sequence[str]) -> int:
