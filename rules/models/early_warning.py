@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import pickle
@@ -54,17 +55,24 @@ class ModelConfig:
     def digest(self, feature_names: tuple[str, ...] = FEATURE_NAMES) -> str:
         """12 hex digits naming this model's state: features, configuration, pickle format
         and river's minor version. Any change starts a fresh model instead of misreading one."""
-        minor = ".".join(metadata.version("river").split(".")[:2])
-        blob = json.dumps(
-            {
-                "features": list(feature_names),
-                "config": asdict(self),
-                "format": MODEL_FORMAT,
-                "river": minor,
-            },
-            sort_keys=True,
-        )
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return _digest(self, feature_names)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(config: ModelConfig, feature_names: tuple[str, ...]) -> str:
+    # Cached: every checkpoint read checks it, and reading river's version from its
+    # package metadata took longer than the rest of the check.
+    minor = ".".join(metadata.version("river").split(".")[:2])
+    blob = json.dumps(
+        {
+            "features": list(feature_names),
+            "config": asdict(config),
+            "format": MODEL_FORMAT,
+            "river": minor,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 DEFAULT_CONFIG = ModelConfig()
