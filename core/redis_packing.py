@@ -18,16 +18,14 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import DataError
 
 
-def _args(args: tuple[Any, ...]) -> tuple[Any, ...]:
+def _split_name(args: tuple[Any, ...]) -> tuple[Any, ...]:
     # A command name may carry its subcommand ("SCRIPT LOAD"): Redis wants them apart.
     first = args[0]
     if isinstance(first, str):
         if " " in first:
-            args = tuple(first.encode().split()) + args[1:]
+            return tuple(first.encode().split()) + args[1:]
     elif b" " in first:
-        args = tuple(first.split()) + args[1:]
-    if any(isinstance(a, (bytearray, memoryview)) for a in args):
-        args = tuple(bytes(a) if isinstance(a, (bytearray, memoryview)) else a for a in args)
+        return tuple(first.split()) + args[1:]
     return args
 
 
@@ -37,8 +35,14 @@ def pack(args: tuple[Any, ...]) -> bytes:
     >>> pack(("SCRIPT LOAD", "return 1"))
     b'*3\\r\\n$6\\r\\nSCRIPT\\r\\n$4\\r\\nLOAD\\r\\n$8\\r\\nreturn 1\\r\\n'
     """
+    args = _split_name(args)
     try:
-        return cast(bytes, hiredis.pack_command(_args(args)))
+        return cast(bytes, hiredis.pack_command(args))
+    except TypeError:
+        pass  # a buffer hiredis does not take (rare: looked for only now), or a bad type
+    args = tuple(bytes(a) if isinstance(a, (bytearray, memoryview)) else a for a in args)
+    try:
+        return cast(bytes, hiredis.pack_command(args))
     except TypeError as exc:  # None, bool, or another type Redis has no text for
         raise DataError(str(exc)) from exc
 
