@@ -432,8 +432,12 @@ redis_start() {
     mkdir -p "$REDIS_DIR"
     rm -f "$REDIS_PID"
     log "redis: starting on 127.0.0.1:$REDIS_PORT (data $REDIS_DIR)"
+    # AOF is the durability (fsync every second). No RDB snapshots on top of it: each one
+    # forks and writes the whole dataset again (Redis's default schedule: every minute
+    # under load), CPU this 2-core machine shares with the workers, for nothing AOF does
+    # not already keep.
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
-        --appendonly yes --appendfsync everysec \
+        --appendonly yes --appendfsync everysec --save "" \
         --dir "$REDIS_DIR" --daemonize yes \
         --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" >&2 9>&- \
         || die "redis-server failed to start (see $REDIS_LOG)"
