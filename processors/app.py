@@ -31,6 +31,7 @@ from processors.pipeline import Incoming
 from processors.progress import Progress
 from processors.runtime import Runtime
 from rules.live import RulesWatcher, rules_config_from_settings
+from rules.models.checkpoint import LEARN_EVERY_S
 
 log = get_logger(__name__)
 
@@ -171,6 +172,16 @@ def create_app(settings: Settings) -> faust.App:
     @app.timer(interval=3.0, on_leader=False)
     async def reload_rules() -> None:
         await watcher.poll()
+
+    @app.timer(interval=LEARN_EVERY_S, on_leader=False)
+    async def learn_labels() -> None:
+        # Batches queue their labels; learning them in rounds is here (and in a batch that
+        # finds a full round waiting), so a label waits a few seconds at most.
+        try:
+            await runtime.models.learn_queued()
+        except StoreError as exc:
+            REDIS_ERRORS.labels("model").inc()
+            log.warning("learning queued labels failed", error=str(exc))
 
     worker_id = f"{socket.gethostname()}-{os.getpid()}"
 

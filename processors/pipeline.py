@@ -35,7 +35,6 @@ from core.telemetry import (
     EVENTS_DEAD_LETTERED,
     EVENTS_DUPLICATE,
     INDEX_REPAIRS,
-    MODEL_LABELS,
     PROFILE_CONFLICTS,
 )
 from processors.grades import GradeChange, Recorded, Regrader
@@ -89,7 +88,9 @@ class WarningModel(Protocol):
 
     async def model(self) -> EarlyWarningModel: ...
 
-    async def learn(self, labels: Sequence[Label]) -> LearnResult: ...
+    async def offer(self, labels: Sequence[Label]) -> LearnResult | None:
+        """Queue labels durably; the model learns them in rounds, each label once."""
+        ...
 
 
 class AlertWriter(Protocol):
@@ -158,13 +159,11 @@ class BatchProcessor:
             report.alerts = await self._write_alerts(verdicts, regrader.latest)
             report.alerts += await self._close_deregistered(events)
             # After the alerts: a crash in between replays the batch against the old grade,
-            # so a downgrade alert is raised again (and merged) rather than lost; and the
-            # model learns only after it scored (score, decide, then learn).
+            # so a downgrade alert is raised again (and merged) rather than lost; and labels
+            # are offered to the model only after it scored them (score, decide, then learn).
             await self._grades.record(regrader.changes)
             if labels and self._model is not None:
-                learned = await self._model.learn(labels)
-                MODEL_LABELS.labels("learned").inc(learned.learned)
-                MODEL_LABELS.labels("already_learned").inc(learned.already)
+                await self._model.offer(labels)
         BATCH_SIZE.observe(len(batch))
         BATCH_SECONDS.observe(time.perf_counter() - started)
         return report

@@ -63,6 +63,7 @@ class Runtime:
     profiles: RedisProfileStore
     alerts: AlertStore
     grades: GradeStore
+    models: ModelStore
     engine: RuleEngine
     processor: BatchProcessor
 
@@ -94,4 +95,4 @@ class Runtime:
             model=models,
             model_inputs=EarlyWarning.inputs,
         )
-        return cls(settings, redis, profiles, alerts, grades, engine, processor)
+        return cls(settings, redis, profiles, alerts, grades, models, engine, processor)

@@ -4,5 +4,6 @@
 
     features(enterprise, people, at)  ->  EarlyWarningModel.score(x)  ->  Facts.warning
                                             (rule early_warning decides)
-    label of inspection.recorded      ->  ModelStore.learn([(eid, x, label)])  (after deciding)
+    label of inspection.recorded      ->  ModelStore.offer([Label(eid, x, label)])  (after deciding)
+                                      ->  ModelStore.learn_queued()  (rounds, each label once)
 """

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from core.errors import StoreError
 from core.settings import Settings
-from rules.models.checkpoint import MAX_LABELS_PER_WRITE, Label, ModelStore
+from rules.models.checkpoint import MAX_LABELS_PER_WRITE, ROUND, Label, ModelStore
 from rules.models.early_warning import EarlyWarningModel, ModelConfig
 from rules.models.features import FEATURE_NAMES
 
@@ -220,3 +220,85 @@ async def test_a_failed_checkpoint_leaves_no_unsaved_learning_behind(
     retried = await store.learn(labels(5, start=10))
     assert retried.learned == 5
     assert (await store.model()).n_learned == 15
+
+
+# -- queued labels: offered by batches, learned in rounds --------------------------------
+
+
+async def test_offered_labels_wait_in_the_queue_until_a_round_learns_them(
+    clients: list[Redis], name: str
+) -> None:
+    store = ModelStore(clients[0], name)
+    first = labels(150)
+    assert await store.offer(first) is None  # fewer than a round: only queued
+    assert await clients[0].llen(store.queue_key) == 150
+    assert (await store.model()).n_learned == 0
+    result = await store.learn_queued()
+    assert (result.learned, result.already) == (150, 0)
+    assert await clients[0].llen(store.queue_key) == 0
+    assert await clients[0].scard(store.learned_key) == 150
+    assert (await store.model()).n_learned == 150
+    # A redelivered batch offers its labels again, with new ones: only the new are learned.
+    await store.offer(first[:40] + labels(10, start=150) + labels(10, start=150))
+    again = await store.learn_queued()
+    assert (again.learned, again.already) == (10, 50)
+    assert (await store.model()).n_learned == 160
+    assert (await store.learn_queued()).learned == 0  # nothing left
+
+
+async def test_an_offer_that_fills_a_round_learns_it_at_once(
+    clients: list[Redis], name: str
+) -> None:
+    store = ModelStore(clients[0], name)
+    assert await store.offer(labels(ROUND - 1)) is None
+    result = await store.offer(labels(1, start=ROUND - 1))
+    assert result is not None
+    assert result.learned == ROUND
+    assert (await store.model()).n_learned == ROUND
+
+
+async def test_a_round_learns_at_most_one_write_of_the_queue(
+    clients: list[Redis], name: str
+) -> None:
+    store = ModelStore(clients[0], name)
+    n = MAX_LABELS_PER_WRITE + 120
+    result = await store.offer(labels(n))
+    assert result is not None
+    assert result.learned == MAX_LABELS_PER_WRITE
+    assert await clients[0].llen(store.queue_key) == 120
+    assert (await store.learn_queued()).learned == 120
+    assert (await store.model()).n_learned == n
+
+
+async def test_labels_queued_before_a_crash_are_learned_after_it(
+    clients: list[Redis], name: str
+) -> None:
+    crashed = ModelStore(clients[0], name)
+    await crashed.offer(labels(60))  # the worker dies before any round
+    restarted = ModelStore(clients[2], name)
+    assert (await restarted.learn_queued()).learned == 60
+    assert (await restarted.model()).n_learned == 60
+
+
+async def test_two_workers_learning_one_queue_learn_each_label_once(
+    clients: list[Redis], name: str
+) -> None:
+    a, b = ModelStore(clients[0], name), ModelStore(clients[1], name)
+    everything = labels(900)
+
+    async def worker(store: ModelStore, todo: Sequence[Label], size: int) -> None:
+        for start in range(0, len(todo), size):
+            await store.offer(todo[start : start + size])  # rounds race the other worker's
+            if start % (4 * size) == 0:
+                await store.learn_queued()  # the timer's round
+
+    # Overlapping offers (a redelivery after a rebalance looks like this).
+    await asyncio.gather(
+        worker(a, everything[:600], 45), worker(b, list(reversed(everything[300:])), 35)
+    )
+    while await clients[0].llen(a.queue_key):
+        await a.learn_queued()
+    assert await clients[0].scard(a.learned_key) == 900
+    model_a, model_b = await a.model(), await b.model()
+    assert model_a.n_learned == model_b.n_learned == 900
+    assert model_a.score(PROBE) == model_b.score(PROBE)

@@ -258,14 +258,12 @@ class RecordingModel:
         self.log.append("model")
         return self.inner
 
-    async def learn(self, labels: Sequence[Any]) -> Any:
-        from rules.models.checkpoint import LearnResult
-
-        self.log.append("learn")
+    async def offer(self, labels: Sequence[Any]) -> Any:
+        self.log.append("offer")
         self.learned += labels
         for label in labels:
             self.inner.learn(label.x, label.violation)
-        return LearnResult(learned=len(labels), already=0, version=1, conflicts=0)
+        return None
 
 
 async def test_the_model_scores_before_it_learns(decoder: Decoder, factory: EventFactory) -> None:
@@ -280,6 +278,6 @@ async def test_the_model_scores_before_it_learns(decoder: Decoder, factory: Even
         factory.inspection(uscc, violation=True, time=T0),
         factory.inspection(uscc, violation=None, time=T0),  # undecided: not a label
     )
-    assert model.log[-2:] == ["model", "learn"]
+    assert model.log[-2:] == ["model", "offer"]
     assert [label.violation for label in model.learned] == [True]
     assert model.inner.n_learned == 1
