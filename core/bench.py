@@ -338,9 +338,18 @@ def _num(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _dlq(r: Result) -> str:
+    """What the DLQ holds; dead letters are at least once, so a batch that was processed
+    before a rebalance and redelivered after it adds its bad messages again."""
+    text = f"DLQ holds {r.dlq}"
+    if r.dlq is not None and r.dlq > r.bad_sent:
+        text += f", {r.dlq - r.bad_sent} again from batches redelivered at a rebalance"
+    return text
+
+
 def summary_text(r: Result) -> str:
     lines = [
-        f"events              {r.events:,} ({r.bad_sent} bad; DLQ holds {r.dlq})",
+        f"events              {r.events:,} ({r.bad_sent} bad; {_dlq(r)})",
         f"produced            {r.produce_per_s:,.0f} events/s",
         f"raw consume         {r.raw_consume_per_s:,.0f} events/s (bare aiokafka consumer, "
         f"best of {len(r.raw_passes)})",

@@ -28,6 +28,7 @@ from core.bench import (
     percentile,
     settings_env,
     summary_line,
+    summary_text,
     with_redis_db,
 )
 from core.errors import DlqReason, InvalidEvent
@@ -190,6 +191,14 @@ def test_the_json_summary_has_the_ratio_and_no_nan() -> None:
     assert doc["ratio"] == 0.25
     assert doc["p99_ms"] is None
     orjson.dumps(doc)
+
+
+def test_dead_letters_redelivered_at_a_rebalance_are_told_apart() -> None:
+    """Dead letters are at least once: the summary says why the DLQ holds more than was sent."""
+    first = summary_text(Result(events=100, bad_sent=5, dlq=5)).splitlines()[0]
+    assert first.endswith("(5 bad; DLQ holds 5)")
+    again = summary_text(Result(events=100, bad_sent=5, dlq=7)).splitlines()[0]
+    assert again.endswith("(5 bad; DLQ holds 7, 2 again from batches redelivered at a rebalance)")
 
 
 def test_missing_alerts_count_at_the_grace_lower_bound() -> None:
