@@ -855,7 +855,7 @@ async def _send_paced(
     topics = {p.message.etype: input_topic(settings, p.message.etype) for p in paced}
     for topic in set(topics.values()):
         await producer.partitions_for(topic)
-    deliveries: list[asyncio.Future[Any]] = []
+    pending: list[asyncio.Future[Any]] = []
     started = time.time()
     sent = 0
     while sent < len(paced):
@@ -864,13 +864,27 @@ async def _send_paced(
             if p.trigger:
                 result.triggers[p.trigger] = time.time()
             m = p.message
-            deliveries.append(await producer.send(topics[m.etype], m.value, key=m.key))
+            pending.append(await producer.send(topics[m.etype], m.value, key=m.key))
         sent = due
         progress(sent)
+        pending = _undelivered(pending)
         await asyncio.sleep(0.01)
-    await asyncio.gather(*deliveries)
+    await asyncio.gather(*pending)
     result.ended_at = time.time()
     result.send_s = result.ended_at - started
+
+
+def _undelivered(deliveries: list[asyncio.Future[Any]]) -> list[asyncio.Future[Any]]:
+    """The deliveries still in flight; raises the error of one that failed. Checked as the
+    run goes: gathering all of them at the end (20,000 at the defaults) kept the loop from
+    reading alerts for long enough to add ~0.2 s to the last triggers' latency."""
+    still = []
+    for delivery in deliveries:
+        if delivery.done():
+            delivery.result()
+        else:
+            still.append(delivery)
+    return still
 
 
 # -- the run ----------------------------------------------------------------------------
