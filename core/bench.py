@@ -66,6 +66,9 @@ TRIGGER_ARREARS_CNY = 500_000.0
 ALERT_GRACE_S = 10.0
 MIN_DELIVERED = 0.95
 POLL_S = 0.05
+# Paced seconds sent before the counted ones: their alerts are reported apart, not in the
+# percentiles, so that the latency is the steady state's, not the backlog phase's wake.
+WARMUP_S = 2
 WORKER_READY_TIMEOUT_S = 120.0
 STALL_TIMEOUT_S = 60.0
 RAW_PASSES = 3
@@ -298,6 +301,9 @@ class Result:
     paced_worker_cpu_us_per_event: float | None = None
     triggers: int = 0
     alerts_received: int = 0
+    warmup_seconds: int = 0
+    warmup_triggers: int = 0
+    warmup_max_ms: float = math.nan  # the warm-up's worst trigger, not in the percentiles
     p50_ms: float = math.nan
     p99_ms: float = math.nan
     max_ms: float = math.nan
@@ -364,13 +370,15 @@ def summary_text(r: Result) -> str:
         f"machine load        {' -> '.join(f'{v:.1f}' for v in r.load_avg)} "
         f"(1-min load average, {os.cpu_count()} CPUs: others' work makes the figures noisy)",
         f"latency run         {r.paced_sent:,} events at {r.paced_rate_achieved:,.0f}/s "
-        f"(asked {r.rate:,}/s for {r.latency_seconds} s); "
+        f"(asked {r.rate:,}/s for {r.warmup_seconds} s of warm-up + {r.latency_seconds} s); "
         f"{_workers(r)} busy {_num(r.paced_worker_busy, '.2f')} cores "
         f"({_num(r.paced_worker_cpu_us_per_event, '.0f')} us/event)",
         f"alerts              {r.alerts_received}/{r.triggers} triggers; "
         f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, max {r.max_ms:.1f} ms",
         f"  of which          to the alert written in Redis: p50 {r.written_p50_ms:.1f} ms, "
         f"p99 {r.written_p99_ms:.1f} ms (the rest: relay to Kafka and delivery)",
+        f"warm-up             {r.warmup_triggers} triggers in the first {r.warmup_seconds} s, "
+        f"not counted above: max {r.warmup_max_ms:.1f} ms",
     ]
     return "\n".join(lines + [f"note: {n}" for n in r.notes])
 
@@ -761,6 +769,7 @@ class Latency:
     received: dict[str, float]  # when its alert arrived from Kafka
     ended_at: float
     written: dict[str, float] = field(default_factory=dict)  # the alert's created_at
+    warmup: dict[str, float] = field(default_factory=dict)  # triggers sent in the warm-up
 
     def latencies_ms(self) -> list[float]:
         """Per trigger; a missing alert counts with the lower bound (grace end - produced)."""
@@ -769,6 +778,18 @@ class Latency:
             (self.received.get(uscc, deadline) - produced) * 1000
             for uscc, produced in self.triggers.items()
         ]
+
+    def warmup_ms(self) -> list[float]:
+        """The warm-up's triggers, counted as :meth:`latencies_ms` counts the others."""
+        deadline = self.ended_at + ALERT_GRACE_S
+        return [
+            (self.received.get(uscc, deadline) - produced) * 1000
+            for uscc, produced in self.warmup.items()
+        ]
+
+    @property
+    def counted_received(self) -> int:
+        return sum(1 for uscc in self.triggers if uscc in self.received)
 
     def written_ms(self) -> list[float]:
         """Produced to the alert written by the worker (its ``created_at``), for the
@@ -813,9 +834,12 @@ async def _alerts_consumer(settings: Settings) -> Any:
     return consumer
 
 
-async def paced_run(settings: Settings, paced: Sequence[Paced], rate: int) -> Latency:
+async def paced_run(
+    settings: Settings, paced: Sequence[Paced], rate: int, warmup: int = 0
+) -> Latency:
     """Produce ``paced`` at ``rate``/s while listening for the triggers' alerts; waits
-    up to ``ALERT_GRACE_S`` after the last send for the missing ones."""
+    up to ``ALERT_GRACE_S`` after the last send for the missing ones. The triggers among
+    the first ``warmup`` messages are kept apart (``Latency.warmup``)."""
     wanted = {p.trigger for p in paced if p.trigger}
     consumer = await _alerts_consumer(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
@@ -826,7 +850,13 @@ async def paced_run(settings: Settings, paced: Sequence[Paced], rate: int) -> La
         with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
             task = bar.add_task(f"paced at {rate}/s", total=len(paced))
             await _send_paced(
-                settings, producer, paced, rate, result, lambda n: bar.update(task, completed=n)
+                settings,
+                producer,
+                paced,
+                rate,
+                result,
+                lambda n: bar.update(task, completed=n),
+                warmup,
             )
             bar.update(task, description="waiting for alerts")
             while len(result.received) < len(wanted) and not listener.done():
@@ -850,6 +880,7 @@ async def _send_paced(
     rate: int,
     result: Latency,
     progress: Callable[[int], None],
+    warmup: int = 0,
 ) -> None:
     """Every 10 ms, send what is due by then; a trigger's time is taken as it is sent."""
     topics = {p.message.etype: input_topic(settings, p.message.etype) for p in paced}
@@ -860,9 +891,10 @@ async def _send_paced(
     sent = 0
     while sent < len(paced):
         due = min(len(paced), int((time.time() - started) * rate) + 1)
-        for p in paced[sent:due]:
+        for i in range(sent, due):
+            p = paced[i]
             if p.trigger:
-                result.triggers[p.trigger] = time.time()
+                (result.warmup if i < warmup else result.triggers)[p.trigger] = time.time()
             m = p.message
             pending.append(await producer.send(topics[m.etype], m.value, key=m.key))
         sent = due
@@ -908,9 +940,12 @@ class _Run:
 
     def phases(self, events: int, rate: int, seconds: int) -> None:
         s, r = self.settings, self.result
-        _phase(f"generating {events:,} events and {rate * seconds:,} paced ones (seed {SEED})")
+        warmup = rate * WARMUP_S
+        _phase(
+            f"generating {events:,} events and {warmup + rate * seconds:,} paced ones (seed {SEED})"
+        )
         mix = make_mix(events)
-        paced = make_paced(mix, rate * seconds)
+        paced = make_paced(mix, warmup + rate * seconds)
         r.mix = dict(mix.counts().most_common())
         r.bad_sent = r.mix.get("bad", 0)
         _phase(f"producing to {s.topic_registration.rsplit('.', 2)[0]}.*")
@@ -927,8 +962,8 @@ class _Run:
         r.events_per_s = self._pipeline(len(mix.messages))
         r.dlq = asyncio.run(topic_size(s, s.topic_dlq))
         _done(f"{r.events_per_s:,.0f} events/s after {r.worker_startup_s:.1f} s of startup")
-        _phase(f"latency at {rate:,} events/s for {seconds} s")
-        self._latency(paced, rate)
+        _phase(f"latency at {rate:,} events/s for {seconds} s, after {WARMUP_S} s of warm-up")
+        self._latency(paced, rate, warmup)
         _done(f"{r.alerts_received}/{r.triggers} alerts, p99 {r.p99_ms:.1f} ms")
 
     def _pipeline(self, n: int) -> float:
@@ -955,13 +990,13 @@ class _Run:
             r.redis_cpu_us_per_event = used.redis_s / timed * 1e6
         return timed / r.drain_s
 
-    def _latency(self, paced: Sequence[Paced], rate: int) -> None:
+    def _latency(self, paced: Sequence[Paced], rate: int, warmup: int) -> None:
         r = self.result
         assert self.worker is not None
         client = redis_sync.Redis.from_url(self.settings.redis_url)
         try:
             before, started = cpu_sample(self.worker, client), time.perf_counter()
-            run = asyncio.run(paced_run(self.settings, paced, rate))
+            run = asyncio.run(paced_run(self.settings, paced, rate, warmup))
             used, elapsed = cpu_sample(self.worker, client) - before, time.perf_counter() - started
         finally:
             client.close()
@@ -969,7 +1004,11 @@ class _Run:
             r.paced_worker_busy = used.worker_s / elapsed
             r.paced_worker_cpu_us_per_event = used.worker_s / len(paced) * 1e6
         values = run.latencies_ms()
-        r.paced_sent, r.triggers, r.alerts_received = run.sent, len(run.triggers), len(run.received)
+        r.paced_sent, r.triggers = run.sent, len(run.triggers)
+        r.alerts_received = run.counted_received
+        r.warmup_seconds, r.warmup_triggers = WARMUP_S, len(run.warmup)
+        if run.warmup:
+            r.warmup_max_ms = max(run.warmup_ms())
         r.paced_rate_achieved = run.sent / run.send_s if run.send_s else 0.0
         if values:
             r.p50_ms, r.p99_ms, r.max_ms = (

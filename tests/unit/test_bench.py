@@ -201,6 +201,21 @@ def test_dead_letters_redelivered_at_a_rebalance_are_told_apart() -> None:
     assert again.endswith("(5 bad; DLQ holds 7, 2 again from batches redelivered at a rebalance)")
 
 
+def test_warm_up_triggers_are_reported_apart_from_the_percentiles() -> None:
+    run = Latency(
+        sent=4,
+        send_s=1.0,
+        triggers={"a": 10.0, "b": 10.5},
+        received={"a": 10.1, "b": 10.6, "w": 11.5},
+        ended_at=11.0,
+        warmup={"w": 9.0, "lost": 9.5},
+    )
+    assert run.latencies_ms() == pytest.approx([100.0, 100.0])
+    assert run.counted_received == 2
+    # A warm-up alert that never came counts at the grace bound, as a counted one would.
+    assert run.warmup_ms() == pytest.approx([2500.0, (11.0 + ALERT_GRACE_S - 9.5) * 1000])
+
+
 def test_missing_alerts_count_at_the_grace_lower_bound() -> None:
     run = Latency(
         sent=3, send_s=1.0, triggers={"a": 10.0, "b": 10.5}, received={"a": 10.1}, ended_at=11.0
