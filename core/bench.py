@@ -773,18 +773,17 @@ class Latency:
 
     def latencies_ms(self) -> list[float]:
         """Per trigger; a missing alert counts with the lower bound (grace end - produced)."""
-        deadline = self.ended_at + ALERT_GRACE_S
-        return [
-            (self.received.get(uscc, deadline) - produced) * 1000
-            for uscc, produced in self.triggers.items()
-        ]
+        return self._latencies_ms(self.triggers)
 
     def warmup_ms(self) -> list[float]:
         """The warm-up's triggers, counted as :meth:`latencies_ms` counts the others."""
+        return self._latencies_ms(self.warmup)
+
+    def _latencies_ms(self, triggers: dict[str, float]) -> list[float]:
         deadline = self.ended_at + ALERT_GRACE_S
         return [
             (self.received.get(uscc, deadline) - produced) * 1000
-            for uscc, produced in self.warmup.items()
+            for uscc, produced in triggers.items()
         ]
 
     @property
