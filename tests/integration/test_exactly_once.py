@@ -11,7 +11,9 @@ group gives the dead worker's partitions to the new one within seconds instead o
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import threading
 import time
 import uuid
@@ -176,8 +178,12 @@ class Lag:
         if time.monotonic() - self._checked > 0.5:
             self._checked = time.monotonic()
             ends = self._consumer.end_offsets(self._tps)
-            self.last = sum(ends[tp] - (self._consumer.committed(tp) or 0) for tp in self._tps)
+            self.last = sum(ends.values()) - self.committed()
         return self.last
+
+    def committed(self) -> int:
+        """Input messages the group has committed (the topics are new: offsets start at 0)."""
+        return sum(self._consumer.committed(tp) or 0 for tp in self._tps)
 
     def close(self) -> None:
         self._consumer.close()
@@ -205,6 +211,29 @@ def wait(predicate: Any, *, timeout: float, what: str, proc: Proc | None = None)
             raise AssertionError(f"{what}: the worker exited\n{proc.tail()}")
         time.sleep(0.05)
     raise AssertionError(f"{what}: not within {timeout}s" + (f"\n{proc.tail()}" if proc else ""))
+
+
+def kill_with_work_uncommitted(
+    proc: Proc, client: redis_sync.Redis, lag: Lag, *, total: int, context: str
+) -> tuple[int, int]:
+    """``kill -9`` the worker at a moment it has processed messages it has not committed, so
+    that the group must redeliver them to the next worker. The worker is frozen (SIGSTOP)
+    while its Redis count and the group's committed offsets are compared, so no commit can
+    land between the check and the kill; if it holds nothing uncommitted (it was idle and
+    caught up) it is thawed and checked again. Answers (processed, committed) at the kill."""
+    assert proc.popen is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        os.kill(proc.popen.pid, signal.SIGSTOP)
+        time.sleep(0.3)  # requests already sent (a commit, a Redis write) settle meanwhile
+        at, committed = processed(client), lag.committed()
+        assert at < total, f"the worker finished before the kill {context}"
+        if at > committed:
+            proc.kill9()
+            return at, committed
+        os.kill(proc.popen.pid, signal.SIGCONT)
+        time.sleep(random.uniform(0.05, 0.5))
+    raise AssertionError(f"the worker never held uncommitted messages for a minute {context}")
 
 
 def test_kill_9_mid_stream_loses_nothing_and_counts_nothing_twice(
@@ -252,9 +281,13 @@ def test_kill_9_mid_stream_loses_nothing_and_counts_nothing_twice(
             what=f"first worker processes {KILL_AT:.0%} of {plan.total} {context}",
             proc=first,
         )
-        first.kill9()
-        at_kill = processed(client)
-        assert at_kill < plan.total, f"the worker finished before the kill {context}"
+        lag = Lag(settings)
+        try:
+            at_kill, committed_at_kill = kill_with_work_uncommitted(
+                first, client, lag, total=plan.total, context=context
+            )
+        finally:
+            lag.close()
 
         producer.join(timeout=60)
         assert not producer.is_alive(), "producing took more than a minute"
@@ -332,14 +365,17 @@ def test_kill_9_mid_stream_loses_nothing_and_counts_nothing_twice(
 
         # -- the replay after the kill was recognised, not re-applied -------------------
         final = processed(client)
-        assert final > plan.total, (
-            f"processed {final} <= {plan.total} messages: no batch was redelivered after the "
-            f"kill at {at_kill}, so the test showed nothing {context}"
+        # Every message the first worker processed but did not commit came again.
+        uncommitted = at_kill - committed_at_kill
+        assert final - plan.total >= uncommitted > 0, (
+            f"processed {final} of {plan.total} messages: fewer than the {uncommitted} the "
+            f"killed worker had not committed were redelivered {context}"
         )
         assert sum(plan.distinct.values()) == plan.total - plan.resent
         print(
             f"{plan.total} messages, {sum(plan.distinct.values())} distinct events; "
-            f"killed at {at_kill} processed, {final - plan.total} replayed after the kill; "
+            f"killed at {at_kill} processed ({committed_at_kill} committed), "
+            f"{final - plan.total} replayed after the kill; "
             f"{time.monotonic() - started:.1f}s"
         )
         passed = True
