@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from streams import samples
 from streams.alert import Alert, AlertSubject, Evidence, Severity
 from streams.kafka import department_producer, produce_events
 
-from .conftest import child_env
+from .conftest import Proc, child_env
 
 
 def cli(settings: Settings, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -145,3 +146,24 @@ def eventually(check: Callable[[], Any], *, timeout: float = 60, what: str = "")
             return answer
         time.sleep(0.3)
     raise AssertionError(f"{what or 'condition'}: not within {timeout}s")
+
+
+_RULES_APPLIED = re.compile(rb"rule overrides applied.*?version\W+(\d+)")
+
+
+def log_size(proc: Proc) -> int:
+    """Where ``proc``'s log ends now: later lines are what it logs from here on."""
+    return proc.log.stat().st_size if proc.log.exists() else 0
+
+
+def wait_for_rules(worker: Proc, version: int, *, since: int, timeout: float = 60) -> None:
+    """Until the running worker logs (after offset ``since``) that it evaluates with rule
+    overrides ``version`` or newer: it polls for changes on a timer, and a busy machine
+    can make that late."""
+
+    def applied() -> bool:
+        with worker.log.open("rb") as log:
+            log.seek(since)
+            return any(int(v) >= version for v in _RULES_APPLIED.findall(log.read()))
+
+    eventually(applied, timeout=timeout, what=f"the worker applies rule overrides {version}")

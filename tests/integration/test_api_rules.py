@@ -4,7 +4,6 @@ refused against a stale version, and reaches the running worker without a restar
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,18 +11,21 @@ import pytest
 from core.settings import Settings
 from streams.factory import EventFactory
 
-from .api_kit import Accounts, Who, client, eventually, produce
+from .api_kit import Accounts, Who, client, eventually, log_size, produce, wait_for_rules
 from .conftest import Proc
 
 pytestmark = [pytest.mark.redis, pytest.mark.kafka, pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")
-def admin(settings: Settings, api_server: str) -> Iterator[Who]:
+def admin(settings: Settings, api_server: str, worker: Proc) -> Iterator[Who]:
     who = Accounts(settings, api_server).oversight
     yield who
+    since = log_size(worker)
     with client(api_server, who) as c:  # leave the defaults for the other tests
-        c.put("/api/v1/rules/tax_arrears", json={"thresholds": {}}).raise_for_status()
+        reset = c.put("/api/v1/rules/tax_arrears", json={"thresholds": {}})
+        reset.raise_for_status()
+    wait_for_rules(worker, reset.json()["config_version"], since=since)
 
 
 def test_the_list_shows_every_rule_in_force(api_server: str, admin: Who) -> None:
@@ -64,6 +66,7 @@ def test_a_change_reaches_the_running_worker(
 ) -> None:
     with client(api_server, admin) as c:
         before = c.get("/api/v1/rules").json()["config_version"]
+        since = log_size(worker)
         reply = c.put(
             "/api/v1/rules/tax_arrears",
             json={"thresholds": {"min_arrears_cny": 500000}, "expected_version": before},
@@ -75,7 +78,7 @@ def test_a_change_reaches_the_running_worker(
         assert rule["config_version"] == before + 1
         entries = c.get("/api/v1/audit", params={"target": "tax_arrears"}).json()["items"]
         assert entries[0]["action"] == "rule.update"
-    time.sleep(8)  # the worker polls the version every few seconds
+    wait_for_rules(worker, before + 1, since=since)
     f = EventFactory(source="api-rules", seed=9090)
     firm = f.uscc()
     produce(settings, [f.registered(firm), f.tax_arrears(firm, 300_000.0)])

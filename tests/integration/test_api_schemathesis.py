@@ -21,7 +21,8 @@ from schemathesis import GenerationMode
 from core.settings import Settings
 from rules.live import RULES_KEY
 
-from .api_kit import Accounts
+from .api_kit import Accounts, log_size, wait_for_rules
+from .conftest import Proc
 
 pytestmark = [pytest.mark.redis, pytest.mark.kafka]
 
@@ -29,15 +30,19 @@ EXAMPLES = int(os.environ.get("RISKWIRE_FUZZ_EXAMPLES", "20"))  # per operation 
 
 
 @pytest.fixture(scope="module")
-def people(settings: Settings, api_server: str) -> Iterator[Accounts]:
-    """Accounts, and the rule overrides put back as they were after the run."""
+def people(settings: Settings, api_server: str, worker: Proc) -> Iterator[Accounts]:
+    """Accounts, and the rule overrides put back as they were after the run, as a new
+    version (versions only move forward) that the running worker has applied before the
+    next test relies on the thresholds."""
     r = redis_sync.Redis.from_url(settings.redis_url)
-    saved = r.dump(RULES_KEY)
+    doc, ver = r.hmget(RULES_KEY, "doc", "ver")
     yield Accounts(settings, api_server)
-    if saved is None:
-        r.delete(RULES_KEY)
-    else:
-        r.restore(RULES_KEY, 0, saved, replace=True)
+    now = int(r.hget(RULES_KEY, "ver") or 0)
+    if now != int(ver or 0):
+        since = log_size(worker)
+        r.hset(RULES_KEY, mapping={"doc": doc or b"", "ver": now + 1})
+        wait_for_rules(worker, now + 1, since=since)
+    r.close()
 
 
 @pytest.fixture(scope="module")
