@@ -309,6 +309,9 @@ class Result:
     max_ms: float = math.nan
     written_p50_ms: float = math.nan  # produced -> alert written in Redis (created_at)
     written_p99_ms: float = math.nan
+    # Redis AOF rewrites that ran during the latency run (None: AOF off or not readable);
+    # one takes a core for a second or more on this machine, and that second's alerts wait.
+    aof_rewrites_in_latency_run: int | None = None
     notes: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -353,6 +356,18 @@ def _dlq(r: Result) -> str:
     return text
 
 
+def _aof(r: Result) -> str:
+    n = r.aof_rewrites_in_latency_run
+    if n is None:
+        return "n/a (AOF off)"
+    if not n:
+        return "none during the latency run"
+    return (
+        f"{n} during the latency run (or running when it began): a rewrite takes a core "
+        "for a second or more here, and the alerts of that second wait for it"
+    )
+
+
 def summary_text(r: Result) -> str:
     lines = [
         f"events              {r.events:,} ({r.bad_sent} bad; {_dlq(r)})",
@@ -379,6 +394,7 @@ def summary_text(r: Result) -> str:
         f"p99 {r.written_p99_ms:.1f} ms (the rest: relay to Kafka and delivery)",
         f"warm-up             {r.warmup_triggers} triggers in the first {r.warmup_seconds} s, "
         f"not counted above: max {r.warmup_max_ms:.1f} ms",
+        f"redis AOF rewrites  {_aof(r)}",
     ]
     return "\n".join(lines + [f"note: {n}" for n in r.notes])
 
@@ -675,6 +691,33 @@ def cpu_sample(workers: Workers, client: redis_sync.Redis) -> CpuSample:
     each = [process_cpu_s(pid) for pid in workers.pids]
     worker_s = None if not each or None in each else sum(s for s in each if s is not None)
     return CpuSample(worker_s, redis_s)
+
+
+def aof_rewrites(client: redis_sync.Redis) -> tuple[int, int] | None:
+    """(Redis AOF rewrites started so far, how many of them are running now: 0 or 1); None
+    when AOF is off or INFO does not say."""
+    try:
+        info: dict[str, Any] = client.info("persistence")
+    except Exception:
+        return None
+    if not int(info.get("aof_enabled", 0)) or "aof_rewrites" not in info:
+        return None
+    return int(info["aof_rewrites"]), int(info.get("aof_rewrite_in_progress", 0))
+
+
+def rewrites_between(before: tuple[int, int] | None, after: tuple[int, int] | None) -> int | None:
+    """AOF rewrites that ran at some time between two samples, one running at the first
+    included (Redis counts a rewrite when it starts).
+
+    >>> rewrites_between((5, 1), (5, 0)), rewrites_between((5, 0), (7, 1))
+    (1, 2)
+    >>> rewrites_between((5, 0), (5, 0)), rewrites_between(None, (5, 0))
+    (0, None)
+    """
+    if before is None or after is None:
+        return None
+    started, running = before
+    return after[0] - started + running
 
 
 def drain(settings: Settings, worker: Workers, client: redis_sync.Redis, n: int) -> Drain:
@@ -994,9 +1037,11 @@ class _Run:
         assert self.worker is not None
         client = redis_sync.Redis.from_url(self.settings.redis_url)
         try:
+            rewrites = aof_rewrites(client)
             before, started = cpu_sample(self.worker, client), time.perf_counter()
             run = asyncio.run(paced_run(self.settings, paced, rate, warmup))
             used, elapsed = cpu_sample(self.worker, client) - before, time.perf_counter() - started
+            r.aof_rewrites_in_latency_run = rewrites_between(rewrites, aof_rewrites(client))
         finally:
             client.close()
         if used.worker_s is not None:

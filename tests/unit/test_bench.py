@@ -201,6 +201,21 @@ def test_dead_letters_redelivered_at_a_rebalance_are_told_apart() -> None:
     assert again.endswith("(5 bad; DLQ holds 7, 2 again from batches redelivered at a rebalance)")
 
 
+def test_the_summary_says_when_an_aof_rewrite_overlapped_the_latency_run() -> None:
+    def line(n: int | None) -> str:
+        [it] = [
+            x
+            for x in summary_text(Result(aof_rewrites_in_latency_run=n)).splitlines()
+            if x.startswith("redis AOF rewrites")
+        ]
+        return it
+
+    assert line(None).endswith("n/a (AOF off)")
+    assert line(0).endswith("none during the latency run")
+    assert "1 during the latency run" in line(1)
+    assert Result(aof_rewrites_in_latency_run=2).as_json()["aof_rewrites_in_latency_run"] == 2
+
+
 def test_warm_up_triggers_are_reported_apart_from_the_percentiles() -> None:
     run = Latency(
         sent=4,
