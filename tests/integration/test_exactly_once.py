@@ -225,13 +225,16 @@ def kill_with_work_uncommitted(
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         os.kill(proc.popen.pid, signal.SIGSTOP)
-        time.sleep(0.3)  # requests already sent (a commit, a Redis write) settle meanwhile
-        at, committed = processed(client), lag.committed()
-        assert at < total, f"the worker finished before the kill {context}"
-        if at > committed:
-            proc.kill9()
-            return at, committed
-        os.kill(proc.popen.pid, signal.SIGCONT)
+        try:
+            time.sleep(0.3)  # requests already sent (a commit, a Redis write) settle meanwhile
+            at, committed = processed(client), lag.committed()
+            assert at < total, f"the worker finished before the kill {context}"
+            if at > committed:
+                proc.kill9()
+                return at, committed
+        finally:
+            if proc.alive():  # thawed whenever it was not killed, a failed check included
+                os.kill(proc.popen.pid, signal.SIGCONT)
         time.sleep(random.uniform(0.05, 0.5))
     raise AssertionError(f"the worker never held uncommitted messages for a minute {context}")
 
