@@ -14,9 +14,15 @@ its own.
    triggers (5%) for enterprises that hold no alert; each trigger is timed to its alert on
    ``riskwire.alerts`` (p50/p99). Fewer than 95% alerts within 10 s fails the run.
 
+Between 2 and 3, as many no-op faust workers as there are real ones drain the same backlog
+in a group of their own (:mod:`processors.ceiling`): the same app settings and batches, and
+nothing done with them but a count. That is the ceiling faust itself sets on this machine
+(``faust_ceiling_per_s``); ``ceiling_ratio`` is the pipeline's share of it.
+
 The last line printed is the result, and ``build/bench.json`` holds the summary::
 
-    events_per_s=<n> p50_ms=<n> p99_ms=<n> raw_consume_per_s=<n> ratio=<n>
+    events_per_s=<n> p50_ms=<n> p99_ms=<n> raw_consume_per_s=<n> ratio=<n> \
+        faust_ceiling_per_s=<n> ceiling_ratio=<n>
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ from rich.progress import Progress
 
 from core.settings import Settings
 from processors.heartbeat import WORKERS_KEY
-from processors.progress import STATS_KEY
+from processors.progress import CEILING_STATS_KEY, STATS_KEY
 from streams import samples
 from streams.factory import EventFactory
 from streams.identifiers import USCC_ALPHABET
@@ -290,6 +296,14 @@ class Result:
     worker_cpu_us_per_event: float | None = None  # while draining
     worker_cpu_busy: float | None = None  # worker CPU seconds per second while draining
     redis_cpu_us_per_event: float | None = None
+    # Commands Redis executed while draining, per event (those a Lua script runs included),
+    # and the commands that made up most of them.
+    redis_commands_per_event: float | None = None
+    redis_top_commands: dict[str, float] = field(default_factory=dict)
+    # The no-op faust workers on the same backlog (processors.ceiling).
+    faust_ceiling_per_s: float = 0.0
+    ceiling_startup_s: float = 0.0
+    ceiling_drain_s: float = 0.0
     load_avg: list[float] = field(default_factory=list)  # 1-min load at start and at the end
     dlq: int | None = None
     bad_sent: int = 0
@@ -319,22 +333,32 @@ class Result:
     def ratio(self) -> float:
         return self.events_per_s / self.raw_consume_per_s if self.raw_consume_per_s else 0.0
 
+    @property
+    def ceiling_ratio(self) -> float:
+        return self.events_per_s / self.faust_ceiling_per_s if self.faust_ceiling_per_s else 0.0
+
     def as_json(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["ratio"] = round(self.ratio, 3)
+        doc["ceiling_ratio"] = round(self.ceiling_ratio, 3)
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in doc.items()}
 
 
 def summary_line(r: Result) -> str:
     """The machine-readable last line.
 
-    >>> summary_line(Result(events_per_s=5123.4, p50_ms=12.34, p99_ms=80.06,
-    ...                     raw_consume_per_s=40000.2))
+    >>> line = summary_line(Result(events_per_s=5123.4, p50_ms=12.34, p99_ms=80.06,
+    ...                            raw_consume_per_s=40000.2, faust_ceiling_per_s=10246.8))
+    >>> head, tail = line.split(" faust_")
+    >>> head
     'events_per_s=5123 p50_ms=12.3 p99_ms=80.1 raw_consume_per_s=40000 ratio=0.128'
+    >>> tail
+    'ceiling_per_s=10247 ceiling_ratio=0.500'
     """
     return (
         f"events_per_s={r.events_per_s:.0f} p50_ms={r.p50_ms:.1f} p99_ms={r.p99_ms:.1f} "
-        f"raw_consume_per_s={r.raw_consume_per_s:.0f} ratio={r.ratio:.3f}"
+        f"raw_consume_per_s={r.raw_consume_per_s:.0f} ratio={r.ratio:.3f} "
+        f"faust_ceiling_per_s={r.faust_ceiling_per_s:.0f} ceiling_ratio={r.ceiling_ratio:.3f}"
     )
 
 
@@ -345,6 +369,17 @@ def _workers(r: Result) -> str:
 
 def _num(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
+
+
+def _top(commands: dict[str, float]) -> str:
+    """The commands that made up most of the per-event count.
+
+    >>> _top({"evalsha": 1.5, "hget": 0.25})
+    'evalsha 1.50, hget 0.25'
+    >>> _top({})
+    'n/a'
+    """
+    return ", ".join(f"{k} {v:.2f}" for k, v in commands.items()) or "n/a"
 
 
 def _dlq(r: Result) -> str:
@@ -374,14 +409,19 @@ def summary_text(r: Result) -> str:
         f"produced            {r.produce_per_s:,.0f} events/s",
         f"raw consume         {r.raw_consume_per_s:,.0f} events/s (bare aiokafka consumer, "
         f"best of {len(r.raw_passes)})",
+        f"faust ceiling       {r.faust_ceiling_per_s:,.0f} events/s ({_workers(r)} that only "
+        f"count their batches; {r.ceiling_drain_s:.1f} s to drain, after "
+        f"{r.ceiling_startup_s:.1f} s of startup)",
         f"pipeline            {r.events_per_s:,.0f} events/s ({r.drain_s:.1f} s to drain "
         f"{r.events - r.untimed_events:,})"
-        f"  ratio {r.ratio:.3f}",
+        f"  ratio {r.ratio:.3f}, ceiling ratio {r.ceiling_ratio:.3f}",
         f"worker startup      {r.worker_startup_s:.1f} s (spawn to every worker holding "
         f"partitions; {r.untimed_events:,} events processed meanwhile, not timed)",
         f"worker CPU          {_num(r.worker_cpu_us_per_event, '.0f')} us/event, "
         f"{_workers(r)} busy {_num(r.worker_cpu_busy, '.2f')} cores while draining; "
         f"Redis {_num(r.redis_cpu_us_per_event, '.0f')} us/event",
+        f"redis commands      {_num(r.redis_commands_per_event, '.2f')} per event while "
+        f"draining ({_top(r.redis_top_commands)})",
         f"machine load        {' -> '.join(f'{v:.1f}' for v in r.load_avg)} "
         f"(1-min load average, {os.cpu_count()} CPUs: others' work makes the figures noisy)",
         f"latency run         {r.paced_sent:,} events at {r.paced_rate_achieved:,.0f}/s "
@@ -571,12 +611,12 @@ class BenchError(RuntimeError):
 
 
 class Workers:
-    """``count`` ``riskwire worker`` processes in one consumer group, each with its log
-    (``build/logs/bench-worker-<i>.log``)."""
+    """``count`` ``riskwire <command>`` processes in one consumer group, each with its log
+    (``build/logs/bench-<command>-<i>.log``)."""
 
-    def __init__(self, settings: Settings, count: int, logs: Path) -> None:
-        self.settings, self.count = settings, count
-        self.logs = [logs / f"bench-worker-{i}.log" for i in range(1, count + 1)]
+    def __init__(self, settings: Settings, count: int, logs: Path, command: str = "worker") -> None:
+        self.settings, self.count, self.command = settings, count, command
+        self.logs = [logs / f"bench-{command}-{i}.log" for i in range(1, count + 1)]
         self.popens: list[subprocess.Popen[bytes]] = []
         self.spawned_at = 0.0
 
@@ -590,7 +630,7 @@ class Workers:
             with log.open("wb") as out:
                 self.popens.append(
                     subprocess.Popen(
-                        [sys.executable, "-m", "core", "worker"],
+                        [sys.executable, "-m", "core", self.command],
                         env=env,
                         stdout=out,
                         stderr=subprocess.STDOUT,
@@ -646,8 +686,8 @@ def heartbeat_assigned(client: redis_sync.Redis) -> int:
     return sum(int(d["assigned"]) for d in docs if now - float(d["at"]) < 15)
 
 
-def processed(client: redis_sync.Redis) -> int:
-    return int(client.hget(STATS_KEY, "processed") or 0)
+def processed(client: redis_sync.Redis, key: str = STATS_KEY) -> int:
+    return int(client.hget(key, "processed") or 0)
 
 
 @dataclass(slots=True)
@@ -662,16 +702,54 @@ class Drain:
 
 @dataclass(frozen=True, slots=True)
 class CpuSample:
-    """CPU seconds used so far by the worker processes (Linux ``/proc``) and Redis."""
+    """CPU seconds used so far by the worker processes (Linux ``/proc``) and Redis, and the
+    commands Redis has executed so far, by name (``INFO commandstats``: a Lua script's own
+    commands are counted as well as the ``EVALSHA`` that ran them)."""
 
     worker_s: float | None
     redis_s: float | None
+    redis_calls: dict[str, int] | None = None
 
     def __sub__(self, other: CpuSample) -> CpuSample:
         def diff(a: float | None, b: float | None) -> float | None:
             return None if a is None or b is None else a - b
 
-        return CpuSample(diff(self.worker_s, other.worker_s), diff(self.redis_s, other.redis_s))
+        calls = None
+        if self.redis_calls is not None and other.redis_calls is not None:
+            before = other.redis_calls
+            calls = {k: v - before.get(k, 0) for k, v in self.redis_calls.items()}
+        return CpuSample(
+            diff(self.worker_s, other.worker_s), diff(self.redis_s, other.redis_s), calls
+        )
+
+
+def command_calls(client: redis_sync.Redis) -> dict[str, int] | None:
+    """Calls so far of every command Redis has run (``INFO commandstats``); None when
+    INFO does not say."""
+    try:
+        info: dict[str, Any] = client.info("commandstats")
+    except Exception:
+        return None
+    return {
+        name.removeprefix("cmdstat_"): int(stats["calls"])
+        for name, stats in info.items()
+        if isinstance(stats, dict) and "calls" in stats
+    }
+
+
+def per_event(calls: dict[str, int], events: int, top: int = 4) -> tuple[float, dict[str, float]]:
+    """(commands per event, the ``top`` commands' share of it), leaving out the bench's own
+    polling (``HGET`` of the progress counter, ``HGETALL`` of heartbeats, ``INFO``).
+
+    >>> per_event({"evalsha": 300, "hincrby": 3, "info": 9, "hget": 40}, 100, top=2)
+    (3.03, {'evalsha': 3.0, 'hincrby': 0.03})
+    """
+    counted = {k: v for k, v in calls.items() if k not in _BENCH_OWN and v > 0}
+    ranked = sorted(counted.items(), key=lambda kv: -kv[1])[:top]
+    return sum(counted.values()) / events, {k: v / events for k, v in ranked}
+
+
+_BENCH_OWN = frozenset({"hget", "hgetall", "info", "ping"})
 
 
 def process_cpu_s(pid: int) -> float | None:
@@ -690,7 +768,7 @@ def cpu_sample(workers: Workers, client: redis_sync.Redis) -> CpuSample:
         redis_s = None
     each = [process_cpu_s(pid) for pid in workers.pids]
     worker_s = None if not each or None in each else sum(s for s in each if s is not None)
-    return CpuSample(worker_s, redis_s)
+    return CpuSample(worker_s, redis_s, command_calls(client))
 
 
 def aof_rewrites(client: redis_sync.Redis) -> tuple[int, int] | None:
@@ -720,10 +798,17 @@ def rewrites_between(before: tuple[int, int] | None, after: tuple[int, int] | No
     return after[0] - started + running
 
 
-def drain(settings: Settings, worker: Workers, client: redis_sync.Redis, n: int) -> Drain:
-    """Poll every 50 ms until the workers have processed ``n`` messages, timed from the
-    moment every worker holds partitions: the first to join drains alone until the group
-    rebalances, and that start-up is not the sustained rate."""
+def drain(
+    settings: Settings,
+    worker: Workers,
+    client: redis_sync.Redis,
+    n: int,
+    key: str = STATS_KEY,
+) -> Drain:
+    """Poll every 50 ms until the workers have processed ``n`` messages (their count in
+    ``key``), timed from the moment every worker holds partitions: the first to join
+    drains alone until the group rebalances, and that start-up is not the sustained
+    rate."""
     admin = _admin(settings)
     assigned_at: float | None = None
     untimed = 0
@@ -736,7 +821,7 @@ def drain(settings: Settings, worker: Workers, client: redis_sync.Redis, n: int)
             while True:
                 worker.check_alive()
                 now = time.perf_counter()
-                count = processed(client)
+                count = processed(client, key)
                 if assigned_at is None and _all_assigned(admin, settings, worker.count):
                     assigned_at, cpu, untimed = now, cpu_sample(worker, client), count
                     bar.update(task, description="draining")
@@ -1000,6 +1085,9 @@ class _Run:
             r.raw_passes.append(rate_)
         r.raw_consume_per_s = max(r.raw_passes)
         _done(" / ".join(f"{v:,.0f}" for v in r.raw_passes) + " events/s")
+        _phase(f"faust ceiling ({self.workers} no-op faust workers on the same backlog)")
+        r.faust_ceiling_per_s = self._ceiling(len(mix.messages))
+        _done(f"{r.faust_ceiling_per_s:,.0f} events/s after {r.ceiling_startup_s:.1f} s of startup")
         _phase("worker on the backlog")
         r.events_per_s = self._pipeline(len(mix.messages))
         r.dlq = asyncio.run(topic_size(s, s.topic_dlq))
@@ -1007,6 +1095,24 @@ class _Run:
         _phase(f"latency at {rate:,} events/s for {seconds} s, after {WARMUP_S} s of warm-up")
         self._latency(paced, rate, warmup)
         _done(f"{r.alerts_received}/{r.triggers} alerts, p99 {r.p99_ms:.1f} ms")
+
+    def _ceiling(self, n: int) -> float:
+        """Drain the backlog with no-op faust workers in a group of their own, timed as the
+        pipeline is; they are stopped before the real workers start."""
+        s, r = self.settings, self.result
+        ceiling = s.model_copy(update={"app_id": f"{s.app_id}-ceiling"})
+        client = redis_sync.Redis.from_url(s.redis_url)
+        workers = Workers(ceiling, self.workers, ROOT / "build" / "logs", "ceiling-worker")
+        self.groups.append(ceiling.app_id)
+        workers.start()
+        try:
+            timing = drain(ceiling, workers, client, n, key=CEILING_STATS_KEY)
+        finally:
+            workers.stop()
+            client.close()
+        r.ceiling_startup_s = timing.assigned_at - workers.spawned_at
+        r.ceiling_drain_s = timing.drained_at - timing.assigned_at
+        return (n - timing.untimed) / r.ceiling_drain_s
 
     def _pipeline(self, n: int) -> float:
         s, r = self.settings, self.result
@@ -1030,6 +1136,8 @@ class _Run:
             r.worker_cpu_busy = used.worker_s / r.drain_s
         if used.redis_s is not None:
             r.redis_cpu_us_per_event = used.redis_s / timed * 1e6
+        if used.redis_calls is not None:
+            r.redis_commands_per_event, r.redis_top_commands = per_event(used.redis_calls, timed)
         return timed / r.drain_s
 
     def _latency(self, paced: Sequence[Paced], rate: int, warmup: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -69,12 +70,26 @@ def _quiet_gc() -> None:
 @app.command()
 def worker() -> None:
     """Run a stream worker: consume the input topics, keep profiles, fire alerts."""
-    from faust.worker import Worker
-
     from processors.app import create_app
 
+    _run_faust(create_app)
+
+
+@app.command("ceiling-worker", hidden=True)
+def ceiling_worker() -> None:
+    """A no-op faust worker that only counts its batches (``riskwire bench`` runs these to
+    measure faust's own ceiling beside the pipeline)."""
+    from processors.ceiling import create_ceiling_app
+
+    _run_faust(create_ceiling_app)
+
+
+def _run_faust(create: Callable[[Settings], Any]) -> None:
+    """Build a faust app from the environment's settings and run it until stopped."""
+    from faust.worker import Worker
+
     settings = _settings()
-    faust_app = create_app(settings)
+    faust_app = create(settings)
     _quiet_gc()
     Worker(faust_app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
 

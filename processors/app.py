@@ -84,9 +84,12 @@ def incoming(event: Any) -> Incoming:
     )
 
 
-def create_app(settings: Settings) -> faust.App:
+def new_faust_app(settings: Settings) -> faust.App:
+    """The faust app every riskwire worker runs on: raw serializers, a memory store, no web
+    view and :class:`BatchMonitor`. The benchmark's no-op ceiling worker is built on it too,
+    so that the two differ only in what their agent does."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         value_serializer="raw",
@@ -103,6 +106,10 @@ def create_app(settings: Settings) -> faust.App:
         broker_max_poll_records=settings.worker_batch_max,
         monitor=BatchMonitor(),
     )
+
+
+def create_app(settings: Settings) -> faust.App:
+    app = new_faust_app(settings)
     publisher = FaustPublisher(app)
     runtime = Runtime.build(settings, KafkaDeadLetters(publisher, settings.topic_dlq))
     app.riskwire = runtime  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ from core.bench import (
     make_mix,
     make_paced,
     members_assigned,
+    per_event,
     percentile,
     settings_env,
     summary_line,
@@ -45,7 +46,8 @@ FAMILIES = {
     "enforcement.uploads": Family.ENFORCEMENT,
 }
 RESULT_LINE = re.compile(
-    r"^events_per_s=\d+ p50_ms=\d+\.\d p99_ms=\d+\.\d raw_consume_per_s=\d+ ratio=\d+\.\d{3}$"
+    r"^events_per_s=\d+ p50_ms=\d+\.\d p99_ms=\d+\.\d raw_consume_per_s=\d+ ratio=\d+\.\d{3}"
+    r" faust_ceiling_per_s=\d+ ceiling_ratio=\d+\.\d{3}$"
 )
 
 
@@ -177,13 +179,39 @@ def test_percentile_nearest_rank_on_a_known_list() -> None:
 
 
 def test_the_result_line_is_exact() -> None:
-    r = Result(events_per_s=5234.56, p50_ms=41.26, p99_ms=180.04, raw_consume_per_s=150321.7)
+    r = Result(
+        events_per_s=5234.56,
+        p50_ms=41.26,
+        p99_ms=180.04,
+        raw_consume_per_s=150321.7,
+        faust_ceiling_per_s=9871.2,
+    )
     line = summary_line(r)
     assert line == (
-        "events_per_s=5235 p50_ms=41.3 p99_ms=180.0 raw_consume_per_s=150322 ratio=0.035"
+        "events_per_s=5235 p50_ms=41.3 p99_ms=180.0 raw_consume_per_s=150322 ratio=0.035 "
+        "faust_ceiling_per_s=9871 ceiling_ratio=0.530"
     )
     assert RESULT_LINE.match(line)
-    assert summary_line(Result()).endswith("raw_consume_per_s=0 ratio=0.000")
+    assert summary_line(Result()).endswith(
+        "raw_consume_per_s=0 ratio=0.000 faust_ceiling_per_s=0 ceiling_ratio=0.000"
+    )
+
+
+def test_the_summary_names_the_ceiling_and_redis_commands_per_event() -> None:
+    """The bench prints faust's own ceiling beside the pipeline, and Redis commands per
+    event with the commands that make them up (the bench's own polling left out)."""
+    commands, top = per_event({"evalsha": 2000, "hincrby": 2, "hget": 500, "info": 9}, 1000)
+    r = Result(
+        events_per_s=5000.0,
+        faust_ceiling_per_s=10000.0,
+        redis_commands_per_event=commands,
+        redis_top_commands=top,
+    )
+    text = summary_text(r)
+    assert "faust ceiling       10,000 events/s" in text
+    assert "ceiling ratio 0.500" in text
+    assert "redis commands      2.00 per event while draining (evalsha 2.00, hincrby 0.00)" in text
+    assert r.as_json()["ceiling_ratio"] == 0.5
 
 
 def test_the_json_summary_has_the_ratio_and_no_nan() -> None:

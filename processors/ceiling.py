@@ -1,0 +1,35 @@
+"""faust's own ceiling: a worker that takes the same batches as riskwire's and does nothing
+with them but count.
+
+``riskwire bench`` runs as many of these as it runs real workers, in a consumer group of
+their own, over the same backlog. Both are built on :func:`processors.app.new_faust_app`
+and take their batches with the same ``take_events(worker_batch_max,
+within=worker_batch_within_s)``, so the difference between the two rates is what riskwire
+does per event on top of faust. The count goes to Redis once a batch, as the real worker's
+progress does, so the bench can tell when the backlog is drained.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from core.settings import Settings
+from processors.app import new_faust_app
+from processors.progress import CEILING_STATS_KEY, Progress
+from processors.runtime import redis_client
+
+
+def create_ceiling_app(settings: Settings) -> faust.App:
+    app = new_faust_app(settings)
+    topic = app.topic(*settings.input_topics, value_serializer="raw", key_serializer="raw")
+    progress = Progress(redis_client(settings), key=CEILING_STATS_KEY)
+    batch_max, within = settings.worker_batch_max, settings.worker_batch_within_s
+
+    async def count(stream: Any) -> None:
+        async for events in stream.take_events(batch_max, within=within):
+            await progress.add(len(events))
+
+    app.agent(topic, name="riskwire.agent.ceiling")(count)
+    return app
