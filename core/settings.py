@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     topic_grades: str = "riskwire.grades"
     topic_dlq: str = "riskwire.dlq"
     partitions: int = Field(default=8, ge=1)
+    # Replicas of every topic riskwire creates (its own and faust's), and how many of them
+    # must hold a write before the broker acknowledges it (producers use acks=all). Unset,
+    # they follow the environment: 3 and 2 in production, 1 and 1 on one local broker.
+    kafka_replication_factor: int | None = Field(default=None, ge=1, le=16)
+    kafka_min_insync_replicas: int | None = Field(default=None, ge=1, le=16)
     departments: tuple[str, ...] = DEV_DEPARTMENTS
 
     app_id: str = "riskwire"
@@ -85,7 +90,33 @@ class Settings(BaseSettings):
             raise ConfigError("RISKWIRE_IDENTITY_SECRET must be set outside development")
         if len(self.identity_secret.get_secret_value()) < 16:
             raise ConfigError("RISKWIRE_IDENTITY_SECRET must be at least 16 characters")
+        if self.min_insync_replicas > self.replication_factor:
+            raise ConfigError(
+                "RISKWIRE_KAFKA_MIN_INSYNC_REPLICAS must not exceed the replication factor "
+                f"({self.min_insync_replicas} > {self.replication_factor}): no write could succeed"
+            )
         return self
+
+    @property
+    def replication_factor(self) -> int:
+        """``kafka_replication_factor``, or the environment's default.
+
+        >>> Settings(env="production", identity_secret="x" * 32).replication_factor
+        3
+        >>> Settings(env="test").replication_factor
+        1
+        """
+        if self.kafka_replication_factor is not None:
+            return self.kafka_replication_factor
+        return 3 if self.env == "production" else 1
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """``kafka_min_insync_replicas``, or one fewer than the replicas (at least 1): a
+        broker may be down and writes still go on, and none is acknowledged by one alone."""
+        if self.kafka_min_insync_replicas is not None:
+            return self.kafka_min_insync_replicas
+        return max(1, self.replication_factor - 1)
 
     @property
     def input_topics(self) -> tuple[str, str, str, str]:

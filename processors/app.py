@@ -97,6 +97,7 @@ def new_faust_app(settings: Settings) -> faust.App:
         store="memory://",
         datadir=str(settings.state_dir / "{conf.name}-data"),
         topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
         web_enabled=False,
         producer_linger=0.002,
         producer_acks=-1,

@@ -18,12 +18,13 @@ from streams.factory import topic_for
 
 def all_topics(settings: Settings) -> dict[str, dict[str, str]]:
     """Every topic riskwire reads or writes, with its topic configs."""
-    topics: dict[str, dict[str, str]] = {key: {} for key in settings.input_topics}
-    topics[settings.topic_alerts] = {}
-    topics[settings.topic_dlq] = {}
-    topics[settings.topic_grades] = {"cleanup.policy": "compact"}
+    base = {"min.insync.replicas": str(settings.min_insync_replicas)}
+    topics: dict[str, dict[str, str]] = {key: dict(base) for key in settings.input_topics}
+    topics[settings.topic_alerts] = dict(base)
+    topics[settings.topic_dlq] = dict(base)
+    topics[settings.topic_grades] = {**base, "cleanup.policy": "compact"}
     for department in settings.departments:
-        topics[settings.department_topic(department)] = {}
+        topics[settings.department_topic(department)] = dict(base)
     return topics
 
 
@@ -35,7 +36,7 @@ def ensure_topics(settings: Settings, *, timeout_ms: int = 30_000) -> list[str]:
     try:
         existing = set(admin.list_topics())
         missing = [
-            NewTopic(name, settings.partitions, 1, topic_configs=configs)
+            NewTopic(name, settings.partitions, settings.replication_factor, topic_configs=configs)
             for name, configs in all_topics(settings).items()
             if name not in existing
         ]

@@ -99,9 +99,11 @@ def isolated_settings(
     kind: str,
     redis_url: str | None = None,
     state_dir: Path | None = None,
+    **overrides: Any,
 ) -> Settings:
     """Settings of their own: topics under a fresh prefix (created here), a consumer group,
-    and the given Redis database (the session's by default) and faust data directory."""
+    and the given Redis database (the session's by default) and faust data directory;
+    ``overrides`` sets any other field (e.g. the replication of a cluster's topics)."""
     run = uuid.uuid4().hex[:8]
     prefix = f"{kind[0]}{run}."
     extra: dict[str, Any] = {"state_dir": state_dir} if state_dir is not None else {}
@@ -122,6 +124,7 @@ def isolated_settings(
         topic_dlq=prefix + "riskwire.dlq",
         worker_metrics_port=0,
         **extra,
+        **overrides,
     )
     ensure_topics(settings)
     return settings

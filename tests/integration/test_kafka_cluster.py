@@ -1,0 +1,201 @@
+"""riskwire on a replicated Kafka: three KRaft nodes started by ``deploy/kafka-cluster.sh``,
+topics with replication 3 and ``min.insync.replicas`` 2, and a broker killed with
+``kill -9`` while a worker consumes a feed and publishes what it derives.
+
+Every acknowledged write survives the loss of one node (acks=all with two replicas in
+sync), the group moves to the new partition leaders, and every profile ends up counting
+each distinct event exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_sync
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+from core.settings import Settings
+
+from .conftest import ROOT, Proc, isolated_settings, start_worker
+from .exactly_once_kit import (
+    LOCK,
+    Plan,
+    assert_profiles_exact,
+    claim_redis_db,
+    processed,
+    produce,
+    topic_size,
+    wait,
+)
+
+pytestmark = [pytest.mark.kafka, pytest.mark.redis]
+
+SCRIPT = ROOT / "deploy" / "kafka-cluster.sh"
+NODES = 3
+KILLED = 2  # the node killed mid-feed
+
+
+def _free_run_of_ports(count: int) -> int:
+    """A first port such that it and the ``count - 1`` after it are free on loopback."""
+    import socket
+
+    for _ in range(50):
+        base = random.randrange(30_000, 60_000, 2)
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise AssertionError("no run of free ports for the Kafka cluster")
+
+
+class Cluster:
+    def __init__(self, directory: Path) -> None:
+        self.env = {
+            **os.environ,
+            "RISKWIRE_CLUSTER_DIR": str(directory),
+            "RISKWIRE_CLUSTER_PORT": str(_free_run_of_ports(2 * NODES)),
+            "RISKWIRE_PARTITIONS": "4",
+        }
+
+    def __call__(self, *args: str, timeout: float = 300) -> str:
+        done = subprocess.run(
+            ["bash", str(SCRIPT), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        assert done.returncode == 0, f"kafka-cluster.sh {' '.join(args)}: {done.stderr[-2000:]}"
+        return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Three nodes of the project's own Kafka, started for this module; in CI a failure to
+    start fails the test (nothing is skipped)."""
+    c = Cluster(tmp_path_factory.mktemp("kafka-cluster"))
+    try:
+        c("up")
+        yield c
+    finally:
+        c("down")
+
+
+def leaders(admin: KafkaAdminClient, topics: list[str]) -> dict[tuple[str, int], int]:
+    return {
+        (t["name"], p["partition_index"]): p["leader_id"]
+        for t in admin.describe_topics(topics)
+        for p in t["partitions"]
+    }
+
+
+def test_topics_are_created_with_the_configured_replication(
+    services: dict[str, str], cluster: Cluster
+) -> None:
+    settings = isolated_settings(
+        {**services, "kafka": cluster("bootstrap")},
+        kind="replicas",
+        kafka_replication_factor=3,
+        kafka_min_insync_replicas=2,
+    )
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        described = admin.describe_topics([*settings.input_topics, settings.topic_grades])
+        for topic in described:
+            assert {len(p["replica_nodes"]) for p in topic["partitions"]} == {3}, topic["name"]
+        configs = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, settings.topic_tax)]
+        )
+        assert configs["topic"][settings.topic_tax]["min.insync.replicas"]["value"] == "2"
+    finally:
+        admin.close()
+
+
+def test_a_broker_killed_mid_feed_loses_nothing_and_applies_nothing_twice(
+    services: dict[str, str],
+    cluster: Cluster,
+    logs_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    seed = random.randrange(1 << 30)
+    plan = Plan(seed, enterprises=300, body_events=9_000)
+    settings: Settings = isolated_settings(
+        {**services, "kafka": cluster("bootstrap")},
+        kind="broker",
+        redis_url=claim_redis_db(services, uuid.uuid4().hex[:8]),
+        state_dir=tmp_path,
+        kafka_replication_factor=3,
+        kafka_min_insync_replicas=2,
+    )
+    client = redis_sync.Redis.from_url(settings.redis_url)
+    monkeypatch.setenv("BROKER_SESSION_TIMEOUT", "8")
+    monkeypatch.setenv("BROKER_HEARTBEAT_INTERVAL", "1")
+    context = f"(seed {seed}, app {settings.app_id}, {settings.redis_url})"
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    worker: Proc | None = None
+    passed = False
+    try:
+        worker = start_worker(settings, logs_dir, name="worker-broker-kill")
+        errors: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                produce(settings, plan)
+            except BaseException as exc:
+                errors.append(exc)
+
+        producer = threading.Thread(target=send, name="departments", daemon=True)
+        producer.start()
+        wait(
+            lambda: processed(client) > 0.3 * plan.total,
+            timeout=120,
+            what=f"the worker processes 30% of {plan.total} {context}",
+            proc=worker,
+        )
+        before = leaders(admin, list(settings.input_topics))
+        at_kill = processed(client)
+        cluster("kill", str(KILLED))
+        assert at_kill < plan.total, f"the feed was done before the broker died {context}"
+        # the node led input partitions the worker was reading: their leaders must move
+        assert KILLED in before.values(), f"node {KILLED} led no input partition {context}"
+
+        producer.join(timeout=180)
+        assert not producer.is_alive(), "producing took more than three minutes"
+        assert not errors, errors
+        wait(
+            lambda: processed(client) >= plan.total,
+            timeout=180,
+            what=f"the worker processes all {plan.total} messages with a node down {context}",
+            proc=worker,
+        )
+        after = leaders(admin, list(settings.input_topics))
+        assert KILLED not in after.values(), f"a partition is still led by the dead node {context}"
+        assert_profiles_exact(client, plan, context)
+        assert topic_size(settings, settings.topic_dlq) == 0
+        cluster("start", str(KILLED))  # it rejoins and catches up; the cluster is whole again
+        print(
+            f"{plan.total} messages; node {KILLED} killed at "
+            f"{at_kill} processed; {processed(client)} processed in all"
+        )
+        passed = True
+    finally:
+        admin.close()
+        if worker is not None:
+            worker.stop()
+        if passed:
+            client.flushdb()
+        else:
+            client.delete(LOCK)
+        client.close()
