@@ -8,11 +8,14 @@ Two loops, both safe to run in every worker:
   by their subscriptions). An entry is acknowledged once its deliveries are in the
   persisted queue; reading an entry twice queues nothing twice.
 - :meth:`DeliveryScheduler.run_due` claims due deliveries and sends each in its own task,
-  at most ``Limits.per_endpoint`` at a time per endpoint and ``Limits.total`` in all, so a
-  slow or dead endpoint holds only its own slots and never delays another endpoint (or the
-  pipeline, which only writes the feed). A retryable failure is tried again after an
-  exponential backoff with jitter (5 s, 10 s, 20 s … capped at 1 h) until
-  ``RetryPolicy.give_up_after_s`` (24 h) after the first attempt, then dead-lettered.
+  at most ``Limits.per_endpoint`` at a time per endpoint, ``Limits.per_department`` per
+  department and ``Limits.total`` in all, so a slow or dead endpoint holds only its own
+  slots, a department's dead endpoints only the department's share, and neither delays
+  another department (nor the pipeline, which only writes the feed). A failure (anything
+  but a 2xx answer, except 410) is tried again after an exponential backoff with jitter
+  (5 s, 10 s, 20 s … capped at 1 h) until ``RetryPolicy.give_up_after_s`` (24 h) after the
+  first attempt, then dead-lettered. A 410 disables the endpoint. Dead letters are kept
+  until an admin replays or purges them.
 
 Every time comes from the injected clock, so tests drive the schedule on a ``FakeClock``.
 """
@@ -82,6 +85,7 @@ class RetryPolicy:
 @dataclass(frozen=True, slots=True)
 class Limits:
     total: int = 256  # deliveries in flight in this process
+    per_department: int = 32  # per department: 7 departments never fill ``total``
     per_endpoint: int = 4  # deliveries in flight per endpoint in this process
     lease_s: float = 60.0  # longer than any attempt (the notifier's timeout)
     attempt_deadline_s: float = 30.0  # a notifier that overruns its own timeout is cut here
@@ -106,6 +110,8 @@ class DeliveryQueue(Protocol):
         limit: int,
         per_endpoint: int,
         in_flight: Mapping[str, int],
+        per_department: int,
+        department_in_flight: Mapping[str, int],
     ) -> list[QueuedDelivery]: ...
 
     async def retry(self, delivery: QueuedDelivery, *, at_ms: int, attempt: Attempt) -> None: ...
@@ -119,6 +125,8 @@ class EndpointDirectory(Protocol):
     async def get(self, endpoint_id: str) -> Endpoint | None: ...
 
     async def endpoint_ids(self, departments: Collection[str]) -> dict[str, list[str]]: ...
+
+    async def set_disabled(self, endpoint_id: str, disabled_at: datetime | None) -> bool: ...
 
 
 class SubscriptionSource(Protocol):
@@ -158,6 +166,7 @@ class DeliveryScheduler:
         self._limits = limits
         self._rng = rng or random.Random()
         self._in_flight: Counter[str] = Counter()
+        self._department_in_flight: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---------------------------------------------------------------- feed -> queue
@@ -285,13 +294,16 @@ class DeliveryScheduler:
             lease_ms=int(lim.lease_s * 1000),
             limit=lim.total - len(self._tasks),
             per_endpoint=lim.per_endpoint,
-            in_flight={ep: n for ep, n in self._in_flight.items() if n > 0},
+            in_flight=dict(self._in_flight),
+            per_department=lim.per_department,
+            department_in_flight=dict(self._department_in_flight),
         )
         for queued in claimed:
             self._in_flight[queued.endpoint_id] += 1
+            self._department_in_flight[queued.department] += 1
             task = asyncio.create_task(self._attempt(queued), name=f"deliver-{queued.id}")
             self._tasks.add(task)
-            task.add_done_callback(functools.partial(self._forget, queued.endpoint_id))
+            task.add_done_callback(functools.partial(self._forget, queued))
         return len(claimed)
 
     async def drain(self) -> None:
@@ -303,11 +315,15 @@ class DeliveryScheduler:
     def in_flight(self) -> int:
         return len(self._tasks)
 
-    def _forget(self, endpoint_id: str, task: asyncio.Task[None]) -> None:
+    def _forget(self, queued: QueuedDelivery, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._in_flight[endpoint_id] -= 1
-        if self._in_flight[endpoint_id] <= 0:
-            del self._in_flight[endpoint_id]
+        for counter, key in (
+            (self._in_flight, queued.endpoint_id),
+            (self._department_in_flight, queued.department),
+        ):
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]
         if not task.cancelled() and task.exception() is not None:
             # The queue could not record the attempt: the lease runs out and it is retried.
             log.warning("recording a delivery failed", error=type(task.exception()).__name__)
@@ -328,6 +344,9 @@ class DeliveryScheduler:
             NOTIFICATION_ATTEMPTS.labels(
                 self._notifier.name, DeliveryState.FAILED, Reason.ENDPOINT_GONE
             ).inc()
+            return
+        if endpoint.disabled_at is not None:  # it answered 410: kept as a dead letter
+            await self._settle(queued, Outcome(OutcomeKind.PERMANENT, Reason.GONE))
             return
         delivery = Delivery(
             id=queued.id,
@@ -378,6 +397,11 @@ class DeliveryScheduler:
             reason=outcome.reason,
             next_attempt_at=datetime.fromtimestamp(next_ms / 1000, UTC) if next_ms else None,
         )
+        if outcome.reason is Reason.GONE and outcome.status_code == 410:
+            await self._endpoints.set_disabled(queued.endpoint_id, now)
+            log.warning(
+                "webhook endpoint answered 410 Gone: disabled", endpoint_id=queued.endpoint_id
+            )
         if next_ms is not None:
             await self._queue.retry(updated, at_ms=next_ms, attempt=attempt)
         else:
