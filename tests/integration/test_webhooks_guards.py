@@ -212,8 +212,8 @@ async def test_every_dead_letter_stays_listed_until_replayed_or_purged(
     api = await make_api()
     admin = await api.token("tax")
     endpoint = (await register(api, "http://127.0.0.1:9/x")).json()
-    rejected = outcome_for_status(400, latency_ms=2)
-    notifier = Scripted(api.clock, {endpoint["id"]: [rejected]})
+    failing = outcome_for_status(503, latency_ms=2)
+    notifier = Scripted(api.clock, {endpoint["id"]: [failing]})
     s = scheduler_for(api, notifier)
     alerts = [alert(alert_id=f"01JDEADLETTER{n:014d}") for n in range(50)]
     # Day one: five alerts dead-lettered; day two: forty-five more, over a thousand attempts.
@@ -227,7 +227,7 @@ async def test_every_dead_letter_stays_listed_until_replayed_or_purged(
     assert {d["alert_id"] for d in dead.json()["items"]} == {a.alert_id for a in alerts}
     letters = (await api.http.get(f"{url}/dead-letters?limit=1000", headers=admin)).json()
     assert letters["total"] == 50
-    assert {d["attempts"][0]["status_code"] for d in letters["items"]} == {400}
+    assert {d["attempts"][0]["status_code"] for d in letters["items"]} == {503}
 
     # Replayed: sent again with the same webhook-id, and no longer a dead letter.
     first = f"msg_{endpoint['id']}_{alerts[0].alert_id}_1"
