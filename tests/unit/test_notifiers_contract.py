@@ -282,6 +282,8 @@ def test_sealed_secrets_open_only_with_their_key_and_context() -> None:
         "alerts.notify.sealing",
         "alerts.notify.queue",
         "alerts.notify.deliveries",
+        "alerts.notify.limits",
+        "alerts.notify.egress",
         "alerts.subscriptions",
         "alerts.routing",
     ],
