@@ -6,17 +6,25 @@ refused), with an injectable resolver and a real receiver on 127.0.0.1."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+import ssl
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from ipaddress import ip_address, ip_network
 from typing import Any
 
+import httpcore
 import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from alerts.notify.base import Delivery, OutcomeKind, Reason
-from alerts.notify.egress import AddressClass, EgressGuard, EgressPolicy, IPAddress
+from alerts.notify.egress import (
+    AddressClass,
+    EgressGuard,
+    EgressPolicy,
+    GuardedBackend,
+    IPAddress,
+)
 from alerts.notify.webhook import WebhookNotifier
 from core.clock import FakeClock
 from core.errors import ConfigError, EgressRefused
@@ -205,3 +213,50 @@ async def test_delivery_connects_to_the_checked_address_under_the_url_s_name(
     (got,) = receiver.to("/status/204")
     assert got.headers["host"] == f"{name}:{receiver.port}"
     assert resolver.asked == [name]  # resolved once, for the connection
+
+
+class _Recording(httpcore.AsyncNetworkBackend):
+    """Records where the guarded backend connects and the name TLS is started with."""
+
+    def __init__(self) -> None:
+        self.connected: list[tuple[str, int]] = []
+        self.tls_names: list[str | None] = []
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        self.connected.append((host, port))
+        backend = self
+
+        class Stream(httpcore.AsyncNetworkStream):
+            async def start_tls(
+                self,
+                ssl_context: ssl.SSLContext,
+                server_hostname: str | None = None,
+                timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+            ) -> httpcore.AsyncNetworkStream:
+                backend.tls_names.append(server_hostname)
+                raise httpcore.ConnectError("recorded, not connected")
+
+            async def aclose(self) -> None:
+                pass
+
+        return Stream()
+
+
+async def test_tls_is_started_with_the_url_s_name_on_the_checked_address() -> None:
+    name = "hooks.bureau.test"
+    recording = _Recording()
+    guard = EgressGuard(EgressPolicy(), Rebinding({name: [[PUBLIC]]}))
+    async with httpcore.AsyncConnectionPool(
+        network_backend=GuardedBackend(guard, inner=recording)
+    ) as pool:
+        with pytest.raises(httpcore.ConnectError, match="recorded"):
+            await pool.request("POST", f"https://{name}:8443/hooks")
+    assert recording.connected == [(str(PUBLIC), 8443)]  # the address that was checked
+    assert recording.tls_names == [name]  # SNI and the certificate check: the name
