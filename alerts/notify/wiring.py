@@ -16,6 +16,9 @@ from alerts.notify.webhook import WebhookNotifier
 from alerts.subscriptions import SubscriptionStore
 from core.clock import Clock, SystemClock
 from core.settings import Settings
+from core.telemetry import get_logger
+
+log = get_logger(__name__)
 
 
 def secret_box(settings: Settings) -> SecretBox:
@@ -58,6 +61,16 @@ class NotifyStores:
 
 
 def limits_from(settings: Settings) -> Limits:
+    """The scheduler's limits; a warning when the departments' shares exceed the total (one
+    department could then wait for the others' slots)."""
+    shares = settings.webhook_in_flight_per_department * len(settings.departments)
+    if shares > settings.webhook_in_flight:
+        log.warning(
+            "webhook in-flight shares exceed the total: a department may wait for slots",
+            per_department=settings.webhook_in_flight_per_department,
+            departments=len(settings.departments),
+            total=settings.webhook_in_flight,
+        )
     return Limits(
         total=settings.webhook_in_flight,
         per_department=settings.webhook_in_flight_per_department,

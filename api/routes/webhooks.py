@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from alerts.notify.base import DeliveryState
 from alerts.notify.egress import ALWAYS_REFUSED, AddressClass, EgressGuard
@@ -32,6 +32,7 @@ from core.errors import AuthError, EgressRefused, QuotaExceeded
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 RECENT = 10  # deliveries shown with each endpoint in the list
 MAX_IDS = 1000  # delivery ids in one replay or purge
+DeliveryId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 def get_notify(request: Request) -> NotifyStores:
@@ -97,7 +98,7 @@ class DeadLettersPublic(BaseModel):
 class DeadLetterSelection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    delivery_ids: list[str] | None = Field(
+    delivery_ids: list[DeliveryId] | None = Field(
         default=None, max_length=MAX_IDS, description="which ones; all when absent"
     )
 
@@ -257,7 +258,10 @@ async def list_dead_letters(
 
 @router.post("/{endpoint_id}/dead-letters/replay", response_model=DeadLettersReplayed)
 async def replay_dead_letters(
-    endpoint_id: str, body: DeadLetterSelection, account: Admin, notify: NotifyDep
+    endpoint_id: str,
+    account: Admin,
+    notify: NotifyDep,
+    body: Annotated[DeadLetterSelection | None, Body()] = None,
 ) -> DeadLettersReplayed:
     """Queue dead letters again, due now, with a new 24-hour retry window and the same
     ``webhook-id``. Enables the endpoint if a 410 answer had disabled it."""
@@ -265,7 +269,8 @@ async def replay_dead_letters(
     if endpoint.disabled_at is not None:
         await notify.endpoints.set_disabled(endpoint_id, None)
     now_ms = int(notify.clock.now().timestamp() * 1000)
-    replayed = await notify.queue.replay(endpoint_id, body.delivery_ids, now_ms=now_ms)
+    ids = body.delivery_ids if body is not None else None
+    replayed = await notify.queue.replay(endpoint_id, ids, now_ms=now_ms)
     return DeadLettersReplayed(replayed=replayed)
 
 
@@ -274,7 +279,7 @@ async def purge_dead_letters(
     endpoint_id: str,
     account: Admin,
     notify: NotifyDep,
-    delivery_id: Annotated[list[str] | None, Query(max_length=MAX_IDS)] = None,
+    delivery_id: Annotated[list[DeliveryId] | None, Query(max_length=MAX_IDS)] = None,
 ) -> DeadLettersPurged:
     """Drop dead letters for good: the ``delivery_id`` ones (repeatable), or all."""
     await _own_endpoint(notify, endpoint_id, account.department)

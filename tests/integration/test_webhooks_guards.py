@@ -267,7 +267,12 @@ async def test_replaying_enables_an_endpoint_that_a_410_disabled(make_api: MakeA
     assert (letter["state"], letter["attempts"][0]["reason"]) == ("failed", "gone")
 
     notifier.script[endpoint["id"]] = [Outcome(OutcomeKind.DELIVERED, status_code=200)]
-    assert (await api.http.post(f"{url}/replay", json={}, headers=admin)).json() == {"replayed": 1}
+    too_long = {"delivery_ids": ["m" * 201]}
+    assert (await api.http.post(f"{url}/replay", json=too_long, headers=admin)).status_code == 422
+    extra = {"delivery_ids": None, "endpoint": "x"}
+    assert (await api.http.post(f"{url}/replay", json=extra, headers=admin)).status_code == 422
+    replayed = await api.http.post(f"{url}/replay", headers=admin)  # no body: all of them
+    assert replayed.json() == {"replayed": 1}
     (listed,) = (await api.http.get("/api/v1/webhooks", headers=admin)).json()["items"]
     assert listed["disabled_at"] is None
     await settle(s)
