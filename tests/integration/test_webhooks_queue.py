@@ -11,7 +11,7 @@ import asyncio
 import random
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -23,7 +23,13 @@ from alerts.notify.memory import MemoryDeliveryQueue
 from alerts.notify.queue import Attempt, QueuedDelivery, RedisDeliveryQueue, delivery_id
 from core.clock import FakeClock, SystemClock
 
-from ..unit.test_deliveries import Endpoints, Subscriptions, queued
+from ..unit.test_deliveries import (
+    Endpoints,
+    Subscriptions,
+    assert_no_department_starves,
+    queued,
+)
+from ..unit.webhook_receiver import Receiver
 
 pytestmark = [pytest.mark.redis]
 
@@ -316,3 +322,22 @@ async def test_a_scheduler_on_a_new_connection_picks_up_the_pending(
     assert second.sent == [(delivery_id("01EPA", "01AL000000", 1), 2)]
     log = await queue.attempts("01EPA")
     assert [a.state for a in log] == [DeliveryState.DELIVERED, DeliveryState.RETRYING]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()
+
+
+async def test_64_dead_endpoints_of_one_department_do_not_delay_another_s_on_redis(
+    services: dict[str, str], ns: str, receiver: Receiver, dead_listeners: list[str]
+) -> None:
+    client = Redis.from_url(services["redis"])
+    try:
+        queue = RedisDeliveryQueue(client, namespace=ns)
+        await assert_no_department_starves(queue, receiver, dead_listeners)
+    finally:
+        await wipe(client, ns)
+        await client.aclose()
