@@ -26,11 +26,18 @@ from redis.exceptions import RedisError
 from ulid import ULID
 
 from core.clock import Clock
-from core.errors import StoreError
+from core.errors import QuotaExceeded, StoreError
 from streams.alert import Alert, Severity
 
 SUBS_KEY = "rw:subs:v1:{department}"
 MAX_USCCS = 10_000
+DEFAULT_MAX_PER_DEPARTMENT = 100
+_CREATE_LUA = """
+-- KEYS: the department's hash. ARGV: most allowed, id, doc. 1 if added.
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+return 1
+"""
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 Uscc = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{18}$")]
 Grade = Literal["A", "B", "C", "D"]
@@ -80,13 +87,18 @@ def wants(alert: Alert, subscriptions: Sequence[SubscriptionCriteria]) -> bool:
 
 
 class SubscriptionStore:
-    def __init__(self, redis: Redis, clock: Clock) -> None:
+    def __init__(
+        self, redis: Redis, clock: Clock, *, max_per_department: int = DEFAULT_MAX_PER_DEPARTMENT
+    ) -> None:
         self._redis = redis
         self._clock = clock
+        self.max_per_department = max_per_department
+        self._create = redis.register_script(_CREATE_LUA)
 
     async def create(
         self, department: str, criteria: SubscriptionCriteria, *, created_by: str | None = None
     ) -> Subscription:
+        """A new subscription; ``QuotaExceeded`` when the department has its most already."""
         sub = Subscription(
             id=str(ULID.from_datetime(self._clock.now())),
             department=department,
@@ -94,12 +106,18 @@ class SubscriptionStore:
             created_by=created_by,
             **criteria.model_dump(),
         )
+        key = SUBS_KEY.format(department=department)
         try:
-            await self._redis.hset(
-                SUBS_KEY.format(department=department), sub.id, sub.model_dump_json()
+            added = await self._create(
+                keys=[key], args=[self.max_per_department, sub.id, sub.model_dump_json()]
             )
         except RedisError as exc:
             raise StoreError(f"writing a subscription failed: {exc}") from exc
+        if not added:
+            raise QuotaExceeded(
+                f"the department has {self.max_per_department} subscriptions, the most "
+                "allowed (RISKWIRE_WEBHOOK_MAX_SUBSCRIPTIONS); delete one first"
+            )
         return sub
 
     async def delete(self, department: str, subscription_id: str) -> bool:

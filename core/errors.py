@@ -8,7 +8,9 @@
     ├── StoreError              Redis failed or answered something unexpected
     ├── AuthError               a missing or wrong credential (HTTP 401)
     │   └── Forbidden           a right credential without the right (HTTP 403)
-    └── DeliveryError           a notifier could not deliver (``retryable`` says whether to retry)
+    ├── DeliveryError           a notifier could not deliver (``retryable`` says whether to retry)
+    ├── EgressRefused           a webhook destination riskwire does not connect to (its class)
+    └── QuotaExceeded           a department is at one of its configured caps (HTTP 409)
 
 Every error a caller is expected to handle derives from :class:`RiskwireError`, so a
 worker loop can tell "ours, handled" from "a bug" with one ``except`` clause.
@@ -71,3 +73,18 @@ class DeliveryError(RiskwireError):
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+class EgressRefused(RiskwireError):
+    """A webhook destination that riskwire does not connect to; ``kind`` is the class of
+    its address (``loopback``, ``private``, ``link_local``, ``metadata`` …), never the
+    address itself, so the delivery log cannot be used to map a network."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"webhook destination refused: {kind} address")
+        self.kind = kind
+
+
+class QuotaExceeded(RiskwireError):
+    """A department is at one of its configured caps (HTTP 409); the message names the
+    setting that raises it."""

@@ -6,12 +6,14 @@ no module imports a global settings instance.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import ConfigError
 
@@ -80,6 +82,37 @@ class Settings(BaseSettings):
     ws_send_queue: int = Field(default=1000, ge=10)
 
     rules_file: Path | None = None
+
+    # Webhooks. Networks (CIDR) beside the public internet that endpoints may reach, as a
+    # JSON list or comma-separated; unset: loopback in development, none otherwise.
+    # Link-local and cloud metadata addresses are refused whatever this says.
+    webhook_allowed_networks: Annotated[tuple[str, ...] | None, NoDecode] = None
+    webhook_max_endpoints: int = Field(default=10, ge=1, le=1000)  # per department
+    webhook_max_subscriptions: int = Field(default=100, ge=1, le=10_000)  # per department
+    webhook_in_flight: int = Field(default=256, ge=1)  # sends at once, per worker
+    webhook_in_flight_per_department: int = Field(default=32, ge=1)  # per worker
+    webhook_in_flight_per_endpoint: int = Field(default=4, ge=1)  # per worker
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+            value = [v.strip() for v in value if v.strip()]
+        return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _check_networks(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for network in value or ():
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"RISKWIRE_WEBHOOK_ALLOWED_NETWORKS: {network!r} is not a CIDR network"
+                ) from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:

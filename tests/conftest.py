@@ -1,6 +1,10 @@
-"""Fixtures every test may use: a person keyer, a decoder, an event factory."""
+"""Fixtures every test may use: a person keyer, a decoder, an event factory, and 64 dead
+webhook endpoints on loopback."""
 
 from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -24,3 +28,18 @@ def decoder(keyer: PersonKeyer) -> Decoder:
 @pytest.fixture
 def factory() -> EventFactory:
     return EventFactory(source="test-samr", seed=11)
+
+
+@pytest.fixture
+def dead_listeners() -> Iterator[list[str]]:
+    """64 endpoints on loopback that accept TCP connections (the kernel completes the
+    handshake into the backlog) and never answer: nothing ever calls accept()."""
+    socks = []
+    for _ in range(64):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        socks.append(sock)
+    yield [f"http://127.0.0.1:{s.getsockname()[1]}/hook" for s in socks]
+    for sock in socks:
+        sock.close()

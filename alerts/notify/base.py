@@ -9,6 +9,8 @@ Neither a delivery's ``repr`` nor an outcome ever holds the endpoint's secret or
 >>> outcome_for_status(503, latency_ms=12).reason
 <Reason.SERVER_ERROR: 'server_error'>
 >>> outcome_for_status(404, latency_ms=12).kind
+<OutcomeKind.RETRYABLE: 'retryable'>
+>>> outcome_for_status(410, latency_ms=12).kind
 <OutcomeKind.PERMANENT: 'permanent'>
 """
 
@@ -36,9 +38,11 @@ class Reason(enum.StrEnum):
     REQUEST_TIMEOUT = "request_timeout"  # HTTP 408
     RATE_LIMITED = "rate_limited"  # HTTP 429
     SERVER_ERROR = "server_error"  # HTTP 5xx
-    REJECTED = "rejected"  # another 4xx: the receiver refuses this request
-    REDIRECTED = "redirected"  # 3xx: redirects are not followed
+    REJECTED = "rejected"  # another 4xx: retried, the receiver may be fixed within the window
+    REDIRECTED = "redirected"  # 3xx: redirects are not followed, the answer is retried
+    GONE = "gone"  # HTTP 410, or the endpoint was disabled by one: not retried
     BAD_CONFIG = "bad_config"  # the endpoint cannot be called as configured
+    FORBIDDEN_ADDRESS = "forbidden_address"  # the egress policy refuses the address
     ENDPOINT_GONE = "endpoint_gone"  # the endpoint was deleted while the delivery waited
     INTERNAL = "internal"  # the notifier itself failed (a bug): retried
 
@@ -49,7 +53,7 @@ class DeliveryState(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     RETRYING = "retrying"
-    FAILED = "failed"  # a permanent failure: not retried
+    FAILED = "failed"  # a permanent failure (410, a bad URL or secret): not retried
     DEAD_LETTERED = "dead_lettered"  # retried for the whole retry window, never delivered
 
 
@@ -99,20 +103,25 @@ class Notifier(Protocol):
         ...
 
 
-RETRYABLE_STATUS = frozenset({408, 429})
+GONE_STATUS = 410
+
+
+def _reason_for(status: int) -> Reason:
+    if status >= 500:
+        return Reason.SERVER_ERROR
+    named = {408: Reason.REQUEST_TIMEOUT, 429: Reason.RATE_LIMITED, GONE_STATUS: Reason.GONE}
+    return named.get(status, Reason.REDIRECTED if status < 400 else Reason.REJECTED)
 
 
 def outcome_for_status(
     status: int, *, latency_ms: int, retry_after_s: float | None = None
 ) -> Outcome:
-    """The contract's retry mapping for an HTTP answer: 2xx delivered; 408, 429 and 5xx
-    retryable; any other answer permanent."""
+    """The contract's retry mapping for an HTTP answer: 2xx delivered; 410 permanent (the
+    receiver says the endpoint is gone: it is disabled); every other answer retryable for
+    the whole retry window (``api.md``: at least 24 hours)."""
     if 200 <= status < 300:
         return Outcome(OutcomeKind.DELIVERED, status_code=status, latency_ms=latency_ms)
-    if status in RETRYABLE_STATUS or status >= 500:
-        reason = {408: Reason.REQUEST_TIMEOUT, 429: Reason.RATE_LIMITED}.get(
-            status, Reason.SERVER_ERROR
-        )
-        return Outcome(OutcomeKind.RETRYABLE, reason, status, latency_ms, retry_after_s)
-    reason = Reason.REDIRECTED if 300 <= status < 400 else Reason.REJECTED
-    return Outcome(OutcomeKind.PERMANENT, reason, status, latency_ms)
+    reason = _reason_for(status)
+    if status == GONE_STATUS:
+        return Outcome(OutcomeKind.PERMANENT, reason, status, latency_ms)
+    return Outcome(OutcomeKind.RETRYABLE, reason, status, latency_ms, retry_after_s)

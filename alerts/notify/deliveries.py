@@ -8,11 +8,14 @@ Two loops, both safe to run in every worker:
   by their subscriptions). An entry is acknowledged once its deliveries are in the
   persisted queue; reading an entry twice queues nothing twice.
 - :meth:`DeliveryScheduler.run_due` claims due deliveries and sends each in its own task,
-  at most ``Limits.per_endpoint`` at a time per endpoint and ``Limits.total`` in all, so a
-  slow or dead endpoint holds only its own slots and never delays another endpoint (or the
-  pipeline, which only writes the feed). A retryable failure is tried again after an
-  exponential backoff with jitter (5 s, 10 s, 20 s … capped at 1 h) until
-  ``RetryPolicy.give_up_after_s`` (24 h) after the first attempt, then dead-lettered.
+  at most ``Limits.per_endpoint`` at a time per endpoint, ``Limits.per_department`` per
+  department and ``Limits.total`` in all, so a slow or dead endpoint holds only its own
+  slots, a department's dead endpoints only the department's share, and neither delays
+  another department (nor the pipeline, which only writes the feed). A failure (anything
+  but a 2xx answer, except 410) is tried again after an exponential backoff with jitter
+  (5 s, 10 s, 20 s … capped at 1 h) until ``RetryPolicy.give_up_after_s`` (24 h) after the
+  first attempt, then dead-lettered. A 410 disables the endpoint. Dead letters are kept
+  until an admin replays or purges them.
 
 Every time comes from the injected clock, so tests drive the schedule on a ``FakeClock``.
 """
@@ -25,7 +28,6 @@ import functools
 import random
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -35,6 +37,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from alerts.notify.base import Delivery, DeliveryState, Notifier, Outcome, OutcomeKind, Reason
 from alerts.notify.endpoints import Endpoint
+from alerts.notify.limits import DEFAULT_LIMITS, DEFAULT_RETRY, Limits, RetryPolicy
 from alerts.notify.metrics import (
     NOTIFICATION_ATTEMPTS,
     NOTIFICATION_LAG_SECONDS,
@@ -52,47 +55,7 @@ from streams.alert import Alert
 
 GROUP = "webhooks"
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    first_s: float = 5.0
-    factor: float = 2.0
-    cap_s: float = 3600.0
-    give_up_after_s: float = 24 * 3600.0
-    jitter: float = 0.1  # each delay is moved by up to this fraction, either way
-
-    def delay_s(
-        self, attempt: int, rng: random.Random, retry_after_s: float | None = None
-    ) -> float:
-        """The wait after failed attempt number ``attempt`` (1-based).
-
-        >>> steady = RetryPolicy(jitter=0.0)
-        >>> [steady.delay_s(n, random.Random()) for n in (1, 2, 3, 4, 10, 11)]
-        [5.0, 10.0, 20.0, 40.0, 2560.0, 3600.0]
-        """
-        base = min(self.cap_s, self.first_s * self.factor ** (attempt - 1))
-        delay = base * (1 + self.jitter * (2 * rng.random() - 1))
-        return min(self.cap_s, max(delay, retry_after_s or 0.0))
-
-    def gives_up(self, first_attempt_ms: int, now_ms: int) -> bool:
-        return now_ms - first_attempt_ms >= self.give_up_after_s * 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    total: int = 256  # deliveries in flight in this process
-    per_endpoint: int = 4  # deliveries in flight per endpoint in this process
-    lease_s: float = 60.0  # longer than any attempt (the notifier's timeout)
-    attempt_deadline_s: float = 30.0  # a notifier that overruns its own timeout is cut here
-    feed_batch: int = 500
-    feed_block_ms: int = 1000
-    feed_claim_idle_ms: int = 30_000
-    poll_s: float = 0.2  # how often due deliveries are looked for
-
-
-DEFAULT_RETRY = RetryPolicy()
-DEFAULT_LIMITS = Limits()
+__all__ = ["DeliveryScheduler", "Limits", "RetryPolicy", "webhook_body"]
 
 
 class DeliveryQueue(Protocol):
@@ -106,6 +69,8 @@ class DeliveryQueue(Protocol):
         limit: int,
         per_endpoint: int,
         in_flight: Mapping[str, int],
+        per_department: int,
+        department_in_flight: Mapping[str, int],
     ) -> list[QueuedDelivery]: ...
 
     async def retry(self, delivery: QueuedDelivery, *, at_ms: int, attempt: Attempt) -> None: ...
@@ -119,6 +84,8 @@ class EndpointDirectory(Protocol):
     async def get(self, endpoint_id: str) -> Endpoint | None: ...
 
     async def endpoint_ids(self, departments: Collection[str]) -> dict[str, list[str]]: ...
+
+    async def set_disabled(self, endpoint_id: str, disabled_at: datetime | None) -> bool: ...
 
 
 class SubscriptionSource(Protocol):
@@ -158,6 +125,7 @@ class DeliveryScheduler:
         self._limits = limits
         self._rng = rng or random.Random()
         self._in_flight: Counter[str] = Counter()
+        self._department_in_flight: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---------------------------------------------------------------- feed -> queue
@@ -285,13 +253,16 @@ class DeliveryScheduler:
             lease_ms=int(lim.lease_s * 1000),
             limit=lim.total - len(self._tasks),
             per_endpoint=lim.per_endpoint,
-            in_flight={ep: n for ep, n in self._in_flight.items() if n > 0},
+            in_flight=dict(self._in_flight),
+            per_department=lim.per_department,
+            department_in_flight=dict(self._department_in_flight),
         )
         for queued in claimed:
             self._in_flight[queued.endpoint_id] += 1
+            self._department_in_flight[queued.department] += 1
             task = asyncio.create_task(self._attempt(queued), name=f"deliver-{queued.id}")
             self._tasks.add(task)
-            task.add_done_callback(functools.partial(self._forget, queued.endpoint_id))
+            task.add_done_callback(functools.partial(self._forget, queued))
         return len(claimed)
 
     async def drain(self) -> None:
@@ -303,11 +274,15 @@ class DeliveryScheduler:
     def in_flight(self) -> int:
         return len(self._tasks)
 
-    def _forget(self, endpoint_id: str, task: asyncio.Task[None]) -> None:
+    def _forget(self, queued: QueuedDelivery, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._in_flight[endpoint_id] -= 1
-        if self._in_flight[endpoint_id] <= 0:
-            del self._in_flight[endpoint_id]
+        for counter, key in (
+            (self._in_flight, queued.endpoint_id),
+            (self._department_in_flight, queued.department),
+        ):
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]
         if not task.cancelled() and task.exception() is not None:
             # The queue could not record the attempt: the lease runs out and it is retried.
             log.warning("recording a delivery failed", error=type(task.exception()).__name__)
@@ -328,6 +303,9 @@ class DeliveryScheduler:
             NOTIFICATION_ATTEMPTS.labels(
                 self._notifier.name, DeliveryState.FAILED, Reason.ENDPOINT_GONE
             ).inc()
+            return
+        if endpoint.disabled_at is not None:  # it answered 410: kept as a dead letter
+            await self._settle(queued, Outcome(OutcomeKind.PERMANENT, Reason.GONE))
             return
         delivery = Delivery(
             id=queued.id,
@@ -378,6 +356,11 @@ class DeliveryScheduler:
             reason=outcome.reason,
             next_attempt_at=datetime.fromtimestamp(next_ms / 1000, UTC) if next_ms else None,
         )
+        if outcome.reason is Reason.GONE and outcome.status_code == 410:
+            await self._endpoints.set_disabled(queued.endpoint_id, now)
+            log.warning(
+                "webhook endpoint answered 410 Gone: disabled", endpoint_id=queued.endpoint_id
+            )
         if next_ms is not None:
             await self._queue.retry(updated, at_ms=next_ms, attempt=attempt)
         else:

@@ -2,14 +2,17 @@
 
     rw:wh:endpoints:v1   hash   endpoint id -> StoredEndpoint JSON (secret sealed)
 
-Endpoints are few (a handful per department), so one hash holds them all and a
-department's list is a filter over it.
+Endpoints are few (at most ``RISKWIRE_WEBHOOK_MAX_ENDPOINTS`` per department, checked
+atomically on creation), so one hash holds them all and a department's list is a filter
+over it. An endpoint that answers HTTP 410 is disabled: it receives nothing until an admin
+enables it again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, SecretStr
 from redis.asyncio import Redis
@@ -19,9 +22,26 @@ from ulid import ULID
 from alerts.notify.sealing import SecretBox
 from alerts.notify.webhook import generate_secret, secret_key
 from core.clock import Clock
-from core.errors import StoreError
+from core.errors import QuotaExceeded, StoreError
 
 ENDPOINTS_KEY = "rw:wh:endpoints:v1"
+DEFAULT_MAX_PER_DEPARTMENT = 10
+_CREATE_LUA = """
+-- KEYS: endpoints. ARGV: department, most per department, id, doc. 1 if added.
+local n = 0
+for _, doc in ipairs(redis.call('HVALS', KEYS[1])) do
+  if cjson.decode(doc).department == ARGV[1] then n = n + 1 end
+end
+if n >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+return 1
+"""
+_SWAP_LUA = """
+-- KEYS: endpoints. ARGV: id, the doc read, the new doc. 1 if it was still the doc read.
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
 
 
 class Endpoint(BaseModel):
@@ -33,6 +53,7 @@ class Endpoint(BaseModel):
     description: str = ""
     created_at: datetime
     created_by: str | None = None
+    disabled_at: datetime | None = None  # set when the endpoint answered 410 Gone
     secret: SecretStr
 
 
@@ -43,14 +64,25 @@ class _StoredEndpoint(BaseModel):
     description: str = ""
     created_at: datetime
     created_by: str | None = None
+    disabled_at: datetime | None = None
     sealed_secret: str
 
 
 class EndpointStore:
-    def __init__(self, redis: Redis, box: SecretBox, clock: Clock) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        box: SecretBox,
+        clock: Clock,
+        *,
+        max_per_department: int = DEFAULT_MAX_PER_DEPARTMENT,
+    ) -> None:
         self._redis = redis
         self._box = box
         self._clock = clock
+        self.max_per_department = max_per_department
+        self._create = redis.register_script(_CREATE_LUA)
+        self._swap = redis.register_script(_SWAP_LUA)
 
     async def create(
         self,
@@ -62,7 +94,8 @@ class EndpointStore:
         created_by: str | None = None,
     ) -> Endpoint:
         """A new endpoint; without ``secret`` one is generated (the caller shows it once).
-        ``ValueError`` for a secret that is not ``whsec_`` + base64 of 24 to 64 bytes."""
+        ``ValueError`` for a secret that is not ``whsec_`` + base64 of 24 to 64 bytes;
+        ``QuotaExceeded`` when the department has its most endpoints already."""
         secret = secret if secret is not None else generate_secret()
         secret_key(secret)
         now = self._clock.now()
@@ -79,10 +112,17 @@ class EndpointStore:
             **endpoint.model_dump(exclude={"secret"}),
             sealed_secret=self._box.seal(secret, context=endpoint.id),
         )
+        args: list[Any] = [department, self.max_per_department, endpoint.id]
+        args.append(stored.model_dump_json())
         try:
-            await self._redis.hset(ENDPOINTS_KEY, endpoint.id, stored.model_dump_json())
+            added = await self._create(keys=[ENDPOINTS_KEY], args=args)
         except RedisError as exc:
             raise StoreError(f"writing a webhook endpoint failed: {exc}") from exc
+        if not added:
+            raise QuotaExceeded(
+                f"the department has {self.max_per_department} webhook endpoints, the most "
+                "allowed (RISKWIRE_WEBHOOK_MAX_ENDPOINTS); delete one first"
+            )
         return endpoint
 
     async def get(self, endpoint_id: str) -> Endpoint | None:
@@ -97,11 +137,28 @@ class EndpointStore:
         return [self._open(doc) for doc in await self._docs([department])]
 
     async def endpoint_ids(self, departments: Collection[str]) -> dict[str, list[str]]:
-        """Each department's endpoint ids, oldest first, in one read (no secret opened)."""
+        """Each department's enabled endpoint ids, oldest first, in one read (no secret
+        opened)."""
         out: dict[str, list[str]] = {d: [] for d in departments}
         for doc in await self._docs(departments):
-            out[doc.department].append(doc.id)
+            if doc.disabled_at is None:
+                out[doc.department].append(doc.id)
         return out
+
+    async def set_disabled(self, endpoint_id: str, disabled_at: datetime | None) -> bool:
+        """Disable (a time) or enable (``None``) an endpoint; ``False`` if there is none."""
+        for _ in range(5):  # written meanwhile: read it again
+            try:
+                doc = await self._redis.hget(ENDPOINTS_KEY, endpoint_id)
+                if not doc:
+                    return False
+                stored = _StoredEndpoint.model_validate_json(doc)
+                new = stored.model_copy(update={"disabled_at": disabled_at}).model_dump_json()
+                if await self._swap(keys=[ENDPOINTS_KEY], args=[endpoint_id, doc, new]):
+                    return True
+            except RedisError as exc:
+                raise StoreError(f"updating a webhook endpoint failed: {exc}") from exc
+        raise StoreError("updating a webhook endpoint failed: too many concurrent writes")
 
     async def _docs(self, departments: Collection[str]) -> list[_StoredEndpoint]:
         try:

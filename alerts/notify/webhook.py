@@ -25,7 +25,9 @@ from typing import Final
 import httpx
 
 from alerts.notify.base import Delivery, Outcome, OutcomeKind, Reason, outcome_for_status
+from alerts.notify.egress import EgressGuard, GuardedTransport
 from core.clock import Clock
+from core.errors import EgressRefused
 
 SECRET_PREFIX: Final = "whsec_"
 SECRET_KEY_BYTES: Final = 24  # generated secrets; accepted ones hold 24 to 64 key bytes
@@ -87,6 +89,9 @@ def _retry_after(response: httpx.Response) -> float | None:
 class WebhookNotifier:
     """POSTs the delivery's body, signed; at most ``timeout_s`` per attempt, all phases
     together (a receiver that trickles its answer is cut off like one that never answers).
+    Every connection goes through ``egress`` (by default: public addresses only); a refused
+    destination is a permanent failure whose outcome names the class of address, never the
+    address, and carries no status or latency.
     """
 
     name = "webhook"
@@ -96,14 +101,15 @@ class WebhookNotifier:
         clock: Clock,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
-        client: httpx.AsyncClient | None = None,
+        egress: EgressGuard | None = None,
         max_connections: int = 64,
     ) -> None:
         self._clock = clock
         self._timeout_s = timeout_s
-        self._client = client or httpx.AsyncClient(
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=16)
+        self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=16),
+            transport=GuardedTransport(egress or EgressGuard(), limits),
             follow_redirects=False,
             trust_env=False,
         )
@@ -137,6 +143,8 @@ class WebhookNotifier:
                 response = await self._client.post(
                     delivery.url, content=delivery.body, headers=headers
                 )
+        except EgressRefused:
+            return Outcome(OutcomeKind.PERMANENT, Reason.FORBIDDEN_ADDRESS)
         except (TimeoutError, httpx.TimeoutException):
             return failed(OutcomeKind.RETRYABLE, Reason.TIMEOUT)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL):

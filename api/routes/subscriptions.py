@@ -1,6 +1,7 @@
 """``GET/POST/DELETE /api/v1/subscriptions``: the caller's department's alert subscriptions.
 
-Any account of the department may list them; only its admins create and delete them. A
+Any account of the department may list them; only its admins create and delete them, at
+most ``RISKWIRE_WEBHOOK_MAX_SUBSCRIPTIONS`` per department (409 past it). A
 department without a subscription receives every alert routed to it; with some, the
 alerts that match any of them (on its topic, its board and its webhooks).
 """
@@ -16,6 +17,7 @@ from alerts.notify.wiring import NotifyStores
 from alerts.routing import DEFAULT_ROUTE
 from alerts.subscriptions import Subscription, SubscriptionCriteria, SubscriptionStore
 from api.deps import Admin, CurrentAccount
+from core.errors import QuotaExceeded
 
 router = APIRouter(prefix="/api/v1/subscriptions", tags=["subscriptions"])
 
@@ -54,7 +56,12 @@ async def create_subscription(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown rule_ids: {', '.join(unknown)}"
         )
     criteria = SubscriptionCriteria.model_validate(body.model_dump())
-    return await subscriptions.create(account.department, criteria, created_by=account.account_id)
+    try:
+        return await subscriptions.create(
+            account.department, criteria, created_by=account.account_id
+        )
+    except QuotaExceeded as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 @router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -123,6 +123,9 @@ def isolated_settings(
         topic_grades=prefix + "riskwire.grades",
         topic_dlq=prefix + "riskwire.dlq",
         worker_metrics_port=0,
+        # The webhook tests' receivers listen on loopback: allowed explicitly, as a
+        # deployment would allow its own receivers' networks.
+        webhook_allowed_networks=("127.0.0.0/8",),
         **extra,
         **overrides,
     )

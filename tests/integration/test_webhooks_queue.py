@@ -11,7 +11,7 @@ import asyncio
 import random
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -23,7 +23,13 @@ from alerts.notify.memory import MemoryDeliveryQueue
 from alerts.notify.queue import Attempt, QueuedDelivery, RedisDeliveryQueue, delivery_id
 from core.clock import FakeClock, SystemClock
 
-from ..unit.test_deliveries import Endpoints, Subscriptions, queued
+from ..unit.test_deliveries import (
+    Endpoints,
+    Subscriptions,
+    assert_no_department_starves,
+    queued,
+)
+from ..unit.webhook_receiver import Receiver
 
 pytestmark = [pytest.mark.redis]
 
@@ -38,6 +44,9 @@ class Queue:
         self.impl: DeliveryQueue = impl
         self.log = impl.attempts
         self.forget = impl.forget
+        self.dead_letters = impl.dead_letters
+        self.replay = impl.replay
+        self.purge = impl.purge
 
 
 async def wipe(client: Redis, namespace: str) -> None:
@@ -81,7 +90,13 @@ def attempt(d: QueuedDelivery, n: int, state: DeliveryState) -> Attempt:
 
 
 async def claim(q: Queue, now_ms: int, **kw: object) -> list[str]:
-    args: dict[str, object] = {"lease_ms": 60_000, "limit": 100, "per_endpoint": 100}
+    args: dict[str, object] = {
+        "lease_ms": 60_000,
+        "limit": 100,
+        "per_endpoint": 100,
+        "per_department": 100,
+        "department_in_flight": {},
+    }
     args.update(kw)
     got = await q.impl.claim(now_ms=now_ms, in_flight=args.pop("in_flight", {}), **args)  # type: ignore[arg-type]
     return [d.id for d in got]
@@ -108,15 +123,79 @@ async def test_claims_take_the_earliest_first_within_the_limits(q: Queue) -> Non
     assert await claim(q, T0 + 6, per_endpoint=2, in_flight={"01EPA": 2}) == [queued("01EPC", 0).id]
 
 
+async def test_claims_give_each_department_its_own_share(q: Queue) -> None:
+    crowd = [queued(f"01SAMR{e}", n, "samr") for e in range(8) for n in range(4)]
+    await q.impl.enqueue(crowd, now_ms=T0)  # due first
+    await q.impl.enqueue([queued("01TAX", 0, "tax")], now_ms=T0 + 1)
+    got = await claim(q, T0 + 1, limit=20, per_endpoint=4, per_department=6)
+    assert len(got) == 7
+    assert queued("01TAX", 0, "tax").id in got  # not crowded out by samr's 32
+    # The department's in-flight sends count against its share.
+    await q.impl.enqueue([queued("01TAX", 1, "tax")], now_ms=T0 + 2)
+    busy = {"samr": 6, "tax": 1}
+    assert await claim(q, T0 + 2, per_department=6, department_in_flight=busy) == [
+        queued("01TAX", 1, "tax").id
+    ]
+
+
+async def test_dead_letters_outlive_the_log_until_replayed_or_purged(q: Queue) -> None:
+    ds = [queued("01EPA", n) for n in range(8)]
+    await q.impl.enqueue([*ds, queued("01EPA", 99)], now_ms=T0)
+    states = [DeliveryState.DEAD_LETTERED, DeliveryState.FAILED]
+    for n, d in enumerate(ds):
+        await q.impl.finish(d, now_ms=T0 + n, attempt=attempt(d, 34, states[n % 2]))
+    delivered = queued("01EPA", 99)
+    await q.impl.finish(
+        delivered, now_ms=T0 + 9, attempt=attempt(delivered, 1, DeliveryState.DELIVERED)
+    )
+    assert len(await q.log("01EPA")) == 5  # the log is bounded ...
+    letters = await q.dead_letters("01EPA")
+    assert {x.delivery.id for x in letters} == {d.id for d in ds}  # ... dead letters are not
+    assert letters[0].last.attempt == 34
+
+    # Replayed: due now, a fresh retry window, the same webhook-id; no longer a dead letter.
+    assert await q.replay("01EPA", [ds[0].id], now_ms=T0 + 100) == 1
+    assert await q.replay("01EPA", [ds[0].id], now_ms=T0 + 100) == 0
+    (again,) = await q.impl.claim(
+        now_ms=T0 + 100,
+        lease_ms=1000,
+        limit=10,
+        per_endpoint=10,
+        in_flight={},
+        per_department=10,
+        department_in_flight={},
+    )
+    assert (again.id, again.attempts, again.first_attempt_ms) == (ds[0].id, 0, None)
+    assert len(await q.dead_letters("01EPA")) == 7
+    # Purged: one, then all.
+    assert await q.purge("01EPA", [ds[1].id, "msg_no_such"]) == 1
+    assert await q.purge("01EPA", None) == 6
+    assert await q.dead_letters("01EPA") == []
+
+
 async def test_retry_reschedules_and_finish_removes_for_good(q: Queue) -> None:
     d = queued("01EPA", 0)
     await q.impl.enqueue([d], now_ms=T0)
-    (got,) = await q.impl.claim(now_ms=T0, lease_ms=1000, limit=1, per_endpoint=1, in_flight={})
+    (got,) = await q.impl.claim(
+        now_ms=T0,
+        lease_ms=1000,
+        limit=1,
+        per_endpoint=1,
+        in_flight={},
+        per_department=1,
+        department_in_flight={},
+    )
     tried = got.model_copy(update={"attempts": 1, "first_attempt_ms": T0})
     await q.impl.retry(tried, at_ms=T0 + 5000, attempt=attempt(d, 1, DeliveryState.RETRYING))
     assert await claim(q, T0 + 4999) == []
     (again,) = await q.impl.claim(
-        now_ms=T0 + 5000, lease_ms=1000, limit=1, per_endpoint=1, in_flight={}
+        now_ms=T0 + 5000,
+        lease_ms=1000,
+        limit=1,
+        per_endpoint=1,
+        in_flight={},
+        per_department=1,
+        department_in_flight={},
     )
     assert (again.attempts, again.first_attempt_ms) == (1, T0)
     await q.impl.finish(again, now_ms=T0 + 5000, attempt=attempt(d, 2, DeliveryState.DELIVERED))
@@ -243,3 +322,22 @@ async def test_a_scheduler_on_a_new_connection_picks_up_the_pending(
     assert second.sent == [(delivery_id("01EPA", "01AL000000", 1), 2)]
     log = await queue.attempts("01EPA")
     assert [a.state for a in log] == [DeliveryState.DELIVERED, DeliveryState.RETRYING]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()
+
+
+async def test_64_dead_endpoints_of_one_department_do_not_delay_another_s_on_redis(
+    services: dict[str, str], ns: str, receiver: Receiver, dead_listeners: list[str]
+) -> None:
+    client = Redis.from_url(services["redis"])
+    try:
+        queue = RedisDeliveryQueue(client, namespace=ns)
+        await assert_no_department_starves(queue, receiver, dead_listeners)
+    finally:
+        await wipe(client, ns)
+        await client.aclose()

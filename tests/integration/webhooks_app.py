@@ -8,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from alerts.notify.egress import EgressGuard
 from alerts.notify.queue import NAMESPACE
 from alerts.notify.wiring import NotifyStores
 from alerts.store import AlertStore
@@ -18,14 +19,21 @@ from core.settings import Settings
 
 
 def webhooks_app(
-    settings: Settings, redis: Redis, clock: Clock, *, queue_namespace: str = NAMESPACE
+    settings: Settings,
+    redis: Redis,
+    clock: Clock,
+    *,
+    queue_namespace: str = NAMESPACE,
+    egress: EgressGuard | None = None,
 ) -> FastAPI:
     app = FastAPI()
     app.state.settings = settings
     app.state.redis = redis
     app.state.accounts = Accounts(redis)
     app.state.alert_store = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
-    app.state.notify = NotifyStores.build(redis, settings, clock, queue_namespace=queue_namespace)
+    app.state.notify = NotifyStores.build(
+        redis, settings, clock, queue_namespace=queue_namespace, egress=egress
+    )
     app.include_router(subscriptions.router)
     app.include_router(webhooks.router)
     app.include_router(alerts.router)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import random
 import time
@@ -19,7 +20,14 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from alerts.notify.base import Delivery, DeliveryState, Outcome, OutcomeKind, Reason
+from alerts.notify.base import (
+    Delivery,
+    DeliveryState,
+    Outcome,
+    OutcomeKind,
+    Reason,
+    outcome_for_status,
+)
 from alerts.notify.deliveries import DeliveryScheduler, Limits, RetryPolicy
 from alerts.notify.endpoints import Endpoint
 from alerts.notify.memory import MemoryDeliveryQueue
@@ -30,7 +38,7 @@ from core.clock import Clock, FakeClock, SystemClock
 from core.errors import StoreError
 
 from .test_subscriptions import OTHER, alert
-from .webhook_receiver import Receiver
+from .webhook_receiver import LOOPBACK_ALLOWED, Receiver
 
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 SECRET = "whsec_" + base64.b64encode(b"deliveries-test-secret-24").decode()
@@ -55,8 +63,18 @@ class Endpoints:
 
     async def endpoint_ids(self, departments: Collection[str]) -> dict[str, list[str]]:
         return {
-            d: sorted(e.id for e in self.by_id.values() if e.department == d) for d in departments
+            d: sorted(
+                e.id for e in self.by_id.values() if e.department == d and e.disabled_at is None
+            )
+            for d in departments
         }
+
+    async def set_disabled(self, endpoint_id: str, disabled_at: datetime | None) -> bool:
+        endpoint = self.by_id.get(endpoint_id)
+        if endpoint is None:
+            return False
+        self.by_id[endpoint_id] = endpoint.model_copy(update={"disabled_at": disabled_at})
+        return True
 
 
 class Subscriptions:
@@ -217,19 +235,45 @@ async def test_retry_after_is_honoured(clock: FakeClock, tax: Endpoints) -> None
     assert [(at - START).total_seconds() for _, _, at in notifier.sent] == [0, 120]
 
 
-async def test_a_permanent_failure_is_not_retried(clock: FakeClock, tax: Endpoints) -> None:
+async def test_a_4xx_answer_is_retried_for_24_hours_then_kept_as_a_dead_letter(
+    clock: FakeClock, tax: Endpoints
+) -> None:
     queue = MemoryDeliveryQueue()
-    notifier = Scripted(clock, {"01TAXHOOK": [fail(404)]})
+    not_found = outcome_for_status(404, latency_ms=3)  # the mapping the notifier applies
+    notifier = Scripted(clock, {"01TAXHOOK": [not_found]})
     s = scheduler(queue, tax, notifier, clock)
     await s.enqueue_changes([(raw(), "created")])
     await run_timeline(s, queue, clock)
-    assert len(notifier.sent) == 1
-    (only,) = await queue.attempts("01TAXHOOK")
-    assert (only.state, only.reason, only.status_code) == (
-        DeliveryState.FAILED,
+    offsets = [(at - START).total_seconds() for _, _, at in notifier.sent]
+    assert len(offsets) == 34  # the whole retry window, as for a 5xx
+    assert offsets[-2] < 86400 <= offsets[-1]
+    (letter,) = await queue.dead_letters("01TAXHOOK")
+    assert (letter.last.state, letter.last.reason, letter.last.status_code) == (
+        DeliveryState.DEAD_LETTERED,
         Reason.REJECTED,
         404,
     )
+
+
+async def test_a_410_answer_disables_the_endpoint_and_keeps_a_dead_letter(
+    clock: FakeClock, tax: Endpoints
+) -> None:
+    queue = MemoryDeliveryQueue()
+    notifier = Scripted(clock, {"01TAXHOOK": [outcome_for_status(410, latency_ms=3)]})
+    s = scheduler(queue, tax, notifier, clock)
+    await s.enqueue_changes([(raw(), "created")])
+    await queue.enqueue([queued("01TAXHOOK", 1)], now_ms=int(START.timestamp() * 1000))
+    await run_timeline(s, queue, clock)
+    assert len(notifier.sent) == 1  # not retried; the other waiting delivery is not sent
+    assert tax.by_id["01TAXHOOK"].disabled_at == START
+    letters = await queue.dead_letters("01TAXHOOK")
+    assert {(x.last.state, x.last.reason, x.last.status_code) for x in letters} == {
+        (DeliveryState.FAILED, Reason.GONE, None),  # waited, found the endpoint disabled
+        (DeliveryState.FAILED, Reason.GONE, 410),
+    }
+    assert queue.pending == {}
+    # A disabled endpoint is given nothing new.
+    assert await s.enqueue_changes([(raw(revision=2), "status")]) == 0
 
 
 async def test_a_delivery_that_lands_on_the_third_try_is_logged_with_each_attempt(
@@ -349,7 +393,9 @@ async def test_failures_are_logged_without_secret_or_url(clock: FakeClock) -> No
     endpoints = Endpoints()
     endpoints.add("01TAXHOOK", "tax", url="http://127.0.0.1:9/hook?token=urltoken-c0ffee")
     queue = MemoryDeliveryQueue()
-    s = scheduler(queue, endpoints, WebhookNotifier(clock, timeout_s=1), clock)
+    s = scheduler(
+        queue, endpoints, WebhookNotifier(clock, timeout_s=1, egress=LOOPBACK_ALLOWED), clock
+    )
     await s.enqueue_changes([(raw(), "created")])
     with capture_logs() as logs:
         await settle(s)
@@ -380,12 +426,12 @@ async def test_claims_respect_the_per_endpoint_limit_and_skip_busy_endpoints(
     assert await s.due_step() == 4
 
 
-def queued(endpoint_id: str, n: int) -> QueuedDelivery:
+def queued(endpoint_id: str, n: int, department: str = "tax") -> QueuedDelivery:
     alert_id = f"01AL{n:06d}"
     return QueuedDelivery(
         id=delivery_id(endpoint_id, alert_id, 1),
         endpoint_id=endpoint_id,
-        department="tax",
+        department=department,
         alert_id=alert_id,
         revision=1,
         change="created",
@@ -448,7 +494,7 @@ async def test_a_slow_and_a_dead_endpoint_never_delay_a_healthy_one(receiver: Re
     endpoints.add("01ABDEAD", "tax", _dead_url())  # connection refused
     endpoints.add("01ZZHEALTHY", "tax", receiver.url("/status/204"))
     queue = MemoryDeliveryQueue()
-    notifier = WebhookNotifier(clock, timeout_s=10)
+    notifier = WebhookNotifier(clock, timeout_s=10, egress=LOOPBACK_ALLOWED)
     s = scheduler(queue, endpoints, notifier, clock, limits=Limits(per_endpoint=4, poll_s=0.05))
     now_ms = int(time.time() * 1000)
     # Forty deliveries for the bad endpoints are due first; the healthy one's comes last.
@@ -507,3 +553,42 @@ async def test_a_cancelled_scheduler_leaves_its_sends_to_the_lease(
         await run
     await until(lambda: s.in_flight == 0, within_s=2)
     assert len(queue.pending) == 1  # still queued, leased: taken over when the lease ends
+
+
+async def test_64_dead_endpoints_of_one_department_do_not_delay_another_s_delivery(
+    receiver: Receiver, dead_listeners: list[str]
+) -> None:
+    await assert_no_department_starves(MemoryDeliveryQueue(), receiver, dead_listeners)
+
+
+async def assert_no_department_starves(
+    queue: Any, receiver: Receiver, dead_urls: list[str]
+) -> None:
+    """samr's 64 dead endpoints, 8 deliveries each (twice the process's slots), all due
+    before the tax bureau's one delivery: it still goes out within 3 s. Run on the memory
+    queue here and on Redis in ``test_webhooks_queue.py``."""
+    clock = SystemClock()
+    endpoints = Endpoints()
+    for n, url in enumerate(dead_urls):
+        endpoints.add(f"01SAMRDEAD{n:02d}", "samr", url)
+    endpoints.add("01TAXHEALTHY", "tax", receiver.url("/status/204"))
+    notifier = WebhookNotifier(clock, timeout_s=10, egress=LOOPBACK_ALLOWED)
+    s = scheduler(queue, endpoints, notifier, clock, limits=Limits(poll_s=0.05))  # defaults
+    now_ms = int(time.time() * 1000)
+    crowd = [queued(ep, n, "samr") for ep in sorted(endpoints.by_id)[:64] for n in range(8)]
+    await queue.enqueue(crowd, now_ms=now_ms)
+    await queue.enqueue([queued("01TAXHEALTHY", 0)], now_ms=now_ms + 1)
+    run = asyncio.create_task(s.run_due(asyncio.Event()))
+    started = time.monotonic()
+    try:
+        await until(lambda: bool(receiver.to("/status/204")), within_s=9)
+        waited = receiver.to("/status/204")[0].at - started
+        assert waited < 3.0, f"the tax bureau's delivery waited {waited:.2f}s"
+        # samr holds only its share (and tax's one send may still be finishing).
+        assert s.in_flight <= Limits().per_department + 1
+        assert not await queue.attempts("01SAMRDEAD00")  # and its sends still hang
+    finally:
+        run.cancel()  # the hung sends are cancelled, not waited for
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+        await notifier.aclose()

@@ -26,7 +26,7 @@ from alerts.notify.webhook import WebhookNotifier, generate_secret, secret_key, 
 from core.clock import Clock, FakeClock
 from core.errors import StoreError
 
-from .webhook_receiver import Receiver
+from .webhook_receiver import LOOPBACK_ALLOWED, Receiver
 
 SECRET = "whsec_" + base64.b64encode(b"contract-suite-secret-24b").decode()
 URL_TOKEN = "urltoken-d41d8cd9"
@@ -35,7 +35,9 @@ TIMEOUT_S = 0.5
 
 # Every notifier, built for a clock and an attempt timeout. A new channel adds itself here.
 NOTIFIERS: dict[str, Callable[[Clock, float], Notifier]] = {
-    "webhook": lambda clock, timeout_s: WebhookNotifier(clock, timeout_s=timeout_s),
+    "webhook": lambda clock, timeout_s: WebhookNotifier(
+        clock, timeout_s=timeout_s, egress=LOOPBACK_ALLOWED
+    ),
 }
 
 
@@ -73,14 +75,19 @@ def assert_nothing_secret(d: Delivery, outcome: Outcome) -> None:
         assert "127.0.0.1" not in text
 
 
+# api.md: a failed delivery is retried for at least 24 hours. Every answer but a 2xx is a
+# failure and retried, except 410 Gone: the receiver says the endpoint is no more.
 MAPPING = [
     (200, OutcomeKind.DELIVERED, None),
     (201, OutcomeKind.DELIVERED, None),
     (204, OutcomeKind.DELIVERED, None),
-    (302, OutcomeKind.PERMANENT, Reason.REDIRECTED),
-    (400, OutcomeKind.PERMANENT, Reason.REJECTED),
-    (401, OutcomeKind.PERMANENT, Reason.REJECTED),
-    (404, OutcomeKind.PERMANENT, Reason.REJECTED),
+    (302, OutcomeKind.RETRYABLE, Reason.REDIRECTED),
+    (400, OutcomeKind.RETRYABLE, Reason.REJECTED),
+    (401, OutcomeKind.RETRYABLE, Reason.REJECTED),
+    (403, OutcomeKind.RETRYABLE, Reason.REJECTED),
+    (404, OutcomeKind.RETRYABLE, Reason.REJECTED),
+    (410, OutcomeKind.PERMANENT, Reason.GONE),
+    (422, OutcomeKind.RETRYABLE, Reason.REJECTED),
     (408, OutcomeKind.RETRYABLE, Reason.REQUEST_TIMEOUT),
     (429, OutcomeKind.RETRYABLE, Reason.RATE_LIMITED),
     (500, OutcomeKind.RETRYABLE, Reason.SERVER_ERROR),
@@ -174,7 +181,7 @@ def test_sign_matches_an_hmac_computed_here() -> None:
 
 async def test_webhook_requests_carry_the_standard_headers(receiver: Receiver) -> None:
     clock = FakeClock(START)
-    notifier = WebhookNotifier(clock, timeout_s=TIMEOUT_S)
+    notifier = WebhookNotifier(clock, timeout_s=TIMEOUT_S, egress=LOOPBACK_ALLOWED)
     body = b'{"type":"alert","change":"created","alert":{"alert_id":"01AL"}}'
     try:
         assert (await notifier.deliver(delivery(receiver.url("/status/204"), body))).delivered
@@ -275,6 +282,8 @@ def test_sealed_secrets_open_only_with_their_key_and_context() -> None:
         "alerts.notify.sealing",
         "alerts.notify.queue",
         "alerts.notify.deliveries",
+        "alerts.notify.limits",
+        "alerts.notify.egress",
         "alerts.subscriptions",
         "alerts.routing",
     ],

@@ -12,6 +12,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
+
+from alerts.notify.egress import EgressGuard, EgressPolicy
+
+# The receivers listen on loopback, which the egress policy refuses unless allowed.
+LOOPBACK_ALLOWED = EgressGuard(EgressPolicy((ip_network("127.0.0.0/8"),)))
 
 
 @dataclass(frozen=True)
