@@ -32,20 +32,23 @@ from processors.progress import Progress
 from processors.runtime import Runtime
 from rules.live import RulesWatcher, rules_config_from_settings
 from rules.models.checkpoint import LEARN_EVERY_S
+from streams.cloudevents import CloudEventHeaders
 
 log = get_logger(__name__)
 
 
 class FaustPublisher:
-    """Publishes through the faust app's producer and waits for the broker's acks."""
+    """Publishes through the faust app's producer and waits for the broker's acks. Alert,
+    grade and dead-letter messages get their CloudEvents headers here (``stamp``)."""
 
-    def __init__(self, app: faust.App) -> None:
+    def __init__(self, app: faust.App, stamp: CloudEventHeaders) -> None:
         self._app = app
+        self._stamp = stamp
 
     async def publish(self, messages: Sequence[tuple[str, bytes | None, bytes]]) -> None:
         producer = self._app.producer
         pending = [
-            await producer.send(topic, key, value, None, None, None)
+            await producer.send(topic, key, value, None, None, self._stamp(topic, value))
             for topic, key, value in messages
         ]
         await asyncio.gather(*pending)
@@ -111,13 +114,13 @@ def new_faust_app(settings: Settings) -> faust.App:
 
 def create_app(settings: Settings) -> faust.App:
     app = new_faust_app(settings)
-    publisher = FaustPublisher(app)
+    clock = SystemClock()
+    publisher = FaustPublisher(app, CloudEventHeaders.from_settings(settings, clock))
     runtime = Runtime.build(settings, KafkaDeadLetters(publisher, settings.topic_dlq))
     app.riskwire = runtime  # type: ignore[attr-defined]
 
     _attach_agent(app, runtime, settings.input_topics)
 
-    clock = SystemClock()
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     relay = AlertRelay(
         runtime.redis,
