@@ -1,0 +1,47 @@
+"""The shapes of the grade and dead-letter messages riskwire publishes, as models, so
+``docs/asyncapi.yaml`` is generated from them (the alert's shape is
+:class:`streams.alert.Alert`). The code that builds these bodies
+(``processors.grades.grade_message``, ``processors.dead_letters.dead_letter_value``) is
+tested against them, so a change on either side fails a test.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.errors import DlqReason
+from rules.grading.model import Factor, Letter
+
+
+class GradeMessage(BaseModel):
+    """A ``riskwire.grades`` value (key: ``uscc``): one change of an enterprise's grade
+    letter (``events.md``: ``{uscc, grade, score, previous_grade, factors, time}``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: Annotated[str, Field(min_length=18, max_length=18)]
+    grade: Letter
+    score: Annotated[float, Field(ge=0.0, le=100.0)]
+    previous_grade: Letter | None = Field(description="null for an enterprise's first grade")
+    factors: list[Factor] = Field(description="contributions to the score, largest first")
+    time: datetime = Field(description="the business time the grade was computed for")
+
+
+class DeadLetterEntry(BaseModel):
+    """A ``riskwire.dlq`` value (key: the original key): an input message that could not be
+    accepted, with the reason. The one place raw input is kept; administrators only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: str = Field(description="the input topic the message was read from")
+    partition: Annotated[int, Field(ge=0)]
+    offset: Annotated[int, Field(ge=0)]
+    error: str = Field(description="why it was refused, in words a person can read")
+    reason: DlqReason = Field(description="the bounded reason code (a metric label)")
+    raw: str = Field(description="the message value: UTF-8 text, or base64 (see raw_encoding)")
+    raw_encoding: Literal["base64"] | None = Field(
+        default=None, description="present when the value was not UTF-8"
+    )
