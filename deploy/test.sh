@@ -14,6 +14,20 @@ if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-noto-cjk >/dev/null 
     chromium fonts-noto-cjk >/dev/null
 fi
 
+# The manifest checks (tests/unit/test_deploy_manifests.py) run kustomize and kubeconform,
+# built from the Go module proxy into Go's bin folder the first time.
+go_tool() { # go_tool NAME MODULE@VERSION
+  local bin
+  bin="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+  export PATH="$PATH:$bin"
+  command -v "$1" >/dev/null 2>&1 && return 0
+  command -v go >/dev/null 2>&1 || { echo "no Go toolchain: cannot install $1" >&2; return 0; }
+  echo "installing $1 ($2) with go install ..." >&2
+  GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go install "$2" >&2
+}
+go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
+go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5@v5.8.1  # v5.8.2+ need Go 1.27
+
 started_stack=0
 bash deploy/stack.sh status >/dev/null 2>&1 || started_stack=1
 bash deploy/stack.sh up
