@@ -229,14 +229,20 @@ def test_compose_runs_the_same_image_commands_and_versions() -> None:
     assert grafana[GRAFANA_DASHBOARDS] == "./grafana/dashboards"
 
 
-GRAFANA_DASHBOARDS = "/var/lib/grafana/dashboards"
+GRAFANA_DASHBOARDS = "/var/lib/grafana/dashboards/riskwire"
 
 
-def test_grafana_provisioning_reads_the_dashboards_where_compose_puts_them() -> None:
-    """Holds for whichever provisioning files exist (deploy/grafana/provisioning)."""
-    for path in sorted((DEPLOY / "grafana/provisioning/dashboards").glob("*.y*ml")):
+def test_grafana_provisioning_finds_what_compose_gives_it() -> None:
+    """For whichever provisioning files exist (deploy/grafana/provisioning): dashboards
+    are read where compose mounts them, and every variable a file names is set."""
+    provisioning = DEPLOY / "grafana/provisioning"
+    for path in sorted((provisioning / "dashboards").glob("*.y*ml")):
         for provider in yaml.safe_load(path.read_text(encoding="utf-8")).get("providers", []):
             assert provider["options"]["path"] == GRAFANA_DASHBOARDS, path
+    environment = COMPOSE["services"]["grafana"]["environment"]
+    for path in sorted(provisioning.rglob("*.y*ml")):
+        for variable in re.findall(r"\$\{(\w+)\}", path.read_text(encoding="utf-8")):
+            assert variable in environment, f"{path} needs {variable}"
 
 
 def test_the_image_holds_every_package_and_exposes_the_ports() -> None:
