@@ -26,6 +26,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from core.settings import Settings
 from streams.alert import Alert
 from streams.cloudevents import CONTENT_TYPE, SPECVERSION, EventType
+from streams.kafka import input_topic
 from streams.messages import DeadLetterEntry, GradeMessage
 from streams.schemas import EVENT_TYPES
 from streams.schemas.common import Family, OfficerRole
@@ -54,12 +55,9 @@ class WireOfficer(WirePerson):
 
 
 def _topics(settings: Settings) -> dict[Family, str]:
-    return {
-        Family.REGISTRATION: settings.topic_registration,
-        Family.COURT: settings.topic_court,
-        Family.TAX: settings.topic_tax,
-        Family.ENFORCEMENT: settings.topic_enforcement,
-    }
+    """Each family's configured input topic."""
+    one_type = {family: t for t, (family, _) in EVENT_TYPES.items()}
+    return {family: input_topic(settings, one_type[family]) for family in Family}
 
 
 def _name(event_type: str) -> str:

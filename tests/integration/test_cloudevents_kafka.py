@@ -5,14 +5,12 @@ entry), with no CloudEvents field mixed into them."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
 import orjson
 import pytest
 import redis as redis_sync
-from kafka import KafkaConsumer
 
 from alerts.store import FEED_KEY as ALERT_FEED
 from core.settings import Settings
@@ -22,31 +20,17 @@ from streams.factory import EventFactory
 from streams.kafka import department_producer, produce_events
 
 from .conftest import Proc
+from .test_end_to_end import _read_topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis, pytest.mark.e2e]
 
 CE_ATTRIBUTES = {"ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type"}
 
 
-def _read(settings: Settings, topic: str, wanted: Any, timeout: float = 60) -> list[Any]:
-    """Messages of ``topic`` from the start until ``wanted(message)`` held for one."""
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=1000,
-        enable_auto_commit=False,
-    )
-    seen: list[Any] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            seen += list(consumer)
-            if any(wanted(m) for m in seen):
-                return [m for m in seen if wanted(m)]
-    finally:
-        consumer.close()
-    raise AssertionError(f"{topic}: nothing wanted within {timeout}s ({len(seen)} messages)")
+def _read(settings: Settings, topic: str, wanted: Any) -> list[Any]:
+    """Messages of ``topic`` from the start, once one is ``wanted``: the wanted ones."""
+    seen = _read_topic(settings, topic, lambda seen: any(wanted(m) for m in seen), timeout=60)
+    return [m for m in seen if wanted(m)]
 
 
 def _headers(message: Any) -> dict[str, str]:
