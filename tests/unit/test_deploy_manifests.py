@@ -5,11 +5,13 @@ uses, so a change on one side fails here."""
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import pytest
 import yaml
 
@@ -208,6 +210,14 @@ def test_prometheus_scrapes_the_jobs_the_rules_name(prod: list[dict[str, Any]]) 
     jobs = {j["job_name"]: j for j in scrape["scrape_configs"]}
     assert jobs["riskwire-api"]["static_configs"][0]["targets"] == [f"api:{DEFAULTS.api_port}"]
     assert jobs["riskwire-worker"]["dns_sd_configs"][0]["port"] == DEFAULTS.worker_metrics_port
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    spec = json.loads((DEPLOY / "compose/compose-spec.json").read_text(encoding="utf-8"))
+    check = jsonschema_rs.Draft7Validator(spec)
+    assert [str(e) for e in check.iter_errors(COMPOSE)] == []
+    services = dict(COMPOSE["services"], api={**COMPOSE["services"]["api"], "port": ["1:1"]})
+    assert not check.is_valid({**COMPOSE, "services": services})  # an unknown key fails
 
 
 def test_compose_runs_the_same_image_commands_and_versions() -> None:
