@@ -1,20 +1,24 @@
 """On the real broker: the alert, grade and dead-letter messages the worker publishes
 carry CloudEvents 1.0 binary-mode headers, and their values are exactly the bodies
 riskwire keeps in its Redis feeds (alerts.md's alert, events.md's grade and DLQ
-entry), with no CloudEvents field mixed into them."""
+entry), with no CloudEvents field mixed into them; headers and bodies match the
+messages of docs/asyncapi.yaml."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+import jsonschema_rs
 import orjson
 import pytest
 import redis as redis_sync
+import yaml
 
 from alerts.store import FEED_KEY as ALERT_FEED
 from core.settings import Settings
 from processors.grades import FEED_KEY as GRADE_FEED
+from streams.asyncapi import DOC_PATH, message_schema
 from streams.cloudevents import event_source
 from streams.factory import EventFactory
 from streams.kafka import department_producer, produce_events
@@ -24,6 +28,7 @@ from .test_end_to_end import _read_topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis, pytest.mark.e2e]
 
+DOC = yaml.safe_load(DOC_PATH.read_text(encoding="utf-8"))
 CE_ATTRIBUTES = {"ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type"}
 
 
@@ -33,7 +38,8 @@ def _read(settings: Settings, topic: str, wanted: Any) -> list[Any]:
     return [m for m in seen if wanted(m)]
 
 
-def _headers(message: Any) -> dict[str, str]:
+def _headers(message: Any, kind: str) -> dict[str, str]:
+    """The message's headers, after checking them and its body against docs/asyncapi.yaml."""
     names = [name for name, _ in message.headers]
     assert len(names) == len(set(names))
     headers = {name: value.decode() for name, value in message.headers}
@@ -41,6 +47,10 @@ def _headers(message: Any) -> dict[str, str]:
     assert headers["ce_specversion"] == "1.0"
     assert headers["content-type"] == "application/json"
     datetime.fromisoformat(headers["ce_time"])  # RFC 3339
+    for part, instance in (("headers", headers), ("payload", orjson.loads(message.value))):
+        schema = message_schema(DOC, kind, part)
+        check = jsonschema_rs.Draft7Validator(schema, validate_formats=True)
+        assert [str(e) for e in check.iter_errors(instance)] == [], (kind, part)
     return headers
 
 
@@ -65,7 +75,7 @@ def test_published_messages_carry_cloudevents_headers_and_unchanged_bodies(
     for topic in (settings.topic_alerts, settings.department_topic("tax")):
         fingerprint = f"tax_arrears:enterprise:{firm}".encode()
         [alert] = _read(settings, topic, lambda m, fp=fingerprint: m.key == fp)[-1:]
-        headers, body = _headers(alert), orjson.loads(alert.value)
+        headers, body = _headers(alert, "alert"), orjson.loads(alert.value)
         assert headers["ce_type"] == "riskwire.alert.v1"
         assert headers["ce_source"] == source
         assert headers["ce_id"] == f"{body['alert_id']}.{body['revision']}"
@@ -75,7 +85,7 @@ def test_published_messages_carry_cloudevents_headers_and_unchanged_bodies(
         assert not {"specversion", "ce_id", "data"} & body.keys()
 
     [grade] = _read(settings, settings.topic_grades, lambda m: m.key == firm.encode())[-1:]
-    headers, body = _headers(grade), orjson.loads(grade.value)
+    headers, body = _headers(grade, "grade"), orjson.loads(grade.value)
     assert headers["ce_type"] == "riskwire.grade.v1"
     assert headers["ce_subject"] == firm
     assert headers["ce_time"] == body["time"]
@@ -83,7 +93,7 @@ def test_published_messages_carry_cloudevents_headers_and_unchanged_bodies(
     assert grade.value in _feed_values(settings, GRADE_FEED, b"grade")
 
     [letter] = _read(settings, settings.topic_dlq, lambda m: m.key == b"ce-bad")
-    headers, body = _headers(letter), orjson.loads(letter.value)
+    headers, body = _headers(letter, "deadLetter"), orjson.loads(letter.value)
     assert headers["ce_type"] == "riskwire.dead_letter.v1"
     assert headers["ce_id"] == f"{settings.topic_tax}.{body['partition']}.{body['offset']}"
     assert "ce_subject" not in headers
