@@ -11,7 +11,8 @@ at least once) carries the same id and a consumer can drop the duplicate:
 
 - alert: ``<alert_id>.<revision>`` (each change of an alert is a new revision);
 - grade: a hash of the body (the topic is compacted by uscc; one body, one grade change);
-- dead letter: ``<topic>.<partition>.<offset>`` of the input message.
+- dead letter: ``<topic>.<partition>.<offset>`` of the input message (a hash of the body
+  when it names no offset).
 
 ``ce_time`` is the alert's ``updated_at``, the grade's ``time``, or the moment a message
 was dead-lettered (from the injected clock). The dead letter's key and raw input are never
@@ -141,7 +142,7 @@ class CloudEventHeaders:
         if kind is EventType.GRADE and "uscc" in body:
             time = _text(body.get("time") or _rfc3339(self._clock))
             return digest, time, _text(body["uscc"])
-        if kind is EventType.DEAD_LETTER and "offset" in body:
+        if kind is EventType.DEAD_LETTER and isinstance(body.get("offset"), int):
             event_id = _text(f"{body.get('topic')}.{body.get('partition')}.{body['offset']}")
             return event_id, _rfc3339(self._clock), None
         return digest, _rfc3339(self._clock), None

@@ -118,6 +118,8 @@ def test_other_topics_and_odd_bodies() -> None:
     odd = as_dict(stamp("riskwire.grades", b"not json"))
     assert len(odd["ce_id"]) == 32
     assert odd["ce_time"] == "2026-06-01T09:00:00Z"
+    no_offset = b'{"topic": "riskwire.alerts", "partition": null, "offset": null}'
+    assert len(as_dict(stamp("riskwire.dlq", no_offset))["ce_id"]) == 32  # a hash, not "None"
     long_subject = alert_body().replace(b"tax_arrears:enterprise:", b"x" * 5000)
     assert len(as_dict(stamp("riskwire.alerts", long_subject))["ce_subject"]) <= 512
 
