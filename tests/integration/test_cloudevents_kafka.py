@@ -62,7 +62,7 @@ def _feed_values(settings: Settings, key: str, field: bytes) -> set[bytes]:
 def test_published_messages_carry_cloudevents_headers_and_unchanged_bodies(
     settings: Settings, worker: Proc
 ) -> None:
-    f = EventFactory(source="tax-ce", seed=909)
+    f = EventFactory(source="tax-ce", seed=1414)  # a seed no other test uses: its own firm
     firm = f.uscc()
     producer = department_producer(settings)
     for _ in produce_events(producer, settings, [f.registered(firm), f.tax_arrears(firm, 3e5)]):
