@@ -2,7 +2,8 @@
 from the sources the rest of riskwire already uses, so they cannot drift apart:
 
 - ``topics.yaml``: a Strimzi ``KafkaTopic`` for every topic of :func:`streams.kafka.all_topics`
-  (the contract's topics and one per department), replication 3, ``min.insync.replicas`` 2;
+  (the contract's topics and one per department), with the replication and
+  ``min.insync.replicas`` of a production deployment's settings (3 and 2);
 - ``prometheus-rules.yaml``: one ``PrometheusRule`` holding every group of the rule files
   under ``deploy/prometheus/rules/*.yml`` (the ones Prometheus loads locally);
 - ``dashboards.yaml``: one ``ConfigMap`` per Grafana dashboard under
@@ -36,8 +37,6 @@ DATASOURCES_DIR: Final = ROOT / "deploy" / "grafana" / "provisioning" / "datasou
 OUT_DIR: Final = ROOT / "deploy" / "k8s" / "base" / "generated"
 
 KAFKA_CLUSTER: Final = "riskwire"
-REPLICAS: Final = 3
-MIN_INSYNC_REPLICAS: Final = 2
 PART_OF: Final = {"app.kubernetes.io/part-of": "riskwire"}
 DASHBOARD_LABEL: Final = {"grafana_dashboard": "1"}  # what Grafana's sidecars watch
 DATASOURCE_LABEL: Final = {"grafana_datasource": "1"}
@@ -69,8 +68,7 @@ def resource_name(name: str) -> str:
 def kafka_topics(settings: Settings) -> list[dict[str, Any]]:
     """A ``KafkaTopic`` for every topic riskwire reads or writes."""
     topics = []
-    for name, configs in sorted(all_topics(settings).items()):
-        config: dict[str, Any] = {"min.insync.replicas": MIN_INSYNC_REPLICAS, **configs}
+    for name, config in sorted(all_topics(settings).items()):
         topics.append(
             {
                 "apiVersion": "kafka.strimzi.io/v1",
@@ -82,7 +80,7 @@ def kafka_topics(settings: Settings) -> list[dict[str, Any]]:
                 "spec": {
                     "topicName": name,
                     "partitions": settings.partitions,
-                    "replicas": REPLICAS,
+                    "replicas": settings.replication_factor,
                     "config": config,
                 },
             }
@@ -169,9 +167,10 @@ def _yaml(docs: list[dict[str, Any]]) -> str:
 
 
 def render(sources: Sources | None = None, settings: Settings | None = None) -> dict[str, str]:
-    """File name -> text of every generated file (for the defaults when ``None``)."""
+    """File name -> text of every generated file (for a production deployment's defaults
+    when ``None``, whatever this process's environment says)."""
     sources = sources or Sources()
-    settings = settings or Settings.model_construct()  # the defaults, whatever the env says
+    settings = settings or Settings.model_construct(env="production")
     files = {"topics.yaml": _yaml(kafka_topics(settings))}
     groups = rule_groups(sources.rules_dir)
     if groups:

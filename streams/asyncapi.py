@@ -34,7 +34,6 @@ from streams.schemas.common import Family, OfficerRole
 DOC_PATH: Final = Path(__file__).resolve().parents[1] / "docs" / "asyncapi.yaml"
 REF: Final = "#/components/schemas/{model}"
 KAFKA_BINDING: Final = "0.5.0"
-PRODUCTION_REPLICAS: Final = 3
 
 
 class WirePerson(BaseModel):
@@ -202,7 +201,7 @@ def _channel(
 ) -> dict[str, Any]:
     binding: dict[str, Any] = {
         "partitions": settings.partitions,
-        "replicas": PRODUCTION_REPLICAS,
+        "replicas": settings.replication_factor,
         "bindingVersion": KAFKA_BINDING,
     }
     if config:
@@ -275,8 +274,9 @@ def _operations() -> dict[str, Any]:
 
 
 def document(settings: Settings | None = None) -> dict[str, Any]:
-    """The AsyncAPI document for ``settings``' topics (the defaults when ``None``)."""
-    settings = settings or Settings.model_construct()  # the defaults, whatever the env says
+    """The AsyncAPI document for ``settings``' topics (when ``None``: a production
+    deployment's defaults, whatever this process's environment says)."""
+    settings = settings or Settings.model_construct(env="production")
     input_messages = {t: _input_message(t, family) for t, (family, _) in EVENT_TYPES.items()}
     return {
         "asyncapi": "3.0.0",

@@ -17,7 +17,7 @@ import yaml
 
 from api.routes.health import router as health_router
 from core.cli import app as cli
-from core.manifests import KAFKA_CLUSTER, MIN_INSYNC_REPLICAS, REPLICAS
+from core.manifests import KAFKA_CLUSTER
 from core.settings import Settings
 from streams.kafka import all_topics
 
@@ -34,6 +34,7 @@ from .deploy_kit import (
 )
 
 DEFAULTS = Settings.model_construct()
+PRODUCTION = Settings.model_construct(env="production")
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 OVERLAY = K8S / "overlays" / "production"
 COMPOSE: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
@@ -122,16 +123,21 @@ def test_the_environment_is_made_of_real_settings(
     settings = _settings_from({**config, "RISKWIRE_IDENTITY_SECRET": "x" * 32}, monkeypatch)
     assert settings.env == "production"
     assert settings.kafka_bootstrap == f"{KAFKA_CLUSTER}-kafka-bootstrap:9092"
+    kafka = named(prod, "Kafka", KAFKA_CLUSTER)["spec"]["kafka"]["config"]
+    assert settings.replication_factor == kafka["default.replication.factor"] == 3
+    assert settings.min_insync_replicas == kafka["min.insync.replicas"] == 2
     env = dict(COMPOSE["x-riskwire"]["environment"], RISKWIRE_IDENTITY_SECRET="y" * 32)
-    assert _settings_from(env, monkeypatch).api_port == DEFAULTS.api_port
+    composed = _settings_from(env, monkeypatch)
+    assert composed.api_port == DEFAULTS.api_port
+    assert composed.replication_factor == composed.min_insync_replicas == 1  # one broker
 
 
 def test_topics_replication_and_kraft(prod: list[dict[str, Any]]) -> None:
     topics = {t["spec"]["topicName"]: t["spec"] for t in of_kind(prod, "KafkaTopic")}
-    assert set(topics) == set(all_topics(DEFAULTS))
+    assert set(topics) == set(all_topics(PRODUCTION))
     for name, spec in topics.items():
-        assert spec["replicas"] == REPLICAS == 3
-        assert spec["config"]["min.insync.replicas"] == MIN_INSYNC_REPLICAS == 2
+        assert spec["replicas"] == PRODUCTION.replication_factor == 3
+        assert int(spec["config"]["min.insync.replicas"]) == PRODUCTION.min_insync_replicas == 2
         assert spec["partitions"] == DEFAULTS.partitions
         compacted = spec["config"].get("cleanup.policy") == "compact"
         assert compacted == (name == DEFAULTS.topic_grades)
