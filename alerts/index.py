@@ -168,11 +168,12 @@ async def _smallest(redis: Redis, keys: list[str]) -> str:
     return min(zip(sizes, keys, strict=True))[1]
 
 
-async def reindex(redis: Redis, *, batch: int = 2000) -> AsyncIterator[int]:
+async def reindex(redis: Redis, *, batch: int = 200) -> AsyncIterator[int]:
     """Backfill the listing and closed indices from the stored alert documents (alerts
     written before the indices existed); yields how many it indexed, batch by batch.
     Idempotent, and safe while workers write: an alert written meanwhile is indexed by
-    its own write, and re-adding it changes nothing."""
+    its own write, and re-adding it changes nothing. A batch is one Lua step of about 15
+    sorted-set writes per alert: small, so other clients never wait long for it."""
     script = LuaScript(redis, _REINDEX_LUA)
     cursor = 0
     while True:
