@@ -6,12 +6,14 @@ local function index_keys(prefix, doc)
   local keys = {}
   local owners = {'*'}
   for _, d in ipairs(a.departments or {}) do owners[#owners + 1] = d end
+  -- (an alert always has these fields; `or` keeps a malformed one from failing the write)
+  local status, rule, severity = a.status or 'open', a.rule_id or '', a.severity or ''
   for _, d in ipairs(owners) do
     local base = prefix .. 'd:' .. d
     keys[base] = true
-    keys[base .. ':s:' .. a.status] = true
-    keys[base .. ':r:' .. a.rule_id] = true
-    keys[base .. ':v:' .. a.severity] = true
+    keys[base .. ':s:' .. status] = true
+    keys[base .. ':r:' .. rule] = true
+    keys[base .. ':v:' .. severity] = true
   end
   for _, u in ipairs(a.enterprises or {}) do keys[prefix .. 'e:' .. u] = true end
   return keys, a

@@ -18,7 +18,7 @@ from ulid import ULID
 from alerts.index import AlertQuery, decode_cursor, list_page
 from alerts.store import DOC_KEY, REV_KEY
 from core.settings import Settings
-from streams.alert import Alert, Severity
+from streams.alert import Alert, AlertStatus, Severity
 
 from .api_kit import Accounts, Who, cli, client, new_alert, seed_alert, store_alert
 
@@ -52,6 +52,14 @@ def _all_pages(c: Any, params: dict[str, Any], *, during: Any = None) -> list[st
         cursor = page["next"]
         if cursor is None:
             return seen
+
+
+def _listing(settings: Settings, departments: list[str], rule: str, uscc: str) -> Alert:
+    """A stored alert of ``rule`` whose enterprises include ``uscc`` (besides its subject)."""
+    alert = new_alert(departments, rule_id=rule)
+    alert = alert.model_copy(update={"enterprises": [*alert.enterprises, uscc]})
+    asyncio.run(store_alert(settings, alert))
+    return alert
 
 
 def _hscans(r: redis_sync.Redis) -> int:
@@ -96,11 +104,12 @@ def test_each_filter_answers_exactly_its_alerts(
     now = datetime.now(UTC)
     made: list[Alert] = []
     for i in range(12):
-        alert = new_alert(["samr"], rule_id=rule, uscc=uscc if i % 4 == 0 else None)
+        alert = new_alert(["samr"], rule_id=rule)
         alert = alert.model_copy(
             update={
                 "severity": Severity.CRITICAL if i % 3 == 0 else Severity.LOW,
                 "event_time": now - timedelta(days=30 * (i % 2)),
+                "enterprises": alert.enterprises + ([uscc] if i % 4 == 0 else []),
             }
         )
         asyncio.run(store_alert(settings, alert))
@@ -135,8 +144,8 @@ def test_a_department_never_sees_another_departments_alerts(
     settings: Settings, api_server: str, people: Accounts, samr: Who
 ) -> None:
     rule, uscc = _rule(), "91440300MA5DA1B2XL"
-    ours = [seed_alert(settings, ["samr", "qianhai-authority"], rule_id=rule, uscc=uscc)]
-    theirs = [seed_alert(settings, ["tax"], rule_id=rule, uscc=uscc) for _ in range(3)]
+    ours = [_listing(settings, ["samr", "qianhai-authority"], rule, uscc)]
+    theirs = [_listing(settings, ["tax"], rule, uscc) for _ in range(3)]
     tax = people.make("tax", "duty_officer")
     officer = people.make("qianhai-authority", "duty_officer")
     combos: list[dict[str, str]] = [
@@ -207,7 +216,7 @@ def test_the_backfill_indexes_alerts_stored_before_the_indices(
 ) -> None:
     rule = _rule()
     old = [new_alert(["samr"], rule_id=rule) for _ in range(3)]
-    old[0] = old[0].model_copy(update={"status": "resolved"})
+    old[0] = old[0].model_copy(update={"status": AlertStatus.RESOLVED})
     sync = redis_sync.Redis.from_url(settings.redis_url)
     for a in old:  # as a version without the indices stored them
         sync.hset(DOC_KEY, a.alert_id, a.model_dump_json())
