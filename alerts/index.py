@@ -14,10 +14,11 @@ and are alert ids: ULIDs, which sort by creation time, so a lexicographic range 
 (``ZREVRANGEBYLEX``) walks an index newest first from any position, and an alert keeps its
 position for life. Every key carries the ``{alerts}`` hash tag of the alert store.
 
-A query reads the smallest index that its filters name (by ``ZCARD``) and checks every
-filter on each candidate document (the department too: defence in depth). The check
-examines at most :data:`SCAN_BUDGET` candidates per request; a page that ran out of budget
-is short, and its ``next`` continues where the scan stopped.
+A query walks the smallest index that its filters name (by ``ZCARD``), keeps the candidates
+that are members of its other indices (``ZSCORE``, inside one Lua step), and checks every
+filter again on the documents it answers (the department too: defence in depth), the time
+range only there. A request examines at most :data:`SCAN_BUDGET` candidates; a page that
+ran out of budget is short, and its ``next`` continues where the scan stopped.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import resources
 from typing import Any, Final
 
 import orjson
@@ -40,10 +42,10 @@ from core.redis_lua import LuaScript, run_pipeline
 
 ALL_DEPARTMENTS: Final = "*"
 SCAN_BUDGET: Final = 1000  # candidates one request may examine
-_CHUNK_MIN: Final = 64
 _CURSOR_PREFIX: Final = "c1."
 _ALERT_ID: Final = re.compile(r"^[0-9A-Za-z]{1,64}$")
 _REINDEX_LUA: Final = alerts_lua("reindex.lua")
+_PAGE_LUA: Final = resources.files("alerts").joinpath("page.lua").read_text()
 
 
 def department_key(department: str) -> str:
@@ -128,44 +130,38 @@ async def list_page(
     redis: Redis, query: AlertQuery, *, after: str | None, limit: int, budget: int = SCAN_BUDGET
 ) -> Page:
     """Up to ``limit`` alerts matching ``query``, newest first, created before the alert id
-    ``after`` (decoded from a cursor)."""
+    ``after`` (decoded from a cursor). Index membership is checked inside Redis
+    (``page.lua``: one round trip per step, no document read for a non-match); the
+    filters no index holds (``since``/``until``), and the department again, here."""
+    script = LuaScript(redis, _PAGE_LUA)
+    keys = [DOC_KEY, *query.candidate_keys()]
+    if query.department is not None and query.uscc:  # the enterprise index spans departments
+        keys.append(department_key(query.department))
+    found: list[tuple[str, bytes]] = []
+    start, examined, ended = f"({after}" if after else "+", 0, False
     try:
-        key = await _smallest(redis, query.candidate_keys())
-        found: list[tuple[str, bytes]] = []
-        start, examined, exhausted = f"({after}" if after else "+", 0, False
-        while len(found) <= limit and examined < budget and not exhausted:
-            need = limit + 1 - len(found)
-            chunk = min(need if examined == 0 else max(need, _CHUNK_MIN), budget - examined)
-            raw: list[Any] = await redis.zrevrangebylex(key, start, "-", 0, chunk)
-            ids = [i.decode() for i in raw]
-            exhausted = len(ids) < chunk
-            if not ids:
-                break
-            docs: list[Any] = await redis.hmget(DOC_KEY, ids)
+        while len(found) <= limit and examined < budget and not ended:
+            args = [start, budget - examined, limit + 1 - len(found)]
+
+            def fill(pipe: Any, args: list[Any] = args) -> None:
+                script.queue(pipe, keys, args)
+
+            [(n, last, end, ids, docs)] = await run_pipeline(redis, fill, script)
+            examined, ended = examined + int(n), bool(end)
+            if last:
+                start = "(" + last.decode()
             for alert_id, doc in zip(ids, docs, strict=True):
-                examined += 1
-                start = f"({alert_id}"
                 if doc is not None and query.matches(orjson.loads(doc)):
-                    found.append((alert_id, doc))
+                    found.append((alert_id.decode(), doc))
                     if len(found) > limit:
                         break
     except RedisError as exc:
         raise StoreError(f"listing alerts failed: {exc}") from exc
     if len(found) > limit:
         return Page([d for _, d in found[:limit]], encode_cursor(found[limit - 1][0]))
-    if exhausted:
+    if ended:
         return Page([d for _, d in found], None)
     return Page([d for _, d in found], encode_cursor(start[1:]) if start != "+" else None)
-
-
-async def _smallest(redis: Redis, keys: list[str]) -> str:
-    if len(keys) == 1:
-        return keys[0]
-    async with redis.pipeline(transaction=False) as pipe:
-        for key in keys:
-            pipe.zcard(key)
-        sizes = await pipe.execute()
-    return min(zip(sizes, keys, strict=True))[1]
 
 
 async def reindex(redis: Redis, *, batch: int = 200) -> AsyncIterator[int]:
