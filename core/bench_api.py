@@ -8,7 +8,11 @@ over a large alert store, through a real API process.
    (:func:`alerts.index.reindex`, what ``riskwire alerts reindex`` runs). A database
    that already holds that many alerts is reused (``--reload`` forces a fresh load).
 2. ``riskwire api`` starts on that database; each query below is sent ``requests``
-   times, one after another, after a warm-up, and timed at the client.
+   times, one after another, after a warm-up, and timed at the client. ``GET /healthz``
+   is timed first the same way: the floor of any request on this machine at the time
+   (on a busy shared machine most of a p99 is waiting for a core). Each line also gives
+   the CPU the API process and Redis spent per request, which the machine's load does not
+   change: on an idle machine a request takes about their sum plus the client's share.
 
 The last line printed is the result for the plain first page::
 
@@ -20,14 +24,17 @@ The database is left loaded, for the next run; ``redis-cli -n 12 flushdb`` frees
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import random
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -184,17 +191,52 @@ def _queries(client: redis_sync.Redis) -> list[tuple[str, str, dict[str, str]]]:
     ]
 
 
-def _time(c: httpx.Client, params: dict[str, str], requests: int) -> tuple[list[float], int]:
+@dataclass(frozen=True, slots=True)
+class Timed:
+    p50_ms: float
+    p99_ms: float
+    items: int  # per page, on average
+    api_cpu_ms: float  # the API process's CPU per request
+    redis_cpu_ms: float  # Redis's CPU per request (all of it: nothing else should run)
+
+    def line(self, name: str) -> str:
+        return (
+            f"{name:<20} p50={self.p50_ms:6.1f} ms  p99={self.p99_ms:6.1f} ms  "
+            f"cpu/request: api {self.api_cpu_ms:5.2f} ms, redis {self.redis_cpu_ms:5.2f} ms  "
+            f"items/page={self.items}"
+        )
+
+
+def _cpu_s(pid: int, client: redis_sync.Redis) -> tuple[float, float]:
+    """CPU seconds used so far by process ``pid`` and by the Redis server."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    api = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    info: Any = client.info("cpu")
+    return api, float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def _time(
+    c: httpx.Client,
+    params: dict[str, str],
+    requests: int,
+    cpu: Callable[[], tuple[float, float]],
+    path: str = "/api/v1/alerts",
+) -> Timed:
+    """``requests`` timed GETs after 20 untimed ones, with the CPU they cost."""
     timings, items = [], 0
-    for i in range(requests + 20):
+    for _ in range(20):
+        c.get(path, params=params).raise_for_status()
+    before = cpu()
+    for _ in range(requests):
         started = time.perf_counter()
-        reply = c.get("/api/v1/alerts", params=params)
-        took = (time.perf_counter() - started) * 1000
+        reply = c.get(path, params=params)
+        timings.append((time.perf_counter() - started) * 1000)
         reply.raise_for_status()
-        if i >= 20:
-            timings.append(took)
-            items += len(reply.json()["items"])
-    return timings, items // requests
+        items += len(reply.json().get("items", ()))
+    after = cpu()
+    api, redis_ = ((a - b) * 1000 / requests for a, b in zip(after, before, strict=True))
+    p50, p99 = percentile(timings, 50), percentile(timings, 99)
+    return Timed(p50, p99, items // requests, api, redis_)
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
@@ -212,7 +254,7 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 def run_bench_api(settings: Settings, *, alerts: int, requests: int, reload: bool) -> int:
-    console = Console()
+    console = Console(width=140)
     url = with_redis_db(settings.redis_url, BENCH_API_REDIS_DB)
     client = redis_sync.Redis.from_url(url)
     load(client, alerts, console, reload=reload)
@@ -226,14 +268,16 @@ def run_bench_api(settings: Settings, *, alerts: int, requests: int, reload: boo
     base, plain = f"http://127.0.0.1:{port}", (0.0, 0.0)
     try:
         _wait_ready(base, proc)
+        cpu = functools.partial(_cpu_s, proc.pid, client)
+        with httpx.Client(base_url=base, timeout=30) as c:
+            console.print(_time(c, {}, requests, cpu, "/healthz").line("GET /healthz (floor)"))
         for name, who, params in _queries(client):
             headers = {"Authorization": f"Bearer {tokens[who]}"}
             with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
-                timings, items = _time(c, params, requests)
-            p50, p99 = percentile(timings, 50), percentile(timings, 99)
-            console.print(f"{name:<20} p50={p50:6.1f} ms  p99={p99:6.1f} ms  items/page={items}")
+                timed = _time(c, params, requests, cpu)
+            console.print(timed.line(name))
             if name == "limit50":
-                plain = (p50, p99)
+                plain = (timed.p50_ms, timed.p99_ms)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
