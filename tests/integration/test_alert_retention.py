@@ -99,26 +99,30 @@ async def _listed(redis: Redis) -> set[str]:
     return {json.loads(d)["alert_id"] for d in page.docs}
 
 
+async def _history(store: AlertStore) -> tuple[Alert, Alert, Alert, Alert, Alert]:
+    """a resolved on day 1; first dismissed on day 2 and its condition firing again on day
+    3 (again, open, same fingerprint); b dismissed on day 100; c open."""
+    a = _at(new_alert(["samr", "qianhai-authority"], rule_id="tax_arrears"), T0)
+    b = _at(new_alert(["samr", "qianhai-authority"], rule_id="tax_arrears"), T0)
+    c = _at(new_alert(["samr", "qianhai-authority"], rule_id="tax_arrears"), T0)
+    first = _at(new_alert(["samr"], rule_id="shell_company"), T0)
+    await store.upsert([Upsert(x, 0, Change.CREATED, 0) for x in (a, b, c, first)])
+    a = await _close(store, a, AlertAction.RESOLVE, T0 + timedelta(days=1))
+    first = await _close(store, first, AlertAction.DISMISS, T0 + timedelta(days=2))
+    again = _at(new_alert(["samr"], rule_id="shell_company"), T0 + timedelta(days=3))
+    again = again.model_copy(update={"fingerprint": first.fingerprint, "subject": first.subject})
+    await store.upsert([Upsert(again, 0, Change.CREATED, 0)])
+    b = await _close(store, b, AlertAction.DISMISS, T0 + timedelta(days=100))
+    return a, b, c, first, again
+
+
 async def test_the_sweep_removes_closed_alerts_past_the_retention_once_archived(
     own: Settings,
 ) -> None:
     redis = Redis.from_url(own.redis_url)
     store, clock = AlertStore(redis), FakeClock(T0)
     try:
-        a = _at(new_alert(["samr", "qianhai-authority"], rule_id="tax_arrears"), T0)
-        b = _at(new_alert(["samr", "qianhai-authority"], rule_id="tax_arrears"), T0)
-        c = _at(new_alert(["samr", "qianhai-authority"], rule_id="tax_arrears"), T0)
-        first = _at(new_alert(["samr"], rule_id="shell_company"), T0)
-        await store.upsert([Upsert(x, 0, Change.CREATED, 0) for x in (a, b, c, first)])
-        a = await _close(store, a, AlertAction.RESOLVE, T0 + timedelta(days=1))
-        first = await _close(store, first, AlertAction.DISMISS, T0 + timedelta(days=2))
-        # the same condition fires again: a new open alert of the same fingerprint
-        again = _at(new_alert(["samr"], rule_id="shell_company"), T0 + timedelta(days=3))
-        again = again.model_copy(
-            update={"fingerprint": first.fingerprint, "subject": first.subject}
-        )
-        await store.upsert([Upsert(again, 0, Change.CREATED, 0)])
-        b = await _close(store, b, AlertAction.DISMISS, T0 + timedelta(days=100))
+        a, b, c, first, again = await _history(store)
         await redis.rpush(TIMELINE_KEY.format(alert_id=a.alert_id), b"{}")
 
         clock.advance((timedelta(days=200)).total_seconds())  # a and first are past it
