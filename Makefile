@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 STACK  := deploy/stack.sh
 export RISKWIRE_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: help install stack-up stack-down stack-status run test test-unit lint fmt typecheck bench generate clean
+.PHONY: help install stack-up stack-down stack-status run test test-unit lint fmt typecheck bench bench-api generate clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +60,9 @@ bench: install ## benchmark the whole pipeline against the raw consume rate (las
 generate: install ## regenerate docs/asyncapi.yaml and deploy/k8s/base/generated/ (tests compare them)
 	$(BIN)/python -m streams.asyncapi
 	$(BIN)/python -m core.manifests
+
+bench-api: install ## GET /api/v1/alerts p50/p99 over 1,000,000 stored alerts (Redis db 12)
+	$(BIN)/riskwire bench-api
 
 clean: ## remove build output (keeps .venv and the Kafka jars)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,9 @@ GROUP = "kafka-relay"
 
 class AlertRelay(StreamRelay):
     """Publishes each alert change to ``riskwire.alerts`` and to the department topics of
-    its owners that receive it after their subscriptions (key: the fingerprint)."""
+    its owners that receive it after their subscriptions (key: the fingerprint), and to
+    the compacted archive topic (key: the alert id, so compaction keeps every alert's
+    latest revision, where a fingerprint key would keep only its newest alert)."""
 
     name = "relay"
 
@@ -36,6 +38,7 @@ class AlertRelay(StreamRelay):
         block_ms: int = 1000,
         claim_idle_ms: int = 30_000,
         subscriptions: SubscriptionCache | None = None,
+        archive_topic: str | None = None,
     ) -> None:
         super().__init__(
             redis,
@@ -49,6 +52,7 @@ class AlertRelay(StreamRelay):
         )
         self._topic = topic
         self._subscriptions = subscriptions
+        self._archive_topic = archive_topic
 
     async def messages(self, entries: Sequence[Entry]) -> list[Message]:
         messages: list[Message] = []
@@ -61,6 +65,8 @@ class AlertRelay(StreamRelay):
             # Each owner department gets it on its topic unless its subscriptions filter it out.
             owners = receivers_of(value, alert.get("departments", []), subs)
             messages += [(f"{self._topic}.{d}", key, value) for d in owners]
+            if self._archive_topic:
+                messages.append((self._archive_topic, alert["alert_id"].encode(), value))
         return messages
 
     def published(self, entries: Sequence[Entry]) -> None:

@@ -8,9 +8,13 @@ its fingerprint index, the sequence counter and the feed entry are one atomic Lu
     rw:{alerts}:rev:v1     hash    alert_id -> revision
     rw:{alerts}:seq:v1     string  the last sequence number
     rw:{alerts}:feed:v1    stream  entry id "<seq>-0": alert JSON, change, received_ms
+    rw:{alerts}:closed:v1  zset    alert_id of each closed alert, scored by the feed seq
+                                   that closed it (the retention sweep's queue)
+    rw:{alerts}:ix:v1:...  zsets   the listing indices (:mod:`alerts.index`)
 
 The feed is the bounded replay buffer of the WebSocket board and the outbox the relay
-publishes to Kafka from.
+publishes to Kafka from. The listing indices are kept by the same Lua step, so a listing
+never sees an alert in an index it has left.
 """
 
 from __future__ import annotations
@@ -33,8 +37,17 @@ DOC_KEY = "rw:{alerts}:doc:v1"
 REV_KEY = "rw:{alerts}:rev:v1"
 SEQ_KEY = "rw:{alerts}:seq:v1"
 FEED_KEY = "rw:{alerts}:feed:v1"
+CLOSED_KEY = "rw:{alerts}:closed:v1"
+INDEX_PREFIX = "rw:{alerts}:ix:v1:"
 
-_UPSERT_LUA = resources.files("alerts").joinpath("upsert.lua").read_text()
+
+def alerts_lua(name: str) -> str:
+    """The source of ``alerts/<name>``, after the index functions it calls (index.lua)."""
+    scripts = resources.files("alerts")
+    return scripts.joinpath("index.lua").read_text() + scripts.joinpath(name).read_text()
+
+
+_UPSERT_LUA = alerts_lua("upsert.lua")
 _READ_OPEN_LUA = """
 local out = {}
 for i, fp in ipairs(ARGV) do
@@ -82,7 +95,7 @@ class AlertStore:
             for u in upserts:
                 self._upsert.queue(
                     pipe,
-                    [OPEN_KEY, DOC_KEY, REV_KEY, SEQ_KEY, FEED_KEY],
+                    [OPEN_KEY, DOC_KEY, REV_KEY, SEQ_KEY, FEED_KEY, CLOSED_KEY],
                     [
                         u.alert.fingerprint,
                         u.alert.alert_id,
@@ -93,6 +106,7 @@ class AlertStore:
                         self._feed_maxlen,
                         u.change.value,
                         u.received_ms,
+                        INDEX_PREFIX,
                     ],
                 )
 

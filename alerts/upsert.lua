@@ -1,7 +1,8 @@
--- Compare-and-set one alert, keep the fingerprint index, append the change to the feed.
--- KEYS: open, doc, rev, seq, feed
+-- Compare-and-set one alert, keep the fingerprint index, the listing indices and the
+-- closed index, append the change to the feed.
+-- KEYS: open, doc, rev, seq, feed, closed
 -- ARGV: fingerprint, alert_id, expected revision (0 = new), new revision, alert JSON,
---       still open (1/0), feed maxlen, change, received_ms
+--       still open (1/0), feed maxlen, change, received_ms, index key prefix
 -- Returns the feed sequence number, or -1 when the revision moved.
 local fp, id = ARGV[1], ARGV[2]
 local expected = tonumber(ARGV[3])
@@ -11,6 +12,7 @@ else
   local rev = tonumber(redis.call('HGET', KEYS[3], id) or '0')
   if rev ~= expected then return -1 end
 end
+local old = redis.call('HGET', KEYS[2], id)
 redis.call('HSET', KEYS[2], id, ARGV[5])
 redis.call('HSET', KEYS[3], id, ARGV[4])
 if ARGV[6] == '1' then
@@ -21,4 +23,12 @@ end
 local seq = redis.call('INCR', KEYS[4])
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], seq .. '-0',
   'alert', ARGV[5], 'change', ARGV[8], 'received_ms', ARGV[9])
+sync_index(ARGV[10], id, old or nil, ARGV[5])
+-- A closed alert waits in the closed index, scored by the feed entry that closed it, for
+-- the retention sweep (which takes only what the Kafka relay has published).
+if ARGV[6] == '1' then
+  redis.call('ZREM', KEYS[6], id)
+else
+  redis.call('ZADD', KEYS[6], seq, id)
+end
 return seq

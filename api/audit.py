@@ -278,7 +278,7 @@ def audit_verify_command(settings: Any) -> int:
 # -- FastAPI dependencies -----------------------------------------------------------------
 
 
-def get_audit(request: Request) -> AuditLog:
+async def get_audit(request: Request) -> AuditLog:
     audit: AuditLog = request.app.state.audit
     return audit
 

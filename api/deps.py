@@ -1,4 +1,7 @@
-"""Dependency aliases for the routes (``CurrentAccount``, ``RedisDep``, ...)."""
+"""Dependency aliases for the routes (``CurrentAccount``, ``RedisDep``, ...).
+
+The getters are ``async`` although they do no I/O: FastAPI runs a plain ``def``
+dependency in a worker thread, a hand-off that cost more than a listing's Redis call."""
 
 from __future__ import annotations
 
@@ -19,37 +22,37 @@ from rules.live import LiveRules
 _bearer = HTTPBearer(auto_error=False, description="An account's bearer token")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_redis(request: Request) -> Redis:
+async def get_redis(request: Request) -> Redis:
     redis: Redis = request.app.state.redis
     return redis
 
 
-def get_accounts(request: Request) -> Accounts:
+async def get_accounts(request: Request) -> Accounts:
     accounts: Accounts = request.app.state.accounts
     return accounts
 
 
-def get_alert_store(request: Request) -> AlertStore:
+async def get_alert_store(request: Request) -> AlertStore:
     store: AlertStore = request.app.state.alert_store
     return store
 
 
-def get_profiles(request: Request) -> RedisProfileStore:
+async def get_profiles(request: Request) -> RedisProfileStore:
     store: RedisProfileStore = request.app.state.profiles
     return store
 
 
-def get_grades(request: Request) -> GradeStore:
+async def get_grades(request: Request) -> GradeStore:
     store: GradeStore = request.app.state.grades
     return store
 
 
-def get_live_rules(request: Request) -> LiveRules:
+async def get_live_rules(request: Request) -> LiveRules:
     live: LiveRules = request.app.state.live_rules
     return live
 

@@ -26,6 +26,8 @@ accounts_app = typer.Typer(
 app.add_typer(accounts_app, name="accounts")
 audit_app = typer.Typer(help="The audit log of queries and alert actions.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+alerts_app = typer.Typer(help="The alert store: indices and the archive.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
 
 
 def _settings() -> Settings:
@@ -179,6 +181,19 @@ def bench(
             workers=workers,
         )
     )
+
+
+@app.command("bench-api")
+def bench_api(
+    alerts: Annotated[int, typer.Option(help="alerts in the store")] = 1_000_000,
+    requests: Annotated[int, typer.Option(help="timed requests per query")] = 300,
+    reload: Annotated[bool, typer.Option(help="load the alerts again even if present")] = False,
+) -> None:
+    """Measure GET /api/v1/alerts latency (p50/p99) over a large alert store, in a Redis
+    database of its own."""
+    from core.bench_api import run_bench_api
+
+    sys.exit(run_bench_api(_settings(), alerts=alerts, requests=requests, reload=reload))
 
 
 @app.command()
@@ -355,6 +370,36 @@ def audit_verify() -> None:
     from api.audit import audit_verify_command
 
     raise typer.Exit(audit_verify_command(_settings()))
+
+
+@alerts_app.command("reindex")
+def alerts_reindex() -> None:
+    """Backfill the listing indices from the stored alerts (once, after upgrading from a
+    version without them; idempotent, safe while workers run)."""
+    from alerts.backfill import reindex_command
+
+    raise typer.Exit(reindex_command(_settings()))
+
+
+@alerts_app.command("archive")
+def alerts_archive(
+    alert_id: Annotated[str | None, typer.Option(help="this alert only")] = None,
+    uscc: Annotated[str | None, typer.Option(help="alerts listing this enterprise")] = None,
+    rule_id: Annotated[str | None, typer.Option(help="alerts of this rule")] = None,
+    department: Annotated[str | None, typer.Option(help="alerts routed to this department")] = None,
+    status: Annotated[str | None, typer.Option(help="open, ..., resolved, dismissed")] = None,
+    max_records: Annotated[
+        int, typer.Option(help="stop after reading this many records (the scan's bound)")
+    ] = 10_000_000,
+) -> None:
+    """Read alerts, also those the retention removed from Redis, from the compacted archive
+    topic: one sequential scan of the topic (see alerts/archive.py for its cost). Prints
+    JSON lines, newest first, then: scanned=<n> matched=<n> complete=<true|false>
+    (exit 2 when the scan stopped at --max-records)."""
+    from alerts.archive import ArchiveFilter, archive_command
+
+    query = ArchiveFilter(alert_id, uscc, rule_id, department, status)
+    raise typer.Exit(archive_command(_settings(), query, max_records=max_records))
 
 
 def main() -> None:

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     topic_alerts: str = "riskwire.alerts"
     topic_grades: str = "riskwire.grades"
     topic_dlq: str = "riskwire.dlq"
+    # Every alert's latest revision, keyed by alert_id and compacted: the archive of the
+    # alerts that the retention removed from Redis (riskwire alerts archive).
+    topic_alert_archive: str = "riskwire.alert-archive"
     partitions: int = Field(default=8, ge=1)
     # Replicas of every topic riskwire creates (its own and faust's), and how many of them
     # must hold a write before the broker acknowledges it (producers use acks=all). Unset,
@@ -113,6 +116,12 @@ class Settings(BaseSettings):
                     f"RISKWIRE_WEBHOOK_ALLOWED_NETWORKS: {network!r} is not a CIDR network"
                 ) from None
         return value
+
+    # Closed (resolved, dismissed) alerts leave Redis this long after closing; the worker
+    # sweeps at most alert_sweep_batch of them every alert_sweep_interval_s.
+    alert_retention_days: int = Field(default=180, ge=1)
+    alert_sweep_interval_s: float = Field(default=60.0, gt=0)
+    alert_sweep_batch: int = Field(default=500, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:

@@ -91,6 +91,10 @@ REDIS_ERRORS = Counter(
 WS_CLIENTS = Gauge(
     "riskwire_websocket_clients", "Connected live-feed clients.", multiprocess_mode="livesum"
 )
+ALERTS_SWEPT = Counter(
+    "riskwire_alerts_swept_total",
+    "Closed alerts removed from Redis after the retention (kept on the archive topic).",
+)
 WS_DROPPED = Counter(
     "riskwire_websocket_dropped_total", "Live-feed clients dropped, by reason.", ["reason"]
 )

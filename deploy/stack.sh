@@ -32,6 +32,7 @@ TOPIC_TAX="${RISKWIRE_TOPIC_TAX:-tax.events}"
 TOPIC_ENFORCEMENT="${RISKWIRE_TOPIC_ENFORCEMENT:-enforcement.uploads}"
 TOPIC_ALERTS="${RISKWIRE_TOPIC_ALERTS:-riskwire.alerts}"
 TOPIC_GRADES="${RISKWIRE_TOPIC_GRADES:-riskwire.grades}"
+TOPIC_ALERT_ARCHIVE="${RISKWIRE_TOPIC_ALERT_ARCHIVE:-riskwire.alert-archive}"
 TOPIC_DLQ="${RISKWIRE_TOPIC_DLQ:-riskwire.dlq}"
 
 KAFKA_DIR="$STACK_DIR/kafka"
@@ -393,6 +394,7 @@ topic_specs() {
         printf '%s:%s\n' "$t" "$PARTITIONS"
     done
     printf '%s:%s:cleanup.policy=compact\n' "$TOPIC_GRADES" "$PARTITIONS"
+    printf '%s:%s:cleanup.policy=compact\n' "$TOPIC_ALERT_ARCHIVE" "$PARTITIONS"
     for d in $DEPARTMENTS; do
         printf '%s:%s\n' "$TOPIC_ALERTS.$d" "$PARTITIONS"
     done

@@ -12,6 +12,7 @@ import asyncio
 import os
 import socket
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import faust
@@ -19,6 +20,7 @@ from faust.sensors.monitor import Monitor
 
 from alerts.notify.wiring import build_scheduler
 from alerts.relay import AlertRelay
+from alerts.retention import AlertSweeper
 from alerts.subscriptions import SubscriptionCache, SubscriptionStore
 from core.clock import SystemClock
 from core.errors import StoreError
@@ -130,6 +132,7 @@ def create_app(settings: Settings) -> faust.App:
         subscriptions=SubscriptionCache(
             SubscriptionStore(runtime.redis, clock), clock, settings.departments
         ),
+        archive_topic=settings.topic_alert_archive,
     )
     webhooks = build_scheduler(runtime.redis, settings, consumer=consumer, clock=clock)
 
@@ -173,6 +176,21 @@ def create_app(settings: Settings) -> faust.App:
         stopping = asyncio.Event()
         try:
             await grade_relay.run(stopping)
+        finally:
+            stopping.set()
+
+    sweeper = AlertSweeper(
+        runtime.redis,
+        clock,
+        retention=timedelta(days=settings.alert_retention_days),
+        batch=settings.alert_sweep_batch,
+    )
+
+    @app.task
+    async def sweep_closed_alerts() -> None:
+        stopping = asyncio.Event()
+        try:
+            await sweeper.run(stopping, settings.alert_sweep_interval_s)
         finally:
             stopping.set()
 

@@ -122,6 +122,7 @@ def isolated_settings(
         topic_alerts=prefix + "riskwire.alerts",
         topic_grades=prefix + "riskwire.grades",
         topic_dlq=prefix + "riskwire.dlq",
+        topic_alert_archive=prefix + "riskwire.alert-archive",
         worker_metrics_port=0,
         # The webhook tests' receivers listen on loopback: allowed explicitly, as a
         # deployment would allow its own receivers' networks.
@@ -131,6 +132,33 @@ def isolated_settings(
     )
     ensure_topics(settings)
     return settings
+
+
+def claim_redis_db(
+    services: dict[str, str], run: str, *, marker: str, lock: str, dbs: tuple[int, ...]
+) -> str:
+    """The URL of a Redis database (the first free one of ``dbs``) for one test run alone:
+    an empty one, or one an earlier run of the same test left behind (it holds
+    ``marker``), locked with ``lock`` against concurrent runs and emptied. Other sessions
+    on this Redis (another ``RISKWIRE_TEST_REDIS_DB``, the benchmarks) never lose data."""
+    base, _, session_db = services["redis"].rpartition("/")
+    for db in dbs:
+        if str(db) == session_db:
+            continue
+        client = redis_sync.Redis.from_url(f"{base}/{db}")
+        try:
+            if client.dbsize() and not client.exists(marker):
+                continue  # someone else's
+            if not client.set(lock, run, nx=True, ex=600):
+                continue  # a concurrent run of this test
+            for key in client.scan_iter(count=1000):
+                if key != lock.encode():
+                    client.unlink(key)
+            client.set(marker, run)
+            return f"{base}/{db}"
+        finally:
+            client.close()
+    raise AssertionError(f"no free Redis database among {dbs}")
 
 
 @pytest.fixture(scope="session")

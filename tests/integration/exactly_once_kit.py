@@ -29,6 +29,7 @@ from streams.factory import EventFactory
 from streams.kafka import department_producer, input_topic, produce_events
 
 from .conftest import Proc
+from .conftest import claim_redis_db as claim_db
 
 # Databases this test may claim, preferred first (14 is the benchmark's, 15 the session's).
 KILL_REDIS_DBS = (13, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
@@ -44,27 +45,8 @@ T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 
 
 def claim_redis_db(services: dict[str, str], run: str) -> str:
-    """The URL of a Redis database for this run alone: an empty one, or one an earlier run
-    of this test left behind, locked against concurrent runs and emptied. Other sessions on
-    this Redis (another ``RISKWIRE_TEST_REDIS_DB``, the benchmark) never lose their data."""
-    base, _, session_db = services["redis"].rpartition("/")
-    for db in KILL_REDIS_DBS:
-        if str(db) == session_db:
-            continue
-        client = redis_sync.Redis.from_url(f"{base}/{db}")
-        try:
-            if client.dbsize() and not client.exists(OURS):
-                continue  # someone else's
-            if not client.set(LOCK, run, nx=True, ex=600):
-                continue  # a concurrent run of this test
-            for key in client.scan_iter(count=1000):
-                if key != LOCK.encode():
-                    client.unlink(key)
-            client.set(OURS, run)
-            return f"{base}/{db}"
-        finally:
-            client.close()
-    raise AssertionError(f"no free Redis database among {KILL_REDIS_DBS}")
+    """A Redis database for this run alone (:func:`conftest.claim_redis_db`)."""
+    return claim_db(services, run, marker=OURS, lock=LOCK, dbs=KILL_REDIS_DBS)
 
 
 class Plan:
