@@ -234,6 +234,9 @@ def _channels(settings: Settings) -> dict[str, Any]:
         settings.topic_grades, ["grade"], settings, **{"cleanup.policy": ["compact"]}
     )
     channels["deadLetters"] = _channel(settings.topic_dlq, ["deadLetter"], settings)
+    channels["alertArchive"] = _channel(
+        settings.topic_alert_archive, ["alert"], settings, **{"cleanup.policy": ["compact"]}
+    )
     return channels
 
 
@@ -270,6 +273,9 @@ def _operations() -> dict[str, Any]:
     )
     ops["publishGrades"] = _operation("send", "grades", "Every change of a grade letter")
     ops["publishDeadLetters"] = _operation("send", "deadLetters", "Every refused input message")
+    ops["publishAlertArchive"] = _operation(
+        "send", "alertArchive", "Every alert change again, keyed by alert id (the archive)"
+    )
     return ops
 
 

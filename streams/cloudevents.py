@@ -80,10 +80,18 @@ class CloudEventHeaders:
     alert, grade or dead-letter topic."""
 
     def __init__(
-        self, *, source: str, alerts_topic: str, grades_topic: str, dlq_topic: str, clock: Clock
+        self,
+        *,
+        source: str,
+        alerts_topic: str,
+        grades_topic: str,
+        dlq_topic: str,
+        clock: Clock,
+        archive_topic: str = "",
     ) -> None:
         self._source = source.encode()
         self._alerts, self._grades, self._dlq = alerts_topic, grades_topic, dlq_topic
+        self._archive = archive_topic  # every alert's latest revision, keyed by alert id
         self._clock = clock
 
     @classmethod
@@ -93,6 +101,7 @@ class CloudEventHeaders:
             alerts_topic=settings.topic_alerts,
             grades_topic=settings.topic_grades,
             dlq_topic=settings.topic_dlq,
+            archive_topic=settings.topic_alert_archive,
             clock=clock,
         )
 
@@ -101,7 +110,7 @@ class CloudEventHeaders:
             return EventType.DEAD_LETTER
         if topic == self._grades:
             return EventType.GRADE
-        if topic == self._alerts or topic.startswith(self._alerts + "."):
+        if topic in (self._alerts, self._archive) or topic.startswith(self._alerts + "."):
             return EventType.ALERT
         return None
 

@@ -140,7 +140,7 @@ def test_topics_replication_and_kraft(prod: list[dict[str, Any]]) -> None:
         assert int(spec["config"]["min.insync.replicas"]) == PRODUCTION.min_insync_replicas == 2
         assert spec["partitions"] == DEFAULTS.partitions
         compacted = spec["config"].get("cleanup.policy") == "compact"
-        assert compacted == (name == DEFAULTS.topic_grades)
+        assert compacted == (name in (DEFAULTS.topic_grades, DEFAULTS.topic_alert_archive))
     kafka = named(prod, "Kafka", KAFKA_CLUSTER)["spec"]["kafka"]
     assert kafka["config"]["default.replication.factor"] == 3
     assert kafka["config"]["min.insync.replicas"] == 2
