@@ -39,6 +39,7 @@ class AlertRelay(StreamRelay):
         claim_idle_ms: int = 30_000,
         subscriptions: SubscriptionCache | None = None,
         archive_topic: str | None = None,
+        dead_letter_topic: str | None = None,
     ) -> None:
         super().__init__(
             redis,
@@ -49,6 +50,7 @@ class AlertRelay(StreamRelay):
             batch=batch,
             block_ms=block_ms,
             claim_idle_ms=claim_idle_ms,
+            dead_letter_topic=dead_letter_topic,
         )
         self._topic = topic
         self._subscriptions = subscriptions

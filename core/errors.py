@@ -6,6 +6,7 @@
     ├── ConfigError             settings or a rules file that cannot be loaded
     ├── InvalidEvent            an input message that cannot be accepted (goes to the DLQ)
     ├── StoreError              Redis failed or answered something unexpected
+    ├── PublishError            Kafka did not take a message (``refused``: for good)
     ├── AuthError               a missing or wrong credential (HTTP 401)
     │   └── Forbidden           a right credential without the right (HTTP 403)
     ├── DeliveryError           a notifier could not deliver (``retryable`` says whether to retry)
@@ -43,6 +44,8 @@ class DlqReason(enum.StrEnum):
     BAD_ID_NUMBER = "bad_id_number"
     BAD_DATE = "bad_date"
     BAD_SUBJECT = "bad_subject"
+    # An output message (an alert, a grade) the broker or producer refused for good.
+    BROKER_REFUSED = "broker_refused"
 
 
 class InvalidEvent(RiskwireError):
@@ -57,6 +60,16 @@ class InvalidEvent(RiskwireError):
 
 class StoreError(RiskwireError):
     """Redis failed or answered something unexpected."""
+
+
+class PublishError(RiskwireError):
+    """Kafka did not take a message. ``refused`` is the reason when the broker or the
+    producer refused it for good (too large, invalid): sending it again cannot help, so
+    it is dead-lettered; ``None`` when it may succeed later (the broker is away)."""
+
+    def __init__(self, message: str, *, refused: DlqReason | None = None) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class AuthError(RiskwireError):

@@ -88,6 +88,21 @@ RULE_ERRORS = Counter(
 REDIS_ERRORS = Counter(
     "riskwire_redis_errors_total", "Redis calls that failed, by operation.", ["operation"]
 )
+OUTPUT_DEAD_LETTERED = Counter(
+    "riskwire_output_dead_lettered_total",
+    "Output messages the broker refused for good, dead-lettered instead, by relay and reason.",
+    ["relay", "reason"],
+)
+PUBLISH_ERRORS = Counter(
+    "riskwire_publish_errors_total",
+    "Kafka publishes that failed and are retried, by publisher.",
+    ["publisher"],
+)
+WORKER_TASK_ERRORS = Counter(
+    "riskwire_worker_task_errors_total",
+    "Worker tasks and timers that raised and were restarted, by task.",
+    ["task"],
+)
 WS_CLIENTS = Gauge(
     "riskwire_websocket_clients", "Connected live-feed clients.", multiprocess_mode="livesum"
 )

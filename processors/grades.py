@@ -322,6 +322,7 @@ class GradeRelay(StreamRelay):
         batch: int = 500,
         block_ms: int = 1000,
         claim_idle_ms: int = 30_000,
+        dead_letter_topic: str | None = None,
     ) -> None:
         super().__init__(
             redis,
@@ -332,6 +333,7 @@ class GradeRelay(StreamRelay):
             batch=batch,
             block_ms=block_ms,
             claim_idle_ms=claim_idle_ms,
+            dead_letter_topic=dead_letter_topic,
         )
         self._topic = topic
 
