@@ -17,21 +17,23 @@ from typing import Any
 
 import faust
 from faust.sensors.monitor import Monitor
+from redis.exceptions import RedisError
 
 from alerts.notify.wiring import build_scheduler
 from alerts.relay import AlertRelay
 from alerts.retention import AlertSweeper
 from alerts.subscriptions import SubscriptionCache, SubscriptionStore
 from core.clock import SystemClock
-from core.errors import StoreError
+from core.errors import PublishError, StoreError
 from core.settings import Settings
-from core.telemetry import CONSUMER_LAG, REDIS_ERRORS, get_logger, serve_metrics
+from core.telemetry import CONSUMER_LAG, PUBLISH_ERRORS, REDIS_ERRORS, get_logger, serve_metrics
 from processors.dead_letters import KafkaDeadLetters
 from processors.grades import GradeRelay
 from processors.heartbeat import beat
 from processors.pipeline import Incoming
 from processors.progress import Progress
 from processors.runtime import Runtime
+from processors.supervise import keep_running, reported
 from rules.live import RulesWatcher, rules_config_from_settings
 from rules.models.checkpoint import LEARN_EVERY_S
 from streams.cloudevents import CloudEventHeaders
@@ -129,6 +131,7 @@ def create_app(settings: Settings) -> faust.App:
         publisher,
         topic=settings.topic_alerts,
         consumer=consumer,
+        dead_letter_topic=settings.topic_dlq,
         subscriptions=SubscriptionCache(
             SubscriptionStore(runtime.redis, clock), clock, settings.departments
         ),
@@ -140,7 +143,7 @@ def create_app(settings: Settings) -> faust.App:
     async def enqueue_webhooks() -> None:
         stopping = asyncio.Event()
         try:
-            await webhooks.enqueue_from_feed(stopping)
+            await keep_running("webhook_feed", lambda: webhooks.enqueue_from_feed(stopping))
         finally:
             stopping.set()
 
@@ -148,7 +151,7 @@ def create_app(settings: Settings) -> faust.App:
     async def deliver_webhooks() -> None:
         stopping = asyncio.Event()
         try:
-            await webhooks.run_due(stopping)
+            await keep_running("webhook_delivery", lambda: webhooks.run_due(stopping))
         finally:
             stopping.set()
 
@@ -161,13 +164,14 @@ def create_app(settings: Settings) -> faust.App:
         publisher,
         topic=settings.topic_grades,
         consumer=consumer,
+        dead_letter_topic=settings.topic_dlq,
     )
 
     @app.task
     async def publish_alerts() -> None:
         stopping = asyncio.Event()
         try:
-            await relay.run(stopping)
+            await keep_running("alert_relay", lambda: relay.run(stopping))
         finally:
             stopping.set()
 
@@ -175,7 +179,7 @@ def create_app(settings: Settings) -> faust.App:
     async def publish_grades() -> None:
         stopping = asyncio.Event()
         try:
-            await grade_relay.run(stopping)
+            await keep_running("grade_relay", lambda: grade_relay.run(stopping))
         finally:
             stopping.set()
 
@@ -200,7 +204,7 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.timer(interval=3.0, on_leader=False)
     async def reload_rules() -> None:
-        await watcher.poll()
+        await reported("reload_rules", watcher.poll)
 
     @app.timer(interval=LEARN_EVERY_S, on_leader=False)
     async def learn_labels() -> None:
@@ -208,15 +212,21 @@ def create_app(settings: Settings) -> faust.App:
         # finds a full round waiting), so a label waits a few seconds at most.
         try:
             await runtime.models.learn_queued()
-        except StoreError as exc:
+        except (StoreError, RedisError) as exc:
             REDIS_ERRORS.labels("model").inc()
             log.warning("learning queued labels failed", error=str(exc))
+        except Exception as exc:  # never a dead timer: the next round tries again
+            log.error("learning queued labels failed", error=repr(exc)[:500])
 
     worker_id = f"{socket.gethostname()}-{os.getpid()}"
 
     @app.timer(interval=5.0, on_leader=False)
     async def measure_lag() -> None:
-        assigned = await _measure_lag(app, settings.input_topics)
+        try:
+            assigned = await _measure_lag(app, settings.input_topics)
+        except Exception as exc:  # the broker away: the heartbeat still says we live
+            log.warning("measuring consumer lag failed", error=repr(exc)[:500])
+            assigned = 0
         try:
             await beat(runtime.redis, worker_id, assigned)
         except Exception as exc:
@@ -243,14 +253,19 @@ def _attach_agent(app: faust.App, runtime: Runtime, topic_names: Sequence[str]) 
             while True:
                 try:
                     await runtime.processor.process(batch)
-                    await progress.add(len(batch))
                     break
-                except StoreError as exc:
+                except (StoreError, RedisError) as exc:
                     # Redis is down or the batch kept conflicting: nothing was acked, so
                     # retrying the whole batch is safe (applied events are deduplicated).
                     REDIS_ERRORS.labels("process").inc()
                     log.warning("batch failed, retrying", size=len(batch), error=str(exc))
                     await asyncio.sleep(1.0)
+                except PublishError as exc:
+                    # The dead letters did not reach the broker: retried the same way.
+                    PUBLISH_ERRORS.labels("dlq").inc()
+                    log.warning("batch's dead letters failed, retrying", error=str(exc))
+                    await asyncio.sleep(1.0)
+            await progress.add(len(batch))  # reports its own Redis errors
 
     app.agent(topic, name="riskwire.agent.inputs")(consume)
 

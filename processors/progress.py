@@ -3,14 +3,22 @@ dead-lettered), so that a benchmark or an operator can tell when a stream is dra
 
     rw:stats:v1          hash   processed -> count
     rw:stats:ceiling:v1  hash   processed -> count (the benchmark's no-op ceiling worker)
+
+The count is bookkeeping after a batch is done: a Redis error here is reported (metric and
+log) and never stops the worker; it is not retried, since a reply lost after the write
+would count the batch twice.
 """
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from core.telemetry import REDIS_ERRORS, get_logger
 
 STATS_KEY = "rw:stats:v1"
 CEILING_STATS_KEY = "rw:stats:ceiling:v1"
+log = get_logger(__name__)
 
 
 class Progress:
@@ -19,7 +27,11 @@ class Progress:
         self._key = key
 
     async def add(self, processed: int) -> None:
-        await self._redis.hincrby(self._key, "processed", processed)
+        try:
+            await self._redis.hincrby(self._key, "processed", processed)
+        except RedisError as exc:
+            REDIS_ERRORS.labels("progress").inc()
+            log.warning("progress count not updated", processed=processed, error=str(exc))
 
     async def processed(self) -> int:
         value = await self._redis.hget(self._key, "processed")
