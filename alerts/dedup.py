@@ -9,6 +9,7 @@ from datetime import datetime
 from ulid import ULID
 
 from alerts.routing import departments_for
+from alerts.size import ALERT_LIMITS
 from rules.base import Clear, Hit
 from streams.alert import (
     Alert,
@@ -72,6 +73,12 @@ def merge(open_alert: Alert, hit: Hit, *, event_time: datetime, now: datetime) -
     fresh = [ev for ev in hit.evidence if ev.event_id not in known]
     members = set(open_alert.enterprises)
     joined = [u for u in hit.enterprises if u not in members]
+    if (
+        joined
+        and _folded(open_alert)
+        and (hit.enterprises_total or 0) <= (open_alert.enterprises_total or 0)
+    ):
+        joined = []  # a folded list changes only when the count grows (a replay is no news)
     if not fresh and not joined:
         return None
     status: dict[str, object] = {}
@@ -102,6 +109,11 @@ def merge(open_alert: Alert, hit: Hit, *, event_time: datetime, now: datetime) -
             "revision": open_alert.revision + 1,
         }
     )
+
+
+def _folded(alert: Alert) -> bool:
+    """Whether the alert's enterprise list was cut to its bound (``alerts.size``)."""
+    return len(alert.enterprises) >= ALERT_LIMITS.enterprises
 
 
 def resolve(alert: Alert, reason: str, *, now: datetime) -> Alert:

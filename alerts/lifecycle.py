@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Final, Protocol
 
 from alerts.dedup import Change
+from alerts.size import bounded
 from alerts.store import Upsert
 from core.errors import RiskwireError
 from streams.alert import (
@@ -174,7 +175,9 @@ async def act(
         current = await store.get(alert_id)
         if current is None or not visible(current):
             raise AlertNotFound(alert_id)
-        changed = transition(current, action, by=by, now=now(), note=note, assignee=assignee)
+        changed = bounded(
+            transition(current, action, by=by, now=now(), note=note, assignee=assignee)
+        )
         [seq] = await store.upsert([Upsert(changed, current.revision, Change.STATUS, 0)])
         if seq is not None:
             return changed, seq

@@ -28,6 +28,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from alerts.dedup import Change
+from alerts.size import bounded
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
 from streams.alert import Alert
@@ -87,7 +88,8 @@ class AlertStore:
 
     async def upsert(self, upserts: Sequence[Upsert]) -> list[int | None]:
         """Write each alert if its revision is unchanged, appending it to the feed: the feed
-        sequence number, or ``None`` when another writer changed it first."""
+        sequence number, or ``None`` when another writer changed it first. What is written
+        is the alert within its size bound (:func:`alerts.size.bounded`)."""
         if not upserts:
             return []
 
@@ -101,7 +103,7 @@ class AlertStore:
                         u.alert.alert_id,
                         u.expected_revision,
                         u.alert.revision,
-                        u.alert.model_dump_json(),
+                        bounded(u.alert).model_dump_json(),
                         1 if u.alert.status.is_open else 0,
                         self._feed_maxlen,
                         u.change.value,

@@ -6,7 +6,7 @@ Nothing here ever puts a raw id_number into an error message.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -21,6 +21,14 @@ from streams.schemas.court import PERSON_ONLY_TYPES, PERSON_SUBJECT_TYPES
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 _ENVELOPE_STR_FIELDS = ("id", "source", "type", "subject", "time")
+# Caps of the envelope's strings (over one: ``too_large``); ``subject`` is checked as a
+# uscc or id_number anyway.
+MAX_ENVELOPE_CHARS = {"id": 200, "source": 200, "type": 100, "subject": 64, "time": 64}
+# The event times riskwire accepts (else ``bad_date``): a window or an age computed from a
+# time outside them is meaningless (a year-9999 time overflowed the window arithmetic).
+EARLIEST_TIME = datetime(1949, 10, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+_TOO_LONG = frozenset({"string_too_long", "too_long"})
 
 
 class Decoder:
@@ -105,6 +113,11 @@ def _check_envelope(obj: dict[str, Any]) -> None:
         value = obj.get(name)
         if not isinstance(value, str) or not value:
             raise InvalidEvent(DlqReason.BAD_ENVELOPE, f"'{name}' must be a non-empty string")
+        if len(value) > MAX_ENVELOPE_CHARS[name]:
+            raise InvalidEvent(
+                DlqReason.TOO_LARGE,
+                f"'{name}' has {len(value)} characters, over {MAX_ENVELOPE_CHARS[name]}",
+            )
     content_type = obj.get("datacontenttype")
     if content_type is not None and content_type != "application/json":
         raise InvalidEvent(DlqReason.BAD_ENVELOPE, "'datacontenttype' must be application/json")
@@ -117,6 +130,11 @@ def _parse_time(value: str) -> datetime:
         raise InvalidEvent(DlqReason.BAD_DATE, "'time' is not an RFC 3339 timestamp") from None
     if parsed.tzinfo is None:
         raise InvalidEvent(DlqReason.BAD_DATE, "'time' has no UTC offset (RFC 3339 needs one)")
+    if not EARLIEST_TIME <= parsed < LATEST_TIME:
+        raise InvalidEvent(
+            DlqReason.BAD_DATE,
+            f"'time' is outside {EARLIEST_TIME.date()} .. {LATEST_TIME.date()} (exclusive)",
+        )
     return parsed
 
 
@@ -147,6 +165,8 @@ def _invalid_from(exc: ValidationError) -> InvalidEvent:
         reason = DlqReason.BAD_ID_NUMBER
     elif first["loc"] and first["loc"][-1] == "uscc":
         reason = DlqReason.BAD_USCC
+    elif kind in _TOO_LONG:
+        reason = DlqReason.TOO_LARGE
     elif kind.startswith(("date_", "datetime_")):
         reason = DlqReason.BAD_DATE
     else:

@@ -16,12 +16,14 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
     model_validator,
 )
 
+from streams.clip import clip
 from streams.identifiers import (
     PersonKeyer,
     birth_date,
@@ -50,7 +52,26 @@ class Data(BaseModel):
 Uscc = Annotated[str, AfterValidator(validate_uscc)]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-Text = Annotated[str, Field(min_length=1, max_length=4096)]
+# Length caps of the contract's text and lists (README, "Size limits on input and output").
+# An identifier, a name, an address or a list over its cap is dead-lettered (``too_large``):
+# cut, it would name something else. Free text over its cap is kept, cut, with a marker.
+MAX_TEXT_CHARS = 4096  # ``Text``: names, addresses, codes, case and decision numbers
+MAX_LABEL_CHARS = 200  # ``Label``: a short free-text label (the listing authority)
+MAX_PROSE_CHARS = 2000  # ``Prose``: reasons, notes, outcomes, legal bases
+MAX_OFFICERS = 200
+MAX_SHAREHOLDERS = 1000
+MAX_ATTACHMENTS = 50
+MAX_URI_CHARS = 2048
+
+
+def _clipped(limit: int) -> BeforeValidator:
+    return BeforeValidator(lambda v: clip(v, limit) if isinstance(v, str) else v)
+
+
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+Label = Annotated[str, _clipped(MAX_LABEL_CHARS)]
+Prose = Annotated[str, _clipped(MAX_PROSE_CHARS)]
+Uri = Annotated[str, Field(max_length=MAX_URI_CHARS)]
 OfficerRole = Literal["legal_rep", "director", "supervisor", "manager", "finance_officer"]
 
 
@@ -125,3 +146,7 @@ class Shareholder(BaseModel):
         if self.holder_type == "enterprise" and self.uscc is None:
             raise ValueError("an enterprise shareholder needs 'uscc'")
         return self
+
+
+Officers = Annotated[list[Officer], Field(max_length=MAX_OFFICERS)]
+Shareholders = Annotated[list[Shareholder], Field(max_length=MAX_SHAREHOLDERS)]

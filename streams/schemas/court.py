@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, model_validator
 
-from streams.schemas.common import Data, Money, Person, Text, Uscc
+from streams.schemas.common import Data, Money, Person, Prose, Text, Uscc
 
 CaseType = Literal["civil", "criminal", "administrative", "enforcement"]
 
@@ -21,7 +21,7 @@ class CaseFiled(Data):
 
 class CaseClosed(Data):
     case_no: Text
-    outcome: str = ""
+    outcome: Prose = ""
 
 
 class PersonCaseInvolved(Data):
@@ -36,7 +36,7 @@ class DebtorListed(Data):
     debtor_type: Literal["person", "enterprise"]
     person: Person | None = None
     uscc: Uscc | None = None
-    obligation: str = ""
+    obligation: Prose = ""
     amount: Money | None = None
 
     @model_validator(mode="after")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictBool
 
-from streams.schemas.common import Data, Money, Text
+from streams.schemas.common import MAX_ATTACHMENTS, Data, Money, Prose, Text, Uri
 
 
 class InspectionRecorded(Data):
@@ -16,8 +16,8 @@ class InspectionRecorded(Data):
     kind: Literal["routine", "random", "complaint", "special_campaign"]
     found_at_address: StrictBool
     violation_found: StrictBool | None
-    notes: str = ""
-    attachments: list[str] = Field(default_factory=list)
+    notes: Prose = ""
+    attachments: list[Uri] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 class PenaltyImposed(Data):
@@ -25,7 +25,7 @@ class PenaltyImposed(Data):
     department: Text
     amount: Money
     category: Text
-    legal_basis: str = ""
+    legal_basis: Prose = ""
 
 
 class ContactFailed(Data):

@@ -7,7 +7,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationInfo, model_validator
 
-from streams.schemas.common import Data, Money, Officer, Person, Shareholder, Text, Uscc
+from streams.schemas.common import (
+    Data,
+    Label,
+    Money,
+    Officers,
+    Person,
+    Prose,
+    Shareholders,
+    Text,
+    Uscc,
+)
 
 
 class Registered(Data):
@@ -21,8 +31,8 @@ class Registered(Data):
     address_business: Text | None = None
     phone: Text | None = None
     legal_rep: Person
-    officers: list[Officer] = Field(default_factory=list)
-    shareholders: list[Shareholder] = Field(default_factory=list)
+    officers: Officers = Field(default_factory=list)
+    shareholders: Shareholders = Field(default_factory=list)
 
 
 ChangedField = Literal[
@@ -42,8 +52,8 @@ ChangedField = Literal[
 # What ``new`` must be for each changed field: the same types as in ``Registered``.
 _NEW_VALUE: dict[str, TypeAdapter[Any]] = {
     "legal_rep": TypeAdapter(Person),
-    "officers": TypeAdapter(list[Officer]),
-    "shareholders": TypeAdapter(list[Shareholder]),
+    "officers": TypeAdapter(Officers),
+    "shareholders": TypeAdapter(Shareholders),
     "capital_registered": TypeAdapter(Money),
     "capital_paid": TypeAdapter(Money),
 }
@@ -79,12 +89,12 @@ class AbnormalListed(Data):
     reason_code: Literal[
         "unreachable_address", "annual_report_missing", "false_information", "other"
     ]
-    reason: str = ""
-    authority: str = ""
+    reason: Prose = ""
+    authority: Label = ""
 
 
 class AbnormalRemoved(Data):
-    reason: str = ""
+    reason: Prose = ""
 
 
 MODELS: dict[str, type[BaseModel]] = {

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from streams.schemas.common import Data, Money, Period, Text
+from streams.schemas.common import Data, Money, Period, Prose, Text
 
 
 class TaxPaid(Data):
@@ -27,7 +27,7 @@ class TaxArrearsCleared(Data):
 
 class TaxPenalty(Data):
     amount: Money
-    reason: str = ""
+    reason: Prose = ""
 
 
 class TaxCreditRated(Data):
