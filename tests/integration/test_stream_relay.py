@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from redis.asyncio import Redis
 
 from core.settings import Settings
@@ -53,6 +54,41 @@ async def test_the_relay_survives_its_stream_being_deleted(settings: Settings) -
         await asyncio.sleep(0.5)
         await redis.xadd(stream, {"v": b"2"})
         await _until(lambda: [m[2] for m in recorder.sent] == [b"1", b"2"])
+        assert not task.done(), "the relay stopped"
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, timeout=5)
+        await redis.delete(stream)
+        await redis.aclose()
+
+
+class AwayOnce(Recorder):
+    """A broker that is away for the first send, then back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = 0
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        if not self.failed:
+            self.failed += 1
+            raise KafkaConnectionError()
+        await super().publish(messages)
+
+
+async def test_the_relay_retries_entries_the_broker_could_not_take(settings: Settings) -> None:
+    redis = Redis.from_url(settings.redis_url)
+    stream = f"rw:test-relay:{uuid.uuid4().hex[:8]}"
+    broker = AwayOnce()
+    relay = EchoRelay(
+        redis, broker, stream=stream, group="g", consumer="c", block_ms=200, claim_idle_ms=500
+    )
+    stopping = asyncio.Event()
+    task = asyncio.create_task(relay.run(stopping))
+    try:
+        await redis.xadd(stream, {"v": b"1"})
+        await _until(lambda: [m[2] for m in broker.sent] == [b"1"])
+        assert broker.failed == 1
         assert not task.done(), "the relay stopped"
     finally:
         stopping.set()
