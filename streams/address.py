@@ -4,6 +4,7 @@ Two spellings of one address must normalise to the same string.  The
 contract folds:
 
 * full-width and half-width forms (NFKC) and ASCII letter case;
+* Cyrillic and Greek letters that look like Latin ones (``А`` and ``A``);
 * traditional and simplified forms of the same character
   (:mod:`streams.zh_variants`);
 * white space, punctuation and symbols;
@@ -26,6 +27,12 @@ from streams.zh_variants import to_simplified
 __all__ = ["normalise_address", "normalise_phone"]
 
 _ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# Cyrillic and Greek letters that look like Latin ones, folded to the lower-case Latin
+# letter: "А座" spelt with a Cyrillic А must not hide an address from its cluster.
+_CONFUSABLES: Final = str.maketrans(
+    "АВЕКМНОРСТУХаеорсухіјѕΑΒΕΖΗΙΚΜΝΟΡΤΥΧο",
+    "abekmhopctyxaeopcyxijsabezhikmnoptyxo",
+)
 
 # Unicode general categories dropped from addresses: punctuation (P*),
 # symbols (S*), separators (Z*, white space) and control/format characters.
@@ -109,12 +116,14 @@ def normalise_address(raw: str) -> str:
     '南山区桂湾五路128号'
     >>> normalise_address("中国 廣東省 深圳市 福田區 華強北路 1002號 Ａ座")
     '福田区华强北路1002号a座'
+    >>> normalise_address("福田区华强北路1002号А座")  # a Cyrillic А
+    '福田区华强北路1002号a座'
     >>> normalise_address("南山区农贸市场路3号")
     '南山区农贸市场路3号'
     >>> normalise_address("")
     ''
     """
-    text = unicodedata.normalize("NFKC", raw).translate(_ASCII_LOWER)
+    text = unicodedata.normalize("NFKC", raw).translate(_ASCII_LOWER).translate(_CONFUSABLES)
     text = to_simplified(text)
     text = "".join(char for char in text if char.isalnum() or not _is_dropped(char))
     return _strip_admin_prefix(text)

@@ -24,6 +24,7 @@ from core.settings import Settings
 from processors.profiles.model import EnterpriseProfile
 from processors.profiles.redis import doc_key, seen_key
 from processors.profiles.store import EntityRef
+from streams.address import normalise_address
 from streams.factory import EventFactory
 from streams.kafka import input_topic
 
@@ -140,6 +141,7 @@ def test_nothing_valid_is_lost(settings: Settings, played: Feed, worker: Proc) -
         assert odd is not None
         assert odd.name is not None
         assert "有限公司" in odd.name
+        assert odd.address_norm == normalise_address("南山区桂湾五路128号A座")
     finally:
         client.close()
     assert worker.alive()

@@ -144,3 +144,17 @@ def test_doctests(module: ModuleType) -> None:
     result = doctest.testmod(module)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "福田区华强北路1002号\u0410座",  # Cyrillic А
+        "福田区华强北路1002号\u0391座",  # Greek Α
+        "福田区\u200b华强北路1002号A座",  # zero-width space
+        "福田区华强北路\u202e1002号A座\x00",  # right-to-left override, NUL
+        "福田区华强北路1002号\x07\x1bA座",  # BEL, ESC
+    ],
+)
+def test_control_and_confusable_characters_do_not_hide_an_address(hostile: str) -> None:
+    assert normalise_address(hostile) == normalise_address("福田区华强北路1002号A座")
