@@ -474,6 +474,7 @@ def bench_settings(settings: Settings, run_id: str, state_dir: Path) -> Settings
                     "topic_alerts",
                     "topic_grades",
                     "topic_dlq",
+                    "topic_dlq_outputs",
                 )
             },
         }

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # Every alert's latest revision, keyed by alert_id and compacted: the archive of the
     # alerts that the retention removed from Redis (riskwire alerts archive).
     topic_alert_archive: str = "riskwire.alert-archive"
+    # Output messages (alerts, grades) the broker refused for good, with the reason.
+    topic_dlq_outputs: str = "riskwire.dlq.outputs"
     partitions: int = Field(default=8, ge=1)
     # Replicas of every topic riskwire creates (its own and faust's), and how many of them
     # must hold a write before the broker acknowledges it (producers use acks=all). Unset,

@@ -34,6 +34,7 @@ TOPIC_ALERTS="${RISKWIRE_TOPIC_ALERTS:-riskwire.alerts}"
 TOPIC_GRADES="${RISKWIRE_TOPIC_GRADES:-riskwire.grades}"
 TOPIC_ALERT_ARCHIVE="${RISKWIRE_TOPIC_ALERT_ARCHIVE:-riskwire.alert-archive}"
 TOPIC_DLQ="${RISKWIRE_TOPIC_DLQ:-riskwire.dlq}"
+TOPIC_DLQ_OUTPUTS="${RISKWIRE_TOPIC_DLQ_OUTPUTS:-riskwire.dlq.outputs}"
 
 KAFKA_DIR="$STACK_DIR/kafka"
 KAFKA_LIB="$KAFKA_DIR/lib"
@@ -390,7 +391,7 @@ kafka_stop() {
 
 topic_specs() {
     local t d
-    for t in "$TOPIC_REGISTRATION" "$TOPIC_COURT" "$TOPIC_TAX" "$TOPIC_ENFORCEMENT" "$TOPIC_ALERTS" "$TOPIC_DLQ"; do
+    for t in "$TOPIC_REGISTRATION" "$TOPIC_COURT" "$TOPIC_TAX" "$TOPIC_ENFORCEMENT" "$TOPIC_ALERTS" "$TOPIC_DLQ" "$TOPIC_DLQ_OUTPUTS"; do
         printf '%s:%s\n' "$t" "$PARTITIONS"
     done
     printf '%s:%s:cleanup.policy=compact\n' "$TOPIC_GRADES" "$PARTITIONS"

@@ -131,7 +131,7 @@ def create_app(settings: Settings) -> faust.App:
         publisher,
         topic=settings.topic_alerts,
         consumer=consumer,
-        dead_letter_topic=settings.topic_dlq,
+        dead_letter_topic=settings.topic_dlq_outputs,
         subscriptions=SubscriptionCache(
             SubscriptionStore(runtime.redis, clock), clock, settings.departments
         ),
@@ -164,7 +164,7 @@ def create_app(settings: Settings) -> faust.App:
         publisher,
         topic=settings.topic_grades,
         consumer=consumer,
-        dead_letter_topic=settings.topic_dlq,
+        dead_letter_topic=settings.topic_dlq_outputs,
     )
 
     @app.task

@@ -22,6 +22,7 @@ def all_topics(settings: Settings) -> dict[str, dict[str, str]]:
     topics: dict[str, dict[str, str]] = {key: dict(base) for key in settings.input_topics}
     topics[settings.topic_alerts] = dict(base)
     topics[settings.topic_dlq] = dict(base)
+    topics[settings.topic_dlq_outputs] = dict(base)
     topics[settings.topic_grades] = {**base, "cleanup.policy": "compact"}
     topics[settings.topic_alert_archive] = {**base, "cleanup.policy": "compact"}
     for department in settings.departments:

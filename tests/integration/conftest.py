@@ -123,6 +123,7 @@ def isolated_settings(
         topic_grades=prefix + "riskwire.grades",
         topic_dlq=prefix + "riskwire.dlq",
         topic_alert_archive=prefix + "riskwire.alert-archive",
+        topic_dlq_outputs=prefix + "riskwire.dlq.outputs",
         worker_metrics_port=0,
         # The webhook tests' receivers listen on loopback: allowed explicitly, as a
         # deployment would allow its own receivers' networks.
