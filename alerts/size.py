@@ -36,8 +36,18 @@ class AlertLimits:
 ALERT_LIMITS = AlertLimits()
 
 
+def bounded_json(alert: Alert, limits: AlertLimits = ALERT_LIMITS) -> str:
+    """The JSON of ``alert`` within ``limits``: serialised once when it already is (the
+    common case, on the worker's hot path)."""
+    if _within_caps(alert, limits):
+        doc = alert.model_dump_json()
+        if _utf8_size(doc) <= limits.max_bytes:
+            return doc
+    return bounded(alert, limits).model_dump_json()
+
+
 def bounded(alert: Alert, limits: AlertLimits = ALERT_LIMITS) -> Alert:
-    """``alert`` within ``limits`` (itself when it already is)."""
+    """``alert`` within ``limits``."""
     update: dict[str, object] = {
         "title": clip(alert.title, limits.title_chars),
         "explanation": clip(alert.explanation, limits.explanation_chars),
@@ -51,13 +61,29 @@ def bounded(alert: Alert, limits: AlertLimits = ALERT_LIMITS) -> Alert:
         update["enterprises"] = alert.enterprises[: limits.enterprises]
         update["enterprises_total"] = total
     out = alert.model_copy(update=update)
-    while len(out.model_dump_json()) > limits.max_bytes:
+    while _utf8_size(out.model_dump_json()) > limits.max_bytes:
         longer = "timeline" if len(out.timeline) >= len(out.evidence) else "evidence"
         kept: list[object] = list(getattr(out, longer))
         if len(kept) <= 1:
             break  # every text is capped: what is left is small
         out = out.model_copy(update={longer: kept[len(kept) // 2 :]})
     return out
+
+
+def _within_caps(alert: Alert, limits: AlertLimits) -> bool:
+    return (
+        len(alert.title) <= limits.title_chars
+        and len(alert.explanation) <= limits.explanation_chars
+        and len(alert.status_reason or "") <= limits.reason_chars
+        and len(alert.enterprises) <= limits.enterprises
+        and all(len(ev.fact) <= limits.fact_chars for ev in alert.evidence)
+        and all(len(e.note) <= limits.note_chars for e in alert.timeline)
+    )
+
+
+def _utf8_size(doc: str) -> int:
+    """The bytes of ``doc`` in UTF-8, counted only when its length leaves a doubt."""
+    return len(doc) if doc.isascii() else len(doc.encode())
 
 
 def _clip_fact(ev: Evidence, limit: int) -> Evidence:

@@ -28,7 +28,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from alerts.dedup import Change
-from alerts.size import bounded
+from alerts.size import bounded_json
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
 from streams.alert import Alert
@@ -103,7 +103,7 @@ class AlertStore:
                         u.alert.alert_id,
                         u.expected_revision,
                         u.alert.revision,
-                        bounded(u.alert).model_dump_json(),
+                        bounded_json(u.alert),
                         1 if u.alert.status.is_open else 0,
                         self._feed_maxlen,
                         u.change.value,

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from alerts.dedup import merge
-from alerts.size import ALERT_LIMITS, bounded
+from alerts.size import ALERT_LIMITS, bounded, bounded_json
 from core.errors import DlqReason, InvalidEvent
 from rules.base import Hit
 from streams.alert import (
@@ -129,6 +129,21 @@ def test_an_alert_with_100_notes_of_2000_control_characters_stays_under_its_boun
     assert len(out.model_dump_json()) <= ALERT_LIMITS.max_bytes
     assert out.timeline
     assert out.timeline[-1] == timeline[-1], "the newest status change is kept"
+
+
+@pytest.mark.parametrize("char", ["\x01", "字", "😀"], ids=["control", "cjk", "emoji"])
+def test_the_stored_json_of_an_alert_is_within_its_bound_in_bytes(char: str) -> None:
+    note = char * 2000
+    timeline = [
+        TimelineEntry(
+            at=NOW, action=AlertAction.ASSIGN, status=AlertStatus.ASSIGNED, by=OFFICER, note=note
+        )
+        for _ in range(100)
+    ]
+    doc = bounded_json(_alert(timeline=timeline))
+    assert len(doc.encode()) <= ALERT_LIMITS.max_bytes
+    small = _alert()
+    assert bounded_json(small) == small.model_dump_json()
 
 
 def test_a_long_member_list_is_folded_into_enterprises_total() -> None:
