@@ -5,16 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis as redis_sync
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer
+from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 
 from core.settings import Settings
 from streams.kafka import department_producer, produce_events
+
+
+def fresh_topic(settings: Settings, name: str) -> str:
+    """A new topic of its own (one partition), for a test that must not write to the
+    session's topics that other tests read whole."""
+    topic = f"{name}.{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, 1, settings.replication_factor)])
+    finally:
+        admin.close()
+    return topic
 
 
 def produce(settings: Settings, events: Sequence[dict[str, Any]]) -> None:

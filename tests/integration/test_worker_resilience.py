@@ -19,7 +19,14 @@ from streams.identifiers import PersonKeyer
 
 from ..unit.pipeline_kit import Feeder, processor
 from .conftest import Proc
-from .feed_kit import AioPublisher, produce, produce_raw, read_topic, wait_for_profiles
+from .feed_kit import (
+    AioPublisher,
+    fresh_topic,
+    produce,
+    produce_raw,
+    read_topic,
+    wait_for_profiles,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
 
@@ -44,10 +51,13 @@ def _check_excerpt(value: bytes, original: bytes) -> None:
 async def test_an_oversized_dead_letter_never_fails_its_batch(settings: Settings) -> None:
     f = EventFactory(source="big-dlq-batch", seed=900)
     good = f.registered()
+    # The feeder's messages say registration.changes, not the session's input topic: their
+    # dead letters go to a topic of their own, not the session's DLQ.
+    dlq = fresh_topic(settings, settings.topic_dlq)
     publisher = AioPublisher(settings.kafka_bootstrap)
     await publisher.producer.start()
     try:
-        letters = KafkaDeadLetters(publisher, settings.topic_dlq)
+        letters = KafkaDeadLetters(publisher, dlq)
         keyer = PersonKeyer(b"riskwire-integration-test-secret")
         feeder = Feeder(processor(Decoder(keyer), dead_letters=letters))
         report = await feeder.feed(BIG_NOT_UTF8, good)  # one batch: the bad value first
@@ -57,9 +67,7 @@ async def test_an_oversized_dead_letter_never_fails_its_batch(settings: Settings
     assert report.applied == 1, "the valid event of the batch was not applied"
     # The feeder's messages have no key: find ours by its digest.
     digest = hashlib.sha256(BIG_NOT_UTF8).hexdigest()
-    seen = read_topic(
-        settings, settings.topic_dlq, lambda seen: any(digest.encode() in m.value for m in seen)
-    )
+    seen = read_topic(settings, dlq, lambda seen: any(digest.encode() in m.value for m in seen))
     [letter] = [m for m in seen if digest.encode() in m.value]
     _check_excerpt(letter.value, BIG_NOT_UTF8)
 
