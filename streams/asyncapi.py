@@ -27,7 +27,7 @@ from core.settings import Settings
 from streams.alert import Alert
 from streams.cloudevents import CONTENT_TYPE, SPECVERSION, EventType
 from streams.kafka import input_topic
-from streams.messages import DeadLetterEntry, GradeMessage
+from streams.messages import DeadLetterEntry, GradeMessage, OutputDeadLetter
 from streams.schemas import EVENT_TYPES
 from streams.schemas.common import Family, OfficerRole
 
@@ -70,7 +70,9 @@ def component_schemas() -> dict[str, Any]:
         (model, "validation") for _, model in EVENT_TYPES.values()
     ]
     models += [(WirePerson, "validation"), (WireOfficer, "validation")]
-    models += [(m, "serialization") for m in (Alert, GradeMessage, DeadLetterEntry)]
+    models += [
+        (m, "serialization") for m in (Alert, GradeMessage, DeadLetterEntry, OutputDeadLetter)
+    ]
     keys, top = models_json_schema(models, ref_template=REF)
     defs: dict[str, Any] = top["$defs"]
     # The decoded Person/Officer (keyed, never raw) stand for the wire form on input.
@@ -176,6 +178,12 @@ OUTPUTS: Final = {
         "the original key",
         "An input message that could not be accepted, with the reason",
     ),
+    "outputDeadLetter": (
+        EventType.DEAD_LETTER,
+        "OutputDeadLetter",
+        "the refused message's key",
+        "An alert or grade change the broker refused for good, with the reason",
+    ),
 }
 
 
@@ -237,6 +245,9 @@ def _channels(settings: Settings) -> dict[str, Any]:
     channels["alertArchive"] = _channel(
         settings.topic_alert_archive, ["alert"], settings, **{"cleanup.policy": ["compact"]}
     )
+    channels["outputDeadLetters"] = _channel(
+        settings.topic_dlq_outputs, ["outputDeadLetter"], settings
+    )
     return channels
 
 
@@ -254,7 +265,12 @@ def _messages_of(channel: str) -> list[str]:
     families = {f.value for f in Family}
     if channel in families:
         return [t for t, (f, _) in EVENT_TYPES.items() if f.value == channel]
-    return {"grades": ["grade"], "deadLetters": ["deadLetter"]}.get(channel, ["alert"])
+    known = {
+        "grades": ["grade"],
+        "deadLetters": ["deadLetter"],
+        "outputDeadLetters": ["outputDeadLetter"],
+    }
+    return known.get(channel, ["alert"])
 
 
 def _operations() -> dict[str, Any]:
@@ -275,6 +291,9 @@ def _operations() -> dict[str, Any]:
     ops["publishDeadLetters"] = _operation("send", "deadLetters", "Every refused input message")
     ops["publishAlertArchive"] = _operation(
         "send", "alertArchive", "Every alert change again, keyed by alert id (the archive)"
+    )
+    ops["publishOutputDeadLetters"] = _operation(
+        "send", "outputDeadLetters", "Every alert or grade change the broker refused (relays)"
     )
     return ops
 

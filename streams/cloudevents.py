@@ -88,10 +88,12 @@ class CloudEventHeaders:
         dlq_topic: str,
         clock: Clock,
         archive_topic: str = "",
+        dlq_outputs_topic: str | None = None,
     ) -> None:
         self._source = source.encode()
         self._alerts, self._grades, self._dlq = alerts_topic, grades_topic, dlq_topic
         self._archive = archive_topic  # every alert's latest revision, keyed by alert id
+        self._dlqs = frozenset({dlq_topic, dlq_outputs_topic or dlq_topic})
         self._clock = clock
 
     @classmethod
@@ -102,11 +104,12 @@ class CloudEventHeaders:
             grades_topic=settings.topic_grades,
             dlq_topic=settings.topic_dlq,
             archive_topic=settings.topic_alert_archive,
+            dlq_outputs_topic=settings.topic_dlq_outputs,
             clock=clock,
         )
 
     def kind_of(self, topic: str) -> EventType | None:
-        if topic == self._dlq:
+        if topic in self._dlqs:
             return EventType.DEAD_LETTER
         if topic == self._grades:
             return EventType.GRADE

@@ -41,7 +41,36 @@ class DeadLetterEntry(BaseModel):
     offset: Annotated[int, Field(ge=0)]
     error: str = Field(description="why it was refused, in words a person can read")
     reason: DlqReason = Field(description="the bounded reason code (a metric label)")
-    raw: str = Field(description="the message value: UTF-8 text, or base64 (see raw_encoding)")
+    raw: str = Field(
+        description="the message value, or its first 64 KiB when raw_truncated: UTF-8 text, "
+        "or base64 (see raw_encoding)"
+    )
     raw_encoding: Literal["base64"] | None = Field(
         default=None, description="present when the value was not UTF-8"
     )
+    raw_bytes: Annotated[int, Field(ge=0)] = Field(description="the full value's size in bytes")
+    raw_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(
+        description="SHA-256 of the full value, hex"
+    )
+    raw_truncated: bool = Field(description="whether raw holds only the start of the value")
+
+
+class OutputDeadLetter(BaseModel):
+    """A ``riskwire.dlq.outputs`` value (key: the refused message's key): an alert or grade
+    change the broker refused for good, with the reason and a bounded excerpt. The full
+    alert stays in Redis and the API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: str = Field(description="the output topic the message was for")
+    partition: None = None
+    offset: None = None
+    error: str = Field(description="the broker's or producer's refusal")
+    reason: DlqReason = Field(description="too_large or broker_refused")
+    stream: str = Field(description="the Redis feed the entry came from")
+    entry_id: str = Field(description="the feed entry's id")
+    raw: str = Field(description="the message value's first 64 KiB (UTF-8 text, or base64)")
+    raw_encoding: Literal["base64"] | None = None
+    raw_bytes: Annotated[int, Field(ge=0)] = Field(description="the full value's size in bytes")
+    raw_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    raw_truncated: bool
