@@ -22,6 +22,7 @@ KAFKA_HEAP="${RISKWIRE_KAFKA_HEAP:--Xms256m -Xmx512m}"
 KAFKA_TIMEOUT="${RISKWIRE_KAFKA_TIMEOUT:-90}"
 
 REDIS_PORT="${RISKWIRE_REDIS_PORT:-6379}"
+REDIS_APPENDFSYNC="${RISKWIRE_REDIS_APPENDFSYNC:-always}"
 REDIS_URL="${RISKWIRE_REDIS_URL:-}"
 
 PARTITIONS="${RISKWIRE_PARTITIONS:-8}"
@@ -432,10 +433,18 @@ redis_start() {
     if port_open "$REDIS_PORT"; then
         die "redis: port 127.0.0.1:$REDIS_PORT is taken by something that does not answer PING"
     fi
+    case "$REDIS_APPENDFSYNC" in always|everysec|no) ;;
+        *) die "RISKWIRE_REDIS_APPENDFSYNC must be always, everysec or no (got '$REDIS_APPENDFSYNC')" ;;
+    esac
     mkdir -p "$REDIS_DIR"
     rm -f "$REDIS_PID"
-    log "redis: starting on 127.0.0.1:$REDIS_PORT (data $REDIS_DIR)"
-    # AOF is the durability (fsync every second). No RDB snapshots on top of it: each one
+    log "redis: starting on 127.0.0.1:$REDIS_PORT (data $REDIS_DIR, appendfsync $REDIS_APPENDFSYNC)"
+    # AOF is the durability, fsynced before Redis answers (appendfsync always): the worker
+    # commits a batch's Kafka offsets only after Redis has answered for it, so a write
+    # that was answered but not yet on disk (everysec) could be lost by a machine crash
+    # with its offsets committed, and those events would never be applied. Redis fsyncs
+    # once per event-loop pass, so a pipelined batch pays about one fsync per round trip.
+    # RISKWIRE_REDIS_APPENDFSYNC=everysec trades that for speed. No RDB snapshots: each one
     # forks and writes the whole dataset again (Redis's default schedule: every minute
     # under load), CPU this 2-core machine shares with the workers, for nothing AOF does
     # not already keep. The AOF is compacted (rewritten by a forked child) once it has
@@ -443,7 +452,7 @@ redis_start() {
     # so with the default the log doubled every ~20 s under load, and the alerts written
     # during a rewrite took 215-302 ms instead of ~100 ms (bench, 2026-11-27).
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
-        --appendonly yes --appendfsync everysec --save "" \
+        --appendonly yes --appendfsync "$REDIS_APPENDFSYNC" --save "" \
         --auto-aof-rewrite-percentage 100 --auto-aof-rewrite-min-size 1gb \
         --dir "$REDIS_DIR" --daemonize yes \
         --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" >&2 9>&- \
