@@ -18,14 +18,15 @@ from typing import Any
 import faust
 from faust.sensors.monitor import Monitor
 
-from alerts.notify.wiring import build_scheduler
+from alerts.notify.wiring import NotifyStores, build_scheduler
 from alerts.relay import AlertRelay
 from alerts.retention import AlertSweeper
 from alerts.subscriptions import SubscriptionCache, SubscriptionStore
 from core.clock import SystemClock
 from core.errors import StoreError
 from core.settings import Settings
-from core.telemetry import CONSUMER_LAG, REDIS_ERRORS, get_logger, serve_metrics
+from core.telemetry import CONSUMER_LAG, REDIS_ERRORS, announce_build, get_logger, serve_metrics
+from processors.backlog import measure_waiting
 from processors.dead_letters import KafkaDeadLetters
 from processors.grades import GradeRelay
 from processors.heartbeat import beat
@@ -115,6 +116,7 @@ def new_faust_app(settings: Settings) -> faust.App:
 
 
 def create_app(settings: Settings) -> faust.App:
+    announce_build()
     app = new_faust_app(settings)
     clock = SystemClock()
     publisher = FaustPublisher(app, CloudEventHeaders.from_settings(settings, clock))
@@ -213,15 +215,23 @@ def create_app(settings: Settings) -> faust.App:
             log.warning("learning queued labels failed", error=str(exc))
 
     worker_id = f"{socket.gethostname()}-{os.getpid()}"
+    lag_shown: set[tuple[str, int]] = set()
+    stores = NotifyStores.build(runtime.redis, settings, clock)
 
     @app.timer(interval=5.0, on_leader=False)
     async def measure_lag() -> None:
-        assigned = await _measure_lag(app, settings.input_topics)
+        assigned = await _measure_lag(app, settings.input_topics, lag_shown)
         try:
             await beat(runtime.redis, worker_id, assigned)
         except Exception as exc:
             REDIS_ERRORS.labels("heartbeat").inc()
             log.warning("heartbeat failed", error=str(exc))
+        try:
+            await runtime.sources.flush()
+            await measure_waiting(runtime.redis, stores, settings.departments, clock)
+        except Exception as exc:
+            REDIS_ERRORS.labels("gauges").inc()
+            log.warning("measuring sources and backlogs failed", error=str(exc))
 
     return app
 
@@ -255,21 +265,27 @@ def _attach_agent(app: faust.App, runtime: Runtime, topic_names: Sequence[str]) 
     app.agent(topic, name="riskwire.agent.inputs")(consume)
 
 
-async def _measure_lag(app: faust.App, topics: Sequence[str]) -> int:
-    """Set the lag gauges; answers how many input partitions this worker holds."""
+async def _measure_lag(app: faust.App, topics: Sequence[str], shown: set[tuple[str, int]]) -> int:
+    """Set the lag gauge of each input partition this worker holds, and remove those of
+    partitions it no longer holds (``shown``: the ones set last time); answers how many
+    input partitions it holds."""
     consumer = app.consumer
     try:
         assigned = consumer.assignment()
     except Exception:  # consumer not started yet
         return 0
-    lag: dict[str, int] = dict.fromkeys(topics, 0)
+    lag: dict[tuple[str, int], int] = {}
     for tp in assigned:
-        if tp.topic not in lag:
+        if tp.topic not in topics:
             continue
         position = await consumer.position(tp)
         highwater = consumer.highwater(tp)
         if position is not None and highwater is not None:
-            lag[tp.topic] += max(0, highwater - position)
-    for topic, value in lag.items():
-        CONSUMER_LAG.labels(topic).set(value)
-    return sum(1 for tp in assigned if tp.topic in lag)
+            lag[(tp.topic, tp.partition)] = max(0, highwater - position)
+    for topic, partition in shown - lag.keys():
+        CONSUMER_LAG.remove(topic, str(partition))
+    for (topic, partition), value in lag.items():
+        CONSUMER_LAG.labels(topic, str(partition)).set(value)
+    shown.clear()
+    shown.update(lag)
+    return sum(1 for tp in assigned if tp.topic in topics)
