@@ -151,6 +151,26 @@ SOURCE_EXPECTED_INTERVAL = Gauge(
     ["source"],
     multiprocess_mode="max",
 )
+ALERTS_OPEN = Gauge(
+    "riskwire_alerts_open",
+    "Alerts open now (not yet resolved or closed), all departments.",
+    multiprocess_mode="max",
+)
+GRADES_ASSIGNED = Counter(
+    "riskwire_grades_assigned_total",
+    "Enterprises regraded with a new grade, score or factors, by the letter they got.",
+    ["grade"],
+)
+MODEL_AUC = Gauge(
+    "riskwire_model_auc",
+    "The early-warning model's prequential ROC AUC (NaN until it has learned labels).",
+    multiprocess_mode="max",
+)
+MODEL_LEARNED = Gauge(
+    "riskwire_model_labels_learned",
+    "Inspection labels the shared early-warning model has learned.",
+    multiprocess_mode="max",
+)
 BUILD_INFO = Gauge(
     "riskwire_build_info",
     "Always 1: the riskwire version and Python this process runs.",
@@ -161,6 +181,7 @@ BUILD_INFO = Gauge(
 # rate over them is 0 rather than no data.
 REDIS_OPERATIONS = ("process", "model", "heartbeat", "relay", "grade_relay", "feed", "gauges")
 WS_DROP_REASONS = ("slow",)
+GRADE_LETTERS = ("A", "B", "C", "D")
 
 
 def _version() -> str:
@@ -177,6 +198,8 @@ def announce_build() -> None:
         REDIS_ERRORS.labels(operation)
     for reason in WS_DROP_REASONS:
         WS_DROPPED.labels(reason)
+    for letter in GRADE_LETTERS:
+        GRADES_ASSIGNED.labels(letter)
 
 
 def _registry() -> CollectorRegistry:

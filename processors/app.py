@@ -26,8 +26,8 @@ from core.clock import SystemClock
 from core.errors import StoreError
 from core.settings import Settings
 from core.telemetry import CONSUMER_LAG, REDIS_ERRORS, announce_build, get_logger, serve_metrics
-from processors.backlog import measure_waiting
 from processors.dead_letters import KafkaDeadLetters
+from processors.gauges import measure_model, measure_waiting
 from processors.grades import GradeRelay
 from processors.heartbeat import beat
 from processors.pipeline import Incoming
@@ -229,6 +229,7 @@ def create_app(settings: Settings) -> faust.App:
         try:
             await runtime.sources.flush()
             await measure_waiting(runtime.redis, stores, settings.departments, clock)
+            await measure_model(runtime.redis, runtime.models.key)
         except Exception as exc:
             REDIS_ERRORS.labels("gauges").inc()
             log.warning("measuring sources and backlogs failed", error=str(exc))

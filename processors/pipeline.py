@@ -34,6 +34,7 @@ from core.telemetry import (
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
     EVENTS_DUPLICATE,
+    GRADES_ASSIGNED,
     INDEX_REPAIRS,
     PROFILE_CONFLICTS,
 )
@@ -176,6 +177,7 @@ class BatchProcessor:
                 # and labels are offered to the model only after it scored them (score,
                 # decide, then learn).
                 await self._grades.record(regrader.changes)
+                _count_grades(regrader.changes)
                 if labels and self._model is not None:
                     await self._model.offer(labels)
         BATCH_SIZE.observe(len(batch))
@@ -496,6 +498,14 @@ def _with_grade(alert: Alert, grades: Mapping[str, Grade]) -> Alert:
     if grade is None:
         return alert
     return alert.model_copy(update={"grade": grade.grade, "score": grade.score})
+
+
+def _count_grades(changes: Sequence[GradeChange]) -> None:
+    letters: dict[str, int] = defaultdict(int)
+    for change in changes:
+        letters[change.current.grade] += 1
+    for letter, n in letters.items():
+        GRADES_ASSIGNED.labels(letter).inc(n)
 
 
 def _lap(times: StageTimes, stage: Stage, since: float) -> float:

@@ -1,6 +1,7 @@
-"""What is waiting, measured for the metrics: the relays' Redis feeds not yet on Kafka and
-the webhook deliveries not yet made, per department. Every worker measures the same
-figures (they live in Redis), so dashboards and rules take their ``max`` over workers."""
+"""Gauges read from Redis every few seconds by each worker's timer: what is waiting (the
+relays' feeds not yet on Kafka, webhook deliveries not yet made, per department), the
+open alerts, and the shared early-warning model's quality. Every worker measures the same
+figures, so dashboards and rules take their ``max`` over workers."""
 
 from __future__ import annotations
 
@@ -13,8 +14,16 @@ from redis.exceptions import ResponseError
 from alerts.notify.wiring import NotifyStores
 from alerts.relay import GROUP as RELAY_GROUP
 from alerts.store import FEED_KEY as ALERT_FEED
+from alerts.store import OPEN_KEY
 from core.clock import Clock
-from core.telemetry import RELAY_BACKLOG, WEBHOOK_OLDEST_DUE, WEBHOOK_QUEUE_DEPTH
+from core.telemetry import (
+    ALERTS_OPEN,
+    MODEL_AUC,
+    MODEL_LEARNED,
+    RELAY_BACKLOG,
+    WEBHOOK_OLDEST_DUE,
+    WEBHOOK_QUEUE_DEPTH,
+)
 from processors.grades import FEED_KEY as GRADE_FEED
 
 # When Redis cannot say a group's lag (entries were trimmed or deleted), count at most this
@@ -66,10 +75,18 @@ async def measure_webhooks(stores: NotifyStores, departments: Collection[str], n
         WEBHOOK_OLDEST_DUE.labels(department).set(max(0, now_ms - earliest) / 1000)
 
 
+async def measure_model(redis: Redis, model_key: str) -> None:
+    """The checkpoint's prequential AUC and how many labels it learned."""
+    n, auc = await redis.hmget(model_key, ["n", "auc"])
+    MODEL_LEARNED.set(int(n or 0))
+    MODEL_AUC.set(float(auc) if auc else float("nan"))
+
+
 async def measure_waiting(
     redis: Redis, stores: NotifyStores, departments: Collection[str], clock: Clock
 ) -> None:
-    """Both relays' backlogs and the webhook queue, per department."""
+    """Both relays' backlogs, the webhook queue per department, the open alerts."""
+    ALERTS_OPEN.set(await redis.hlen(OPEN_KEY))
     await measure_relays(
         redis, {"alerts": (ALERT_FEED, RELAY_GROUP), "grades": (GRADE_FEED, RELAY_GROUP)}
     )
