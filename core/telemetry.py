@@ -145,6 +145,11 @@ SOURCE_LAST_EVENT = Gauge(
     ["topic", "source"],
     multiprocess_mode="max",
 )
+SOURCE_EVENTS = Counter(
+    "riskwire_source_events_total",
+    "Input events accepted, by input topic and source department.",
+    ["topic", "source"],
+)
 SOURCE_EXPECTED_INTERVAL = Gauge(
     "riskwire_source_expected_interval_seconds",
     "Longest silence expected of a source department before it is reported silent.",

@@ -4,7 +4,8 @@ knows when a department last sent something::
 
     rw:sources:v1   hash   "<topic> <department>" -> newest Kafka timestamp (ms)
 
-A batch only folds its newest times into a dict in memory (:meth:`SourceFreshness.note`);
+A batch only folds its newest times into a dict in memory and counts its events per
+department (:meth:`SourceFreshness.note`);
 a timer writes them, keeping the larger of Redis's and ours, and sets the gauges from
 what every worker wrote (:meth:`SourceFreshness.flush`).
 
@@ -27,7 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from core.errors import StoreError
-from core.telemetry import SOURCE_EXPECTED_INTERVAL, SOURCE_LAST_EVENT
+from core.telemetry import SOURCE_EVENTS, SOURCE_EXPECTED_INTERVAL, SOURCE_LAST_EVENT
 
 SOURCES_KEY: Final = "rw:sources:v1"
 OTHER: Final = "other"
@@ -61,10 +62,11 @@ class SourceFreshness:
         self._merge = redis.register_script(_MERGE_LUA)
         self._newest: dict[tuple[str, str], int] = {}
 
-    def note(self, newest: Mapping[tuple[str, str], int]) -> None:
-        """Fold a batch's newest Kafka time per (topic, raw source)."""
-        for (topic, source), ms in newest.items():
+    def note(self, seen: Mapping[tuple[str, str], tuple[int, int]]) -> None:
+        """Fold a batch's (newest Kafka time, events) per (topic, raw source)."""
+        for (topic, source), (ms, count) in seen.items():
             key = (topic, source_department(source, self._departments))
+            SOURCE_EVENTS.labels(*key).inc(count)
             if ms > self._newest.get(key, 0):
                 self._newest[key] = ms
 

@@ -26,7 +26,7 @@ from alerts.dedup import Change, merge, new_alert, resolve, verdict_fingerprint
 from alerts.lifecycle import close_for_deregistration, deregistration_fingerprints
 from alerts.store import Upsert
 from core.clock import Clock
-from core.errors import InvalidEvent, StoreError
+from core.errors import DlqReason, InvalidEvent, StoreError
 from core.telemetry import (
     ALERTS_FIRED,
     BATCH_SECONDS,
@@ -96,9 +96,10 @@ class WarningModel(Protocol):
 
 
 class SourceClock(Protocol):
-    """Told, per batch, the newest Kafka time of each (topic, source) it accepted."""
+    """Told, per batch, the newest Kafka time and the number of events of each (topic,
+    source) it accepted."""
 
-    def note(self, newest: Mapping[tuple[str, str], int]) -> None: ...
+    def note(self, seen: Mapping[tuple[str, str], tuple[int, int]]) -> None: ...
 
 
 class AlertWriter(Protocol):
@@ -153,6 +154,9 @@ class BatchProcessor:
         self._dead_letters = dead_letters
         self._clock = clock
         self._sources = sources
+        for topic in families:  # every reason at 0 before the first dead letter
+            for reason in DlqReason:
+                EVENTS_DEAD_LETTERED.labels(topic, reason.value)
 
     async def process(self, batch: Sequence[Incoming]) -> BatchReport:
         started = time.perf_counter()
@@ -193,7 +197,7 @@ class BatchProcessor:
         events: list[tuple[Incoming, Event]] = []
         letters: list[DeadLetter] = []
         consumed: dict[tuple[str, str], int] = defaultdict(int)
-        newest: dict[tuple[str, str], int] = {}
+        seen: dict[tuple[str, str], tuple[int, int]] = {}
         for msg in batch:
             try:
                 event = self._decoder.decode(msg.value, self._families.get(msg.topic))
@@ -206,13 +210,12 @@ class BatchProcessor:
                 continue
             events.append((msg, event))
             consumed[(msg.topic, event.type)] += 1
-            source = (msg.topic, event.source)
-            if msg.timestamp_ms > newest.get(source, 0):
-                newest[source] = msg.timestamp_ms
+            ms, n = seen.get((msg.topic, event.source), (0, 0))
+            seen[(msg.topic, event.source)] = (max(ms, msg.timestamp_ms), n + 1)
         for (topic, etype), n in consumed.items():
             EVENTS_CONSUMED.labels(topic, etype).inc(n)
-        if self._sources is not None and newest:
-            self._sources.note(newest)
+        if self._sources is not None and seen:
+            self._sources.note(seen)
         return events, letters
 
     # -- apply: exactly once per (event, profile) ----------------------------------------
