@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from core.prometheus import render_config
+
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -64,25 +66,6 @@ def test_every_alert_has_a_unit_test() -> None:
         if case.get("exp_alerts")
     }
     assert alerts == tested
-
-
-def render_config(
-    *, rules_dir: Path, api: list[str], workers: list[str], interval: str = "5s"
-) -> str:
-    """The template with its blanks filled, as deploy/observe.sh fills them."""
-
-    def flow(targets: list[str]) -> str:
-        return ", ".join(f'"{t}"' for t in targets)
-
-    text = (PROMETHEUS / "prometheus.yml.in").read_text()
-    for blank, value in {
-        "@INTERVAL@": interval,
-        "@RULES_DIR@": str(rules_dir),
-        "@API_TARGETS@": flow(api),
-        "@WORKER_TARGETS@": flow(workers),
-    }.items():
-        text = text.replace(blank, value)
-    return text
 
 
 def test_scrape_config_template_renders_valid(tmp_path: Path) -> None:
