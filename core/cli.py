@@ -306,6 +306,35 @@ def evaluate(
     )
 
 
+@app.command()
+def report(
+    prometheus: Annotated[
+        str, typer.Option(help="the Prometheus that scrapes riskwire")
+    ] = "http://127.0.0.1:9090",
+    out: Annotated[Path, typer.Option(file_okay=False, help="where the PNGs go")] = Path(
+        "docs/img"
+    ),
+    minutes: Annotated[float, typer.Option(min=1, help="time range of the charts")] = 15.0,
+) -> None:
+    """Render the key dashboard panels from Prometheus into PNGs, with the dashboards'
+    own queries (deploy/grafana/dashboards)."""
+    from core.errors import QueryError
+    from core.prometheus import PrometheusAPI
+    from core.report import render_report
+
+    _settings()
+    api = PrometheusAPI(prometheus)
+    try:
+        paths = render_report(api, out, minutes=minutes)
+    except QueryError as exc:
+        typer.echo(f"report failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        api.close()
+    for path in paths:
+        typer.echo(str(path))
+
+
 @accounts_app.command("create")
 def accounts_create(
     department: Annotated[str, typer.Option(help="e.g. samr, tax, court, qianhai-authority")],

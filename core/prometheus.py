@@ -52,7 +52,8 @@ class PrometheusAPI:
     """``/api/v1/query`` and ``/api/v1/query_range``; a failure is a :class:`QueryError`."""
 
     def __init__(self, base_url: str, *, timeout_s: float = 15.0) -> None:
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s)
+        self.base_url = base_url.rstrip("/")
+        self._client = httpx.Client(base_url=self.base_url, timeout=timeout_s)
 
     def close(self) -> None:
         self._client.close()

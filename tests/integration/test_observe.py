@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,12 @@ def stack(services: dict[str, str], logs_dir: Path) -> Iterator[Stack]:
                 Path(workdir), api=[f"127.0.0.1:{api_port}"], workers=[worker_target]
             ) as prometheus,
         ):
-            events = demo_events()
+            # A fresh population and sources each run: the session's Redis may hold an
+            # earlier run's profiles, and a replayed demo feed would change nothing.
+            run = uuid.uuid4().hex[:8]
+            events = demo_events(seed=int(run, 16) % 100_000)
+            for event in events:
+                event["source"] += f"-{run}"
             producer = department_producer(settings)
             for _ in produce_events(producer, settings, events):
                 pass
@@ -180,3 +186,37 @@ def test_the_worker_log_is_json_lines(stack: Stack) -> None:
         assert {"event", "level", "timestamp"} <= set(record), line
         loggers.add(record.get("logger", ""))
     assert any(name.startswith(("faust", "mode", "aiokafka")) for name in loggers), loggers
+
+
+def test_report_renders_the_key_panels_from_prometheus(stack: Stack, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from core.errors import QueryError
+    from core.report import KEY_PANELS
+
+    with pytest.raises(QueryError):
+        stack.prometheus.query("sum(")  # Prometheus's refusal reaches the caller
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "report",
+            "--prometheus",
+            stack.prometheus.base_url,
+            "--out",
+            str(tmp_path),
+            "--minutes",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=child_env(stack.settings),
+    )
+    assert done.returncode == 0, done.stderr
+    written = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert written == sorted(f"{uid}-{pid}.png" for uid, pid in KEY_PANELS)
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in tmp_path.glob("*.png"))
