@@ -117,7 +117,8 @@ BATCH_STAGE_SECONDS = Histogram(
 )
 REDIS_COMMAND_SECONDS = Histogram(
     "riskwire_redis_command_seconds",
-    "Round trip of one Redis command or pipeline, by command (blocking reads left out).",
+    "Wait for one Redis command or pipeline, by command, as the process sees it (its event "
+    "loop's delays included; blocking reads left out).",
     ["command"],
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )

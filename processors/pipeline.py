@@ -334,7 +334,7 @@ class BatchProcessor:
             self._grades.current(enterprises),
         )
         model = await self._model.model() if self._model is not None else None
-        mark = _lap(times, Stage.READ, mark)
+        mark = times.lap(Stage.READ, mark)
         # One grade per enterprise and batch, at its latest event: the profile already
         # holds the whole batch, so earlier events would only compute it for older times.
         latest_event: dict[str, datetime] = {}
@@ -354,7 +354,7 @@ class BatchProcessor:
                 grade=change.current,
                 previous_grade=change.previous,
             )
-        mark = _lap(times, Stage.GRADE, mark)
+        mark = times.lap(Stage.GRADE, mark)
         verdicts: list[tuple[Verdict, Event, int]] = []
         labels: list[Label] = []
         for msg, ev, uscc in pairs:
@@ -368,9 +368,9 @@ class BatchProcessor:
                 label = label_of(ev)
                 if label is not None:
                     labels.append(Label(ev.eid, x, label))
-                mark = _lap(times, Stage.SCORE, mark)
+                mark = times.lap(Stage.SCORE, mark)
             found = self._engine.evaluate(ev, facts)
-            mark = _lap(times, Stage.RULES, mark)
+            mark = times.lap(Stage.RULES, mark)
             verdicts += [(v, ev, msg.timestamp_ms) for v in found]
         return verdicts, regrader, labels
 
@@ -509,13 +509,6 @@ def _count_grades(changes: Sequence[GradeChange]) -> None:
         letters[change.current.grade] += 1
     for letter, n in letters.items():
         GRADES_ASSIGNED.labels(letter).inc(n)
-
-
-def _lap(times: StageTimes, stage: Stage, since: float) -> float:
-    """Charge the time since ``since`` to ``stage``; answers now (the next lap's start)."""
-    now = time.perf_counter()
-    times.add(stage, now - since)
-    return now
 
 
 async def _no_hubs() -> dict[str, Hub]:

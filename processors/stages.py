@@ -53,6 +53,12 @@ class StageTimes:
     def add(self, stage: Stage, seconds: float) -> None:
         self.spent[stage] += seconds
 
+    def lap(self, stage: Stage, since: float) -> float:
+        """Charge the time since ``since`` to ``stage``; answers now (the next lap's start)."""
+        now = self._clock()
+        self.spent[stage] += now - since
+        return now
+
     def observe(self) -> None:
         """One observation per stage the batch went through."""
         for stage, seconds in self.spent.items():
