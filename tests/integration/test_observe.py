@@ -45,6 +45,7 @@ def as_bool(expr: str) -> str:
 class Stack:
     settings: Settings
     worker: Proc
+    api: Proc
     prometheus: PrometheusAPI
     events: int
 
@@ -52,6 +53,8 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(services: dict[str, str], logs_dir: Path) -> Iterator[Stack]:
     settings = isolated_settings(services, kind="observe").model_copy(update={"log_format": "json"})
+    for name in ("observe-worker.log", "observe-api.log"):  # this run's lines only
+        (logs_dir / name).unlink(missing_ok=True)
     worker = start_worker(settings, logs_dir, "observe-worker")
     api_port = free_port()
     api_env = child_env(settings, PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="rw-api-"))
@@ -77,7 +80,7 @@ def stack(services: dict[str, str], logs_dir: Path) -> Iterator[Stack]:
             producer.send(settings.topic_tax, key=b"x", value=b"not json")
             producer.flush()
             producer.close()
-            yield Stack(settings, worker, prometheus, len(events))
+            yield Stack(settings, worker, api, prometheus, len(events))
     finally:
         api.stop()
         worker.stop()
@@ -176,16 +179,23 @@ def test_every_rule_evaluates_and_its_inputs_exist(stack: Stack) -> None:
     assert firing == []
 
 
-def test_the_worker_log_is_json_lines(stack: Stack) -> None:
-    wait_for(lambda: stack.worker.log.stat().st_size > 0, timeout=10, what="worker log")
-    lines = [line for line in stack.worker.log.read_text().splitlines() if line.strip()]
+def _json_loggers(log: Path) -> set[str]:
+    """The loggers of a log whose every line is a riskwire JSON line."""
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
     assert lines
     loggers = set()
     for line in lines:
         record = json.loads(line)
         assert {"event", "level", "timestamp"} <= set(record), line
         loggers.add(record.get("logger", ""))
-    assert any(name.startswith(("faust", "mode", "aiokafka")) for name in loggers), loggers
+    return loggers
+
+
+def test_the_logs_are_json_lines(stack: Stack) -> None:
+    worker = _json_loggers(stack.worker.log)
+    assert any(name.startswith(("faust", "mode", "aiokafka")) for name in worker), worker
+    api = _json_loggers(stack.api.log)
+    assert any(name.startswith("uvicorn") for name in api), api
 
 
 def test_report_renders_the_key_panels_from_prometheus(stack: Stack, tmp_path: Path) -> None:
