@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from core.dashboards import load_panels
-from core.prometheus import RULES_DIR, PrometheusAPI
+from core.prometheus import PrometheusAPI
 from core.settings import Settings
 from streams.demo import demo_events
 from streams.kafka import department_producer, produce_events
 
+from ..unit.test_dashboards import rules as all_rules
 from .conftest import Proc, child_env, free_port, isolated_settings, start_worker, wait_for
 from .prometheus_kit import running_prometheus
 
@@ -144,18 +144,9 @@ def test_every_panel_query_returns_series(stack: Stack) -> None:
     assert len(load_panels()) >= 30
 
 
-def _rules() -> list[dict[str, str]]:
-    return [
-        rule
-        for path in sorted(RULES_DIR.glob("*.yml"))
-        for group in yaml.safe_load(path.read_text())["groups"]
-        for rule in group["rules"]
-    ]
-
-
 def test_every_rule_evaluates_and_its_inputs_exist(stack: Stack) -> None:
     p = stack.prometheus
-    rules = _rules()
+    rules = all_rules()
     silent: list[str] = []
 
     def all_answer() -> bool:

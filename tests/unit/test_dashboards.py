@@ -24,7 +24,8 @@ RULES = ROOT / "deploy" / "prometheus" / "rules"
 DATASOURCE_UID = "riskwire-prometheus"
 
 
-def _rules() -> list[dict[str, Any]]:
+def rules() -> list[dict[str, Any]]:
+    """Every rule of the rule files, recording and alerting."""
     return [
         rule
         for path in sorted(RULES.glob("*.yml"))
@@ -100,7 +101,7 @@ def test_provisioned_dashboards_path_is_where_the_files_go() -> None:
 
 @pytest.mark.parametrize("panel", load_panels(), ids=lambda p: f"{p.dashboard}:{p.panel_id}")
 def test_every_panel_names_only_exported_metrics(panel: Any) -> None:
-    known = exported_names() | {r["record"] for r in _rules() if "record" in r}
+    known = exported_names() | {r["record"] for r in rules() if "record" in r}
     for query in panel.queries:
         names = metric_names(query.expr)
         assert names or "up{" in query.expr, query.expr
@@ -108,12 +109,12 @@ def test_every_panel_names_only_exported_metrics(panel: Any) -> None:
 
 
 def test_every_rule_names_only_exported_metrics() -> None:
-    rules = _rules()
-    known = exported_names() | {r["record"] for r in rules if "record" in r}
-    for rule in rules:
+    every = rules()
+    known = exported_names() | {r["record"] for r in every if "record" in r}
+    for rule in every:
         names = metric_names(rule["expr"])
         assert names <= known, f"{rule['expr']}: {names - known} not exported"
-    assert sum(1 for r in rules if "alert" in r) >= 8
+    assert sum(1 for r in every if "alert" in r) >= 8
 
 
 def test_a_query_naming_an_unknown_metric_is_caught() -> None:
