@@ -281,17 +281,49 @@ def stdlib_logging_config(level: str = "INFO", fmt: str = "json") -> dict[str, A
     }
 
 
+class _NamedPrintLogger(structlog.PrintLogger):
+    """A print logger that knows the module it logs for (``logger`` in each line)."""
+
+    def __init__(self, file: Any, name: str) -> None:
+        super().__init__(file=file)
+        self.name = name
+
+
+def _print_to(file: Any) -> Any:
+    """A logger factory writing to ``file``, as it is now: faust later swaps ``sys.stderr``
+    for a proxy into logging, which would wrap riskwire's lines a second time."""
+
+    def named(*args: Any) -> _NamedPrintLogger:
+        return _NamedPrintLogger(file, str(args[0]) if args else "")
+
+    return named
+
+
+def _add_logger_name(logger: Any, method: str, event_dict: Any) -> Any:
+    name = getattr(logger, "name", "")
+    if name:
+        event_dict.setdefault("logger", name)
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Structured logs on stderr: JSON lines in production, readable in a terminal; the
     standard library's records (every library's) are rendered the same way."""
     structlog.configure(
-        processors=[*_shared_processors(), structlog.processors.format_exc_info, _renderer(fmt)],
+        processors=[
+            *_shared_processors(),
+            _add_logger_name,
+            structlog.processors.format_exc_info,
+            _renderer(fmt),
+        ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_print_to(sys.stderr),
         cache_logger_on_first_use=True,
     )
     logging.config.dictConfig(stdlib_logging_config(level, fmt))
 
 
 def get_logger(name: str) -> Any:
-    return structlog.get_logger().bind(logger=name)
+    """A module's logger; lazy, so the configuration in force at its first use applies
+    (modules make theirs at import, before :func:`configure_logging`)."""
+    return structlog.get_logger(name)

@@ -25,8 +25,9 @@ def restore_logging() -> Iterator[None]:
 
 @pytest.mark.usefixtures("restore_logging")
 def test_library_records_are_riskwire_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    early = get_logger("processors.app")  # a module's logger, made at import
     configure_logging("INFO", "json")
-    get_logger("processors.app").info("batch failed, retrying", size=3)
+    early.info("batch failed, retrying", size=3)
     logging.getLogger("uvicorn.error").info("Application startup complete.")
     logging.getLogger("faust.worker").warning("rebalancing %s", "now")
     logging.getLogger("aiokafka.consumer").info("narrates every connection")  # kept quiet
