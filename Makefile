@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 STACK  := deploy/stack.sh
 export RISKWIRE_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: help install stack-up stack-down stack-status run test test-unit lint fmt typecheck bench bench-api generate clean
+.PHONY: help install stack-up stack-down stack-status observe observe-down run test test-unit lint fmt typecheck bench bench-api generate clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,7 +33,13 @@ stack-down: ## stop the Kafka and Redis this checkout started
 stack-status: ## show whether Kafka and Redis are up
 	bash $(STACK) status
 
-run: install ## start Kafka, Redis, the worker and the API, play a demo feed; Ctrl-C stops all
+observe: ## start (or reload) a local Prometheus scraping the API and the worker, with riskwire's rules
+	bash deploy/observe.sh up
+
+observe-down: ## stop the Prometheus `make observe` started
+	bash deploy/observe.sh down
+
+run: install ## start Kafka, Redis, Prometheus, the worker and the API, play a demo feed; Ctrl-C stops all
 	bash deploy/run.sh
 
 test: install ## start what the tests need, run every test, write build/junit.xml

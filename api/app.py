@@ -36,6 +36,7 @@ from api.routes.enforcement import UploadProducer
 from core.clock import SystemClock
 from core.errors import AuthError, Forbidden, StoreError
 from core.settings import Settings
+from core.telemetry import announce_build
 from processors.grades import GradeStore
 from processors.profiles.redis import RedisProfileStore
 from processors.runtime import redis_client
@@ -43,6 +44,8 @@ from rules.live import LiveRules, rules_config_from_settings
 
 
 def create_app(settings: Settings) -> FastAPI:
+    announce_build()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = redis_client(settings)

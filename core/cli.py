@@ -72,6 +72,7 @@ def _quiet_gc() -> None:
 @app.command()
 def worker() -> None:
     """Run a stream worker: consume the input topics, keep profiles, fire alerts."""
+    _own_metrics_only()
     from processors.app import create_app
 
     _run_faust(create_app)
@@ -81,19 +82,34 @@ def worker() -> None:
 def ceiling_worker() -> None:
     """A no-op faust worker that only counts its batches (``riskwire bench`` runs these to
     measure faust's own ceiling beside the pipeline)."""
+    _own_metrics_only()
     from processors.ceiling import create_ceiling_app
 
     _run_faust(create_ceiling_app)
+
+
+def _own_metrics_only() -> None:
+    """A worker serves its own samples on its own port; written into a multiprocess
+    directory the API serves too, they would be counted twice. Dropped before the first
+    metric exists (prometheus_client reads it once, on import)."""
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 
 def _run_faust(create: Callable[[Settings], Any]) -> None:
     """Build a faust app from the environment's settings and run it until stopped."""
     from faust.worker import Worker
 
+    from core.telemetry import stdlib_logging_config
+
     settings = _settings()
     faust_app = create(settings)
     _quiet_gc()
-    Worker(faust_app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
+    Worker(
+        faust_app,
+        loglevel=settings.log_level.lower(),
+        quiet=True,
+        logging_config=stdlib_logging_config(settings.log_level, settings.log_format),
+    ).execute_from_commandline()
 
 
 @app.command()
@@ -113,6 +129,7 @@ def api(
         port=port or settings.api_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        log_config=None,  # uvicorn's records go through riskwire's handler (JSON lines)
     )
 
 
@@ -287,6 +304,35 @@ def evaluate(
             truth=truth,
         )
     )
+
+
+@app.command()
+def report(
+    prometheus: Annotated[
+        str, typer.Option(help="the Prometheus that scrapes riskwire")
+    ] = "http://127.0.0.1:9090",
+    out: Annotated[Path, typer.Option(file_okay=False, help="where the PNGs go")] = Path(
+        "docs/img"
+    ),
+    minutes: Annotated[float, typer.Option(min=1, help="time range of the charts")] = 15.0,
+) -> None:
+    """Render the key dashboard panels from Prometheus into PNGs, with the dashboards'
+    own queries (deploy/grafana/dashboards)."""
+    from core.errors import QueryError
+    from core.prometheus import PrometheusAPI
+    from core.report import render_report
+
+    _settings()
+    api = PrometheusAPI(prometheus)
+    try:
+        paths = render_report(api, out, minutes=minutes)
+    except QueryError as exc:
+        typer.echo(f"report failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        api.close()
+    for path in paths:
+        typer.echo(str(path))
 
 
 @accounts_app.command("create")

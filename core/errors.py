@@ -11,7 +11,8 @@
     │   └── Forbidden           a right credential without the right (HTTP 403)
     ├── DeliveryError           a notifier could not deliver (``retryable`` says whether to retry)
     ├── EgressRefused           a webhook destination riskwire does not connect to (its class)
-    └── QuotaExceeded           a department is at one of its configured caps (HTTP 409)
+    ├── QuotaExceeded           a department is at one of its configured caps (HTTP 409)
+    └── QueryError              Prometheus refused or failed a query (``riskwire report``)
 
 Every error a caller is expected to handle derives from :class:`RiskwireError`, so a
 worker loop can tell "ours, handled" from "a bug" with one ``except`` clause.
@@ -101,3 +102,7 @@ class EgressRefused(RiskwireError):
 class QuotaExceeded(RiskwireError):
     """A department is at one of its configured caps (HTTP 409); the message names the
     setting that raises it."""
+
+
+class QueryError(RiskwireError):
+    """Prometheus could not be reached, or refused or failed a query."""

@@ -75,7 +75,10 @@ def run_local(settings: Settings) -> int:
             f"  board      {base}/            (sign in with the token below)\n"
             f"  live feed  {ws}/ws/alerts?ticket=…  (ticket from POST {base}/api/v1/ws-tickets)\n"
             f"  API docs   {base}/docs\n"
-            f"  metrics    {base}/metrics\n"
+            f"  metrics    {base}/metrics  (the API's; the worker's on port "
+            f"{settings.worker_metrics_port})\n"
+            f"  Prometheus http://localhost:{os.environ.get('RISKWIRE_PROMETHEUS_PORT', '9090')}"
+            "  (`make observe`; dashboards: deploy/grafana/)\n"
             f"  token      {token}\n"
             "Ctrl-C stops the worker and the API.",
             flush=True,

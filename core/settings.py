@@ -27,6 +27,10 @@ DEV_DEPARTMENTS = (
     "drc",
     "qianhai-authority",
 )
+# How long a source department may stay silent before the `RiskwireSourceSilent` alert:
+# every department a day by default (they send in working hours, and a weekend is quiet
+# for some); `RISKWIRE_SOURCE_INTERVALS_S` overrides it per department.
+DEFAULT_SOURCE_INTERVAL_S = 24 * 3600.0
 
 
 class Settings(BaseSettings):
@@ -66,6 +70,8 @@ class Settings(BaseSettings):
     kafka_replication_factor: int | None = Field(default=None, ge=1, le=16)
     kafka_min_insync_replicas: int | None = Field(default=None, ge=1, le=16)
     departments: tuple[str, ...] = DEV_DEPARTMENTS
+    # {"samr": 3600, ...}: the longest silence expected of each source department.
+    source_intervals_s: dict[str, float] = Field(default_factory=dict)
 
     app_id: str = "riskwire"
     # faust's local data directory (riskwire keeps no state there: profiles live in Redis).
@@ -165,6 +171,12 @@ class Settings(BaseSettings):
     @property
     def input_topics(self) -> tuple[str, str, str, str]:
         return (self.topic_registration, self.topic_court, self.topic_tax, self.topic_enforcement)
+
+    def source_interval_s(self) -> dict[str, float]:
+        """Every department's expected longest silence (a default for those not set)."""
+        return {
+            d: self.source_intervals_s.get(d, DEFAULT_SOURCE_INTERVAL_S) for d in self.departments
+        }
 
     def department_topic(self, department: str) -> str:
         return f"{self.topic_alerts}.{department}"

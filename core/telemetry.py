@@ -3,15 +3,26 @@
 Labels never carry a uscc, a person key or an alert id: only topics, event types, rule
 ids, severities, reasons and operations, each a small fixed set.
 
-When ``PROMETHEUS_MULTIPROC_DIR`` is set (``riskwire run`` sets it), every riskwire process
-on the host writes its samples there and the API's ``/metrics`` serves them all together.
+Each scrape target serves its own samples, so Prometheus may scrape the API and every
+worker without counting anything twice: a worker serves only its own process on
+``RISKWIRE_WORKER_METRICS_PORT``, and the API's ``/metrics`` serves the API. When
+``PROMETHEUS_MULTIPROC_DIR`` is set, ``/metrics`` serves every API process that shares that
+directory (a pre-forking server); ``riskwire worker`` drops the variable before any metric
+exists, so a worker never writes into the API's directory.
+
+Gauges say how processes that share a directory combine (``multiprocess_mode``): a count
+of this process's things sums over the live processes, a figure every process measures
+the same way (a backlog in Redis) takes the largest.
 """
 
 from __future__ import annotations
 
 import logging
+import logging.config
 import os
+import platform
 import sys
+from importlib import metadata
 from typing import Any
 
 import structlog
@@ -73,8 +84,8 @@ ALERTS_PUBLISHED = Counter(
 )
 CONSUMER_LAG = Gauge(
     "riskwire_consumer_lag_messages",
-    "Messages not yet consumed, by input topic (sum over this worker's partitions).",
-    ["topic"],
+    "Messages not yet consumed, by input topic and partition (the partitions this worker holds).",
+    ["topic", "partition"],
     multiprocess_mode="livesum",
 )
 MODEL_LABELS = Counter(
@@ -113,10 +124,108 @@ ALERTS_SWEPT = Counter(
 WS_DROPPED = Counter(
     "riskwire_websocket_dropped_total", "Live-feed clients dropped, by reason.", ["reason"]
 )
+BATCH_STAGE_SECONDS = Histogram(
+    "riskwire_batch_stage_seconds",
+    "Time one batch spent in each stage (decode, apply, read, grade, score, rules, write).",
+    ["stage"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+REDIS_COMMAND_SECONDS = Histogram(
+    "riskwire_redis_command_seconds",
+    "Wait for one Redis command or pipeline, by command, as the process sees it (its event "
+    "loop's delays included; blocking reads left out).",
+    ["command"],
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+RELAY_BACKLOG = Gauge(
+    "riskwire_relay_backlog_entries",
+    "Entries of a Redis feed not yet on Kafka (undelivered plus unacknowledged), by relay.",
+    ["relay"],
+    multiprocess_mode="max",
+)
+WEBHOOK_QUEUE_DEPTH = Gauge(
+    "riskwire_webhook_queue_deliveries",
+    "Webhook deliveries waiting (due, leased or retrying), by department.",
+    ["department"],
+    multiprocess_mode="max",
+)
+WEBHOOK_OLDEST_DUE = Gauge(
+    "riskwire_webhook_oldest_due_seconds",
+    "How long the longest-overdue waiting delivery has been due, by department (0: none).",
+    ["department"],
+    multiprocess_mode="max",
+)
+SOURCE_LAST_EVENT = Gauge(
+    "riskwire_source_last_event_timestamp_seconds",
+    "Kafka time of the newest accepted event, by input topic and source department.",
+    ["topic", "source"],
+    multiprocess_mode="max",
+)
+SOURCE_EVENTS = Counter(
+    "riskwire_source_events_total",
+    "Input events accepted, by input topic and source department.",
+    ["topic", "source"],
+)
+SOURCE_EXPECTED_INTERVAL = Gauge(
+    "riskwire_source_expected_interval_seconds",
+    "Longest silence expected of a source department before it is reported silent.",
+    ["source"],
+    multiprocess_mode="max",
+)
+ALERTS_OPEN = Gauge(
+    "riskwire_alerts_open",
+    "Alerts open now (not yet resolved or closed), all departments.",
+    multiprocess_mode="max",
+)
+GRADES_ASSIGNED = Counter(
+    "riskwire_grades_assigned_total",
+    "Enterprises regraded with a new grade, score or factors, by the letter they got.",
+    ["grade"],
+)
+MODEL_AUC = Gauge(
+    "riskwire_model_auc",
+    "The early-warning model's prequential ROC AUC (NaN until it has learned labels).",
+    multiprocess_mode="max",
+)
+MODEL_LEARNED = Gauge(
+    "riskwire_model_labels_learned",
+    "Inspection labels the shared early-warning model has learned.",
+    multiprocess_mode="max",
+)
+BUILD_INFO = Gauge(
+    "riskwire_build_info",
+    "Always 1: the riskwire version and Python this process runs.",
+    ["version", "python"],
+    multiprocess_mode="max",
+)
+# Reasons and operations that exist before anything went wrong, exported at 0 so that a
+# rate over them is 0 rather than no data.
+REDIS_OPERATIONS = ("process", "model", "heartbeat", "relay", "grade_relay", "feed", "gauges")
+WS_DROP_REASONS = ("slow",)
+GRADE_LETTERS = ("A", "B", "C", "D")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("riskwire")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
+def announce_build() -> None:
+    """Set ``riskwire_build_info`` and the zero series of this process's counters."""
+    BUILD_INFO.labels(_version(), platform.python_version()).set(1)
+    for operation in REDIS_OPERATIONS:
+        REDIS_ERRORS.labels(operation)
+    for reason in WS_DROP_REASONS:
+        WS_DROPPED.labels(reason)
+    for letter in GRADE_LETTERS:
+        GRADES_ASSIGNED.labels(letter)
 
 
 def _registry() -> CollectorRegistry:
-    """This process's metrics, or every local process's in multiprocess mode."""
+    """This process's metrics, or those of every process sharing its multiprocess
+    directory (the API's processes: a worker never has one)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -141,30 +250,95 @@ def serve_metrics(host: str, port: int) -> bool:
     return True
 
 
+def _shared_processors() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def _renderer(fmt: str) -> Any:
+    if fmt == "json":
+        return structlog.processors.JSONRenderer()
+    return structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+
+
+def stdlib_logging_config(level: str = "INFO", fmt: str = "json") -> dict[str, Any]:
+    """The ``logging.config.dictConfig`` that renders the libraries' records (faust, mode,
+    aiokafka, uvicorn) as riskwire's own lines: the same renderer, level and timestamp
+    keys, plus ``logger``. faust's worker takes it as its ``logging_config``."""
+    quiet = logging.getLevelName(max(logging.WARNING, logging.getLevelName(level.upper())))
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "riskwire": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "foreign_pre_chain": [*_shared_processors(), structlog.stdlib.add_logger_name],
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    _renderer(fmt),
+                ],
+            }
+        },
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "riskwire",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        # Client libraries narrate every connection at INFO; keep their warnings only.
+        "loggers": {name: {"level": quiet} for name in ("kafka", "aiokafka", "httpx", "httpcore")},
+    }
+
+
+class _NamedPrintLogger(structlog.PrintLogger):
+    """A print logger that knows the module it logs for (``logger`` in each line)."""
+
+    def __init__(self, file: Any, name: str) -> None:
+        super().__init__(file=file)
+        self.name = name
+
+
+def _print_to(file: Any) -> Any:
+    """A logger factory writing to ``file``, as it is now: faust later swaps ``sys.stderr``
+    for a proxy into logging, which would wrap riskwire's lines a second time."""
+
+    def named(*args: Any) -> _NamedPrintLogger:
+        return _NamedPrintLogger(file, str(args[0]) if args else "")
+
+    return named
+
+
+def _add_logger_name(logger: Any, method: str, event_dict: Any) -> Any:
+    name = getattr(logger, "name", "")
+    if name:
+        event_dict.setdefault("logger", name)
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    """Structured logs on stderr: JSON lines in production, readable in a terminal."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
+    """Structured logs on stderr: JSON lines in production, readable in a terminal; the
+    standard library's records (every library's) are rendered the same way."""
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *_shared_processors(),
+            _add_logger_name,
             structlog.processors.format_exc_info,
-            renderer,
+            _renderer(fmt),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_print_to(sys.stderr),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s")
-    # Client libraries narrate every connection at INFO; keep their warnings only.
-    for noisy in ("kafka", "aiokafka", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+    logging.config.dictConfig(stdlib_logging_config(level, fmt))
 
 
 def get_logger(name: str) -> Any:
+    """A module's logger; lazy, so the configuration in force at its first use applies
+    (modules make theirs at import, before :func:`configure_logging`)."""
     return structlog.get_logger(name)

@@ -28,6 +28,9 @@ go_tool() { # go_tool NAME MODULE@VERSION
 go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
 go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5@v5.8.1  # v5.8.2+ need Go 1.27
 
+# The observability tests run Debian's Prometheus (and promtool) from the test session.
+bash deploy/observe.sh install
+
 started_stack=0
 bash deploy/stack.sh status >/dev/null 2>&1 || started_stack=1
 bash deploy/stack.sh up

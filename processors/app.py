@@ -19,15 +19,23 @@ import faust
 from faust.sensors.monitor import Monitor
 from redis.exceptions import RedisError
 
-from alerts.notify.wiring import build_scheduler
+from alerts.notify.wiring import NotifyStores, build_scheduler
 from alerts.relay import AlertRelay
 from alerts.retention import AlertSweeper
 from alerts.subscriptions import SubscriptionCache, SubscriptionStore
 from core.clock import SystemClock
 from core.errors import PublishError, StoreError
 from core.settings import Settings
-from core.telemetry import CONSUMER_LAG, PUBLISH_ERRORS, REDIS_ERRORS, get_logger, serve_metrics
+from core.telemetry import (
+    CONSUMER_LAG,
+    PUBLISH_ERRORS,
+    REDIS_ERRORS,
+    announce_build,
+    get_logger,
+    serve_metrics,
+)
 from processors.dead_letters import KafkaDeadLetters
+from processors.gauges import measure_model, measure_waiting
 from processors.grades import GradeRelay
 from processors.heartbeat import beat
 from processors.pipeline import Incoming
@@ -117,6 +125,7 @@ def new_faust_app(settings: Settings) -> faust.App:
 
 
 def create_app(settings: Settings) -> faust.App:
+    announce_build()
     app = new_faust_app(settings)
     clock = SystemClock()
     publisher = FaustPublisher(app, CloudEventHeaders.from_settings(settings, clock))
@@ -219,11 +228,13 @@ def create_app(settings: Settings) -> faust.App:
             log.error("learning queued labels failed", error=repr(exc)[:500])
 
     worker_id = f"{socket.gethostname()}-{os.getpid()}"
+    lag_shown: set[tuple[str, int]] = set()
+    stores = NotifyStores.build(runtime.redis, settings, clock)
 
     @app.timer(interval=5.0, on_leader=False)
     async def measure_lag() -> None:
         try:
-            assigned = await _measure_lag(app, settings.input_topics)
+            assigned = await _measure_lag(app, settings.input_topics, lag_shown)
         except Exception as exc:  # the broker away: the heartbeat still says we live
             log.warning("measuring consumer lag failed", error=repr(exc)[:500])
             assigned = 0
@@ -232,6 +243,13 @@ def create_app(settings: Settings) -> faust.App:
         except Exception as exc:
             REDIS_ERRORS.labels("heartbeat").inc()
             log.warning("heartbeat failed", error=str(exc))
+        try:
+            await runtime.sources.flush()
+            await measure_waiting(runtime.redis, stores, settings.departments, clock)
+            await measure_model(runtime.redis, runtime.models.key)
+        except Exception as exc:
+            REDIS_ERRORS.labels("gauges").inc()
+            log.warning("measuring sources and backlogs failed", error=str(exc))
 
     return app
 
@@ -270,21 +288,27 @@ def _attach_agent(app: faust.App, runtime: Runtime, topic_names: Sequence[str]) 
     app.agent(topic, name="riskwire.agent.inputs")(consume)
 
 
-async def _measure_lag(app: faust.App, topics: Sequence[str]) -> int:
-    """Set the lag gauges; answers how many input partitions this worker holds."""
+async def _measure_lag(app: faust.App, topics: Sequence[str], shown: set[tuple[str, int]]) -> int:
+    """Set the lag gauge of each input partition this worker holds, and remove those of
+    partitions it no longer holds (``shown``: the ones set last time); answers how many
+    input partitions it holds."""
     consumer = app.consumer
     try:
         assigned = consumer.assignment()
     except Exception:  # consumer not started yet
         return 0
-    lag: dict[str, int] = dict.fromkeys(topics, 0)
+    lag: dict[tuple[str, int], int] = {}
     for tp in assigned:
-        if tp.topic not in lag:
+        if tp.topic not in topics:
             continue
         position = await consumer.position(tp)
         highwater = consumer.highwater(tp)
         if position is not None and highwater is not None:
-            lag[tp.topic] += max(0, highwater - position)
-    for topic, value in lag.items():
-        CONSUMER_LAG.labels(topic).set(value)
-    return sum(1 for tp in assigned if tp.topic in lag)
+            lag[(tp.topic, tp.partition)] = max(0, highwater - position)
+    for topic, partition in shown - lag.keys():
+        CONSUMER_LAG.remove(topic, str(partition))
+    for (topic, partition), value in lag.items():
+        CONSUMER_LAG.labels(topic, str(partition)).set(value)
+    shown.clear()
+    shown.update(lag)
+    return sum(1 for tp in assigned if tp.topic in topics)

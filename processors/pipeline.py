@@ -26,7 +26,7 @@ from alerts.dedup import Change, merge, new_alert, resolve, verdict_fingerprint
 from alerts.lifecycle import close_for_deregistration, deregistration_fingerprints
 from alerts.store import Upsert
 from core.clock import Clock
-from core.errors import InvalidEvent, StoreError
+from core.errors import DlqReason, InvalidEvent, StoreError
 from core.telemetry import (
     ALERTS_FIRED,
     BATCH_SECONDS,
@@ -34,6 +34,7 @@ from core.telemetry import (
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
     EVENTS_DUPLICATE,
+    GRADES_ASSIGNED,
     INDEX_REPAIRS,
     PROFILE_CONFLICTS,
 )
@@ -41,6 +42,7 @@ from processors.grades import GradeChange, Recorded, Regrader
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.reducers import apply_to_enterprise, apply_to_person, index_entries
 from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, ProfileStore, Write
+from processors.stages import Stage, StageTimes
 from rules.base import Clear, Facts, Need, Verdict
 from rules.engine import RuleEngine
 from rules.grading import Grade
@@ -93,6 +95,13 @@ class WarningModel(Protocol):
         ...
 
 
+class SourceClock(Protocol):
+    """Told, per batch, the newest Kafka time and the number of events of each (topic,
+    source) it accepted."""
+
+    def note(self, seen: Mapping[tuple[str, str], tuple[int, int]]) -> None: ...
+
+
 class AlertWriter(Protocol):
     async def open_alerts(self, fingerprints: Sequence[str]) -> dict[str, Alert]: ...
 
@@ -132,6 +141,7 @@ class BatchProcessor:
         clock: Clock,
         model: WarningModel | None = None,
         model_inputs: Collection[str] = frozenset(),
+        sources: SourceClock | None = None,
     ) -> None:
         self._decoder = decoder
         self._families = families
@@ -143,29 +153,40 @@ class BatchProcessor:
         self._model_inputs = frozenset(model_inputs)
         self._dead_letters = dead_letters
         self._clock = clock
+        self._sources = sources
+        for topic in families:  # every reason at 0 before the first dead letter
+            for reason in DlqReason:
+                EVENTS_DEAD_LETTERED.labels(topic, reason.value)
 
     async def process(self, batch: Sequence[Incoming]) -> BatchReport:
         started = time.perf_counter()
-        report = BatchReport()
-        events, letters = self._decode(batch)
+        report, times = BatchReport(), StageTimes()
+        with times.stage(Stage.DECODE):
+            events, letters = self._decode(batch)
         report.accepted, report.dead_lettered = len(events), len(letters)
         if letters:
-            await self._dead_letters.dead_letter(letters)
+            with times.stage(Stage.WRITE):
+                await self._dead_letters.dead_letter(letters)
         if events:
-            profiles, duplicates = await self._apply(events)
+            with times.stage(Stage.APPLY):
+                profiles, duplicates = await self._apply(events)
             report.duplicates = len(duplicates)
             report.applied = len(events) - len(duplicates)
-            verdicts, regrader, labels = await self._evaluate(events, profiles)
-            report.alerts = await self._write_alerts(verdicts, regrader.latest)
-            report.alerts += await self._close_deregistered(events)
-            # After the alerts: a crash in between replays the batch against the old grade,
-            # so a downgrade alert is raised again (and merged) rather than lost; and labels
-            # are offered to the model only after it scored them (score, decide, then learn).
-            await self._grades.record(regrader.changes)
-            if labels and self._model is not None:
-                await self._model.offer(labels)
+            verdicts, regrader, labels = await self._evaluate(events, profiles, times)
+            with times.stage(Stage.WRITE):
+                report.alerts = await self._write_alerts(verdicts, regrader.latest)
+                report.alerts += await self._close_deregistered(events)
+                # After the alerts: a crash in between replays the batch against the old
+                # grade, so a downgrade alert is raised again (and merged) rather than lost;
+                # and labels are offered to the model only after it scored them (score,
+                # decide, then learn).
+                await self._grades.record(regrader.changes)
+                _count_grades(regrader.changes)
+                if labels and self._model is not None:
+                    await self._model.offer(labels)
         BATCH_SIZE.observe(len(batch))
         BATCH_SECONDS.observe(time.perf_counter() - started)
+        times.observe()
         return report
 
     # -- decode -------------------------------------------------------------------------
@@ -176,6 +197,7 @@ class BatchProcessor:
         events: list[tuple[Incoming, Event]] = []
         letters: list[DeadLetter] = []
         consumed: dict[tuple[str, str], int] = defaultdict(int)
+        seen: dict[tuple[str, str], tuple[int, int]] = {}
         for msg in batch:
             try:
                 event = self._decoder.decode(msg.value, self._families.get(msg.topic))
@@ -188,8 +210,12 @@ class BatchProcessor:
                 continue
             events.append((msg, event))
             consumed[(msg.topic, event.type)] += 1
+            ms, n = seen.get((msg.topic, event.source), (0, 0))
+            seen[(msg.topic, event.source)] = (max(ms, msg.timestamp_ms), n + 1)
         for (topic, etype), n in consumed.items():
             EVENTS_CONSUMED.labels(topic, etype).inc(n)
+        if self._sources is not None and seen:
+            self._sources.note(seen)
         return events, letters
 
     # -- apply: exactly once per (event, profile) ----------------------------------------
@@ -276,9 +302,11 @@ class BatchProcessor:
         self,
         events: Sequence[tuple[Incoming, Event]],
         profiles: Mapping[EntityRef, EnterpriseProfile | PersonProfile],
+        times: StageTimes,
     ) -> tuple[list[tuple[Verdict, Event, int]], Regrader, list[Label]]:
         """Regrade every enterprise the batch touched (person events fan out to the live
         enterprises that person serves) and run the rules that read each event."""
+        mark = time.perf_counter()
         fan_out = {f"person:{ev.subject.id}" for _, ev in events if ev.subject.kind == "person"}
         served = await self._store.hubs(fan_out, cap=10_000) if fan_out else {}
         pairs: list[tuple[Incoming, Event, str]] = []
@@ -305,6 +333,8 @@ class BatchProcessor:
             self._store.hubs(hub_names) if hub_names else _no_hubs(),
             self._grades.current(enterprises),
         )
+        model = await self._model.model() if self._model is not None else None
+        mark = times.lap(Stage.READ, mark)
         # One grade per enterprise and batch, at its latest event: the profile already
         # holds the whole batch, so earlier events would only compute it for older times.
         latest_event: dict[str, datetime] = {}
@@ -324,7 +354,7 @@ class BatchProcessor:
                 grade=change.current,
                 previous_grade=change.previous,
             )
-        model = await self._model.model() if self._model is not None else None
+        mark = times.lap(Stage.GRADE, mark)
         verdicts: list[tuple[Verdict, Event, int]] = []
         labels: list[Label] = []
         for msg, ev, uscc in pairs:
@@ -338,7 +368,9 @@ class BatchProcessor:
                 label = label_of(ev)
                 if label is not None:
                     labels.append(Label(ev.eid, x, label))
+                mark = times.lap(Stage.SCORE, mark)
             found = self._engine.evaluate(ev, facts)
+            mark = times.lap(Stage.RULES, mark)
             verdicts += [(v, ev, msg.timestamp_ms) for v in found]
         return verdicts, regrader, labels
 
@@ -469,6 +501,14 @@ def _with_grade(alert: Alert, grades: Mapping[str, Grade]) -> Alert:
     if grade is None:
         return alert
     return alert.model_copy(update={"grade": grade.grade, "score": grade.score})
+
+
+def _count_grades(changes: Sequence[GradeChange]) -> None:
+    letters: dict[str, int] = defaultdict(int)
+    for change in changes:
+        letters[change.current.grade] += 1
+    for letter, n in letters.items():
+        GRADES_ASSIGNED.labels(letter).inc(n)
 
 
 async def _no_hubs() -> dict[str, Hub]:

@@ -14,7 +14,9 @@ from redis.asyncio import Redis
 from alerts.store import AlertStore
 from core.clock import Clock, SystemClock
 from core.redis_packing import pack_with_hiredis
+from core.redis_timing import TimedRedis
 from core.settings import Settings
+from processors.freshness import SourceFreshness
 from processors.grades import GradeStore
 from processors.pipeline import BatchProcessor, DeadLetterSink
 from processors.profiles.redis import RedisProfileStore
@@ -44,8 +46,8 @@ def redis_client(settings: Settings) -> Redis:
     set, which cost about a third of the client's CPU per command on the worker's hot path.
     A dead peer is still found by TCP keepalive and the periodic health check, and a
     connection attempt still times out. Commands are packed by hiredis
-    (:mod:`core.redis_packing`)."""
-    redis = Redis.from_url(
+    (:mod:`core.redis_packing`) and timed (:mod:`core.redis_timing`)."""
+    redis = TimedRedis.from_url(
         settings.redis_url,
         decode_responses=False,
         health_check_interval=30,
@@ -66,6 +68,7 @@ class Runtime:
     models: ModelStore
     engine: RuleEngine
     processor: BatchProcessor
+    sources: SourceFreshness
 
     @classmethod
     def build(
@@ -82,6 +85,7 @@ class Runtime:
         grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
         models = ModelStore(redis)
         engine = RuleEngine(rules if rules is not None else rules_from_settings(settings))
+        sources = SourceFreshness(redis, settings.departments, settings.source_interval_s())
         keyer = PersonKeyer(settings.identity_secret.get_secret_value().encode())
         processor = BatchProcessor(
             decoder=Decoder(keyer, max_bytes=settings.max_message_bytes),
@@ -94,5 +98,6 @@ class Runtime:
             clock=clock or SystemClock(),
             model=models,
             model_inputs=EarlyWarning.inputs,
+            sources=sources,
         )
-        return cls(settings, redis, profiles, alerts, grades, models, engine, processor)
+        return cls(settings, redis, profiles, alerts, grades, models, engine, processor, sources)

@@ -8,6 +8,16 @@ from datetime import timedelta
 from typing import Any
 
 from streams.factory import EventFactory
+from streams.schemas import EVENT_TYPES, Family
+
+# The department that writes each topic, as the first segment of the demo events' source
+# (the sources dashboard shows freshness and volume per department).
+DEMO_SOURCES = {
+    Family.REGISTRATION: "samr/riskwire-demo",
+    Family.COURT: "court/riskwire-demo",
+    Family.TAX: "tax/riskwire-demo",
+    Family.ENFORCEMENT: "enforcement-bureau/riskwire-demo",
+}
 
 
 def demo_events(seed: int = 2017, *, companies: int = 40) -> list[dict[str, Any]]:
@@ -58,4 +68,6 @@ def demo_events(seed: int = 2017, *, companies: int = 40) -> list[dict[str, Any]
     late = f.uscc()
     out += [f.registered(late, time=t + 2 * day), f.tax_arrears(late, 260_000.0, time=t + 80 * day)]
     out.sort(key=lambda ev: ev["time"])
+    for ev in out:
+        ev["source"] = DEMO_SOURCES[EVENT_TYPES[ev["type"]][0]]
     return out

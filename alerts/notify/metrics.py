@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from alerts.notify.base import DeliveryState, Reason
+
 NOTIFICATIONS_ENQUEUED = Counter(
     "riskwire_notifications_enqueued_total",
     "Deliveries queued (one per alert change and endpoint), by notifier.",
@@ -33,3 +35,13 @@ INBOUND_FEEDBACK = Counter(
     "Signed feedback messages from receivers, by result.",
     ["result"],
 )
+
+
+def zero_series(notifier: str) -> None:
+    """Export the outcomes an operator alerts on at 0 before the first one happens, so a
+    rate over them is 0 rather than no data."""
+    NOTIFICATIONS_ENQUEUED.labels(notifier)
+    NOTIFICATION_ATTEMPTS.labels(notifier, DeliveryState.DELIVERED.value, "")
+    for reason in Reason:
+        for state in (DeliveryState.RETRYING, DeliveryState.FAILED, DeliveryState.DEAD_LETTERED):
+            NOTIFICATION_ATTEMPTS.labels(notifier, state.value, reason.value)

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from alerts.notify.deliveries import DeliveryScheduler, Limits
 from alerts.notify.egress import EgressGuard, EgressPolicy
 from alerts.notify.endpoints import EndpointStore
+from alerts.notify.metrics import zero_series
 from alerts.notify.queue import NAMESPACE, RedisDeliveryQueue
 from alerts.notify.sealing import SecretBox
 from alerts.notify.webhook import WebhookNotifier
@@ -90,11 +91,13 @@ def build_scheduler(
     clock = clock or SystemClock()
     stores = NotifyStores.build(redis, settings, clock, egress=egress)
     limits = limits_from(settings)
+    notifier = WebhookNotifier(clock, egress=stores.egress, max_connections=limits.total)
+    zero_series(notifier.name)
     return DeliveryScheduler(
         stores.queue,
         stores.endpoints,
         stores.subscriptions,
-        WebhookNotifier(clock, egress=stores.egress, max_connections=limits.total),
+        notifier,
         clock,
         redis=redis,
         consumer=consumer,

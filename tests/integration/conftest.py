@@ -176,8 +176,11 @@ def redis_url(settings: Settings) -> str:
 class Proc:
     """A riskwire child process with its log."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], log: Path, metrics_url: str | None = None
+    ) -> None:
         self.args, self.env, self.log = args, env, log
+        self.metrics_url = metrics_url  # a worker's own /metrics
         self.popen: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Proc:
@@ -217,8 +220,9 @@ METRICS_DIR = Path(tempfile.mkdtemp(prefix="riskwire-test-metrics-"))
 
 
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """The environment of a riskwire child process: the session's settings, and one shared
-    Prometheus multiprocess directory so the API's /metrics shows the workers' metrics."""
+    """The environment of a riskwire child process: the session's settings, and a
+    Prometheus multiprocess directory (the API serves it; a worker drops it and serves its
+    own samples on its metrics port)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RISKWIRE_")}
     env.update(settings_env(settings))
     env["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
@@ -259,7 +263,11 @@ def logs_dir() -> Path:
 
 
 def start_worker(settings: Settings, logs_dir: Path, name: str = "worker") -> Proc:
-    proc = Proc(["worker"], child_env(settings), logs_dir / f"{name}.log").start()
+    """A worker process, serving its own /metrics on a free port (``proc.metrics_url``)."""
+    port = free_port()
+    env = child_env(settings, RISKWIRE_WORKER_METRICS_PORT=str(port))
+    metrics = f"http://127.0.0.1:{port}/metrics"
+    proc = Proc(["worker"], env, logs_dir / f"{name}.log", metrics_url=metrics).start()
     wait_for(lambda: workers_assigned(settings) > 0, timeout=90, what="worker ready", proc=proc)
     return proc
 

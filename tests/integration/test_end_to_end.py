@@ -20,7 +20,7 @@ from core.settings import Settings
 from streams.factory import EventFactory
 from streams.kafka import department_producer, produce_events
 
-from .conftest import Proc, child_env
+from .conftest import Proc, child_env, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis, pytest.mark.e2e]
 
@@ -286,8 +286,18 @@ def test_metrics_and_health(settings: Settings, api_server: str, worker: Proc) -
     ready = httpx.get(f"{api_server}/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["assigned_partitions"] > 0
-    text = httpx.get(f"{api_server}/metrics").text
-    # The worker's metrics, through the API: consumed per topic and type, latency, lag.
+    api_text = httpx.get(f"{api_server}/metrics").text
+    assert worker.metrics_url is not None
+    worker_url = worker.metrics_url
+    # Source freshness is written by the worker's 5-second timer.
+    fresh = re.compile(r'^riskwire_source_last_event_timestamp_seconds\{[^}]*source="other"', re.M)
+    wait_for(
+        lambda: fresh.search(httpx.get(worker_url).text) is not None,
+        timeout=30,
+        what="source freshness",
+    )
+    text = httpx.get(worker_url).text
+    # The worker's metrics, on its own port: consumed per topic and type, latency, lag.
     consumed = re.search(
         r'^riskwire_events_consumed_total\{[^}]*type="enterprise.registered"[^}]*\} (\S+)$',
         text,
@@ -296,9 +306,16 @@ def test_metrics_and_health(settings: Settings, api_server: str, worker: Proc) -
     assert consumed is not None
     assert float(consumed.group(1)) >= 1
     assert "riskwire_event_to_alert_seconds_bucket" in text
-    assert "riskwire_consumer_lag_messages{" in text
+    assert re.search(r'^riskwire_consumer_lag_messages\{[^}]*partition="\d+"', text, re.M)
     assert re.search(r'riskwire_events_dead_lettered_total\{[^}]*reason="not_json"', text)
-    assert "riskwire_websocket_clients" in text
+    assert 'riskwire_batch_stage_seconds_count{stage="rules"}' in text
+    assert "riskwire_build_info{" in text
+    # The API serves its own samples and never the worker's: Prometheus scrapes both, and
+    # a worker's events counted by the API as well would be counted twice.
+    assert "riskwire_websocket_clients" in api_text
+    assert "riskwire_build_info{" in api_text
+    assert not re.search(r"^riskwire_events_consumed_total\{", api_text, re.MULTILINE)
+    assert re.search(r"^riskwire_batch_size_events_count 0\.0$", api_text, re.MULTILINE)
     # Labels stay bounded: no uscc and no person key in any label value.
     values = re.findall(r'="([^"]*)"', text)
     assert values

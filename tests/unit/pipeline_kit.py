@@ -21,6 +21,7 @@ from processors.pipeline import (
     DeadLetterSink,
     GradeRecorder,
     Incoming,
+    SourceClock,
     WarningModel,
 )
 from processors.profiles.memory import MemoryProfileStore
@@ -67,6 +68,7 @@ def processor(
     clock: Clock | None = None,
     model: WarningModel | None = None,
     model_inputs: Collection[str] = frozenset(),
+    sources: SourceClock | None = None,
 ) -> BatchProcessor:
     """A processor on in-memory stores, every rule and a fake clock, unless told otherwise."""
     return BatchProcessor(
@@ -80,6 +82,7 @@ def processor(
         clock=clock if clock is not None else FakeClock(T0),
         model=model,
         model_inputs=model_inputs,
+        sources=sources,
     )
 
 
