@@ -69,7 +69,7 @@ async def replay(
     *,
     workers: int,
     seed: int,
-    max_batch: int = 400,
+    max_batch: int = 1000,
 ) -> None:
     """Process every message once, dealt to ``workers`` concurrent workers at random."""
     rng = random.Random(seed)

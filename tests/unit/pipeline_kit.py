@@ -12,6 +12,7 @@ import orjson
 
 from alerts.memory import MemoryAlertStore
 from core.clock import Clock, FakeClock
+from processors.dependents import DEFAULT_FANOUT_CAP
 from processors.grades import MemoryGradeStore
 from processors.pipeline import (
     AlertWriter,
@@ -67,6 +68,7 @@ def processor(
     clock: Clock | None = None,
     model: WarningModel | None = None,
     model_inputs: Collection[str] = frozenset(),
+    fanout_cap: int = DEFAULT_FANOUT_CAP,
 ) -> BatchProcessor:
     """A processor on in-memory stores, every rule and a fake clock, unless told otherwise."""
     return BatchProcessor(
@@ -80,6 +82,7 @@ def processor(
         clock=clock if clock is not None else FakeClock(T0),
         model=model,
         model_inputs=model_inputs,
+        fanout_cap=fanout_cap,
     )
 
 
