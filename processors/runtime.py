@@ -94,5 +94,6 @@ class Runtime:
             clock=clock or SystemClock(),
             model=models,
             model_inputs=EarlyWarning.inputs,
+            fanout_cap=settings.fanout_max,
         )
         return cls(settings, redis, profiles, alerts, grades, models, engine, processor)
