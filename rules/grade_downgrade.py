@@ -25,7 +25,7 @@ DEFAULTS = {"grades": ("C", "D")}
 
 class GradeDowngrade(Rule):
     rule_id = "grade_downgrade"
-    version = 1
+    version = 2
     severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset(EVENT_TYPES)  # any event may change a grade
     needs: ClassVar[frozenset[Need]] = frozenset({Need.PEOPLE})  # grades read the people

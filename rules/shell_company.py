@@ -33,7 +33,7 @@ FIELDS = ("shareholders", "capital_paid", "legal_rep", "address_registered")
 
 class ShellCompany(Rule):
     rule_id = "shell_company"
-    version = 1
+    version = 2
     severity = Severity.CRITICAL
     inputs: ClassVar[frozenset[str]] = frozenset(
         {

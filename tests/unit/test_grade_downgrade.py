@@ -77,7 +77,7 @@ def test_fires_when_the_grade_is_c_or_d_and_worse_than_the_first(
     f = facts(before, after)
     [hit] = GradeDowngrade().evaluate(EVENT, f)
     assert isinstance(hit, Hit)
-    assert (hit.rule_id, hit.rule_version, hit.severity) == ("grade_downgrade", 1, Severity.HIGH)
+    assert (hit.rule_id, hit.rule_version, hit.severity) == ("grade_downgrade", 2, Severity.HIGH)
     assert (hit.subject_kind, hit.subject_id, list(hit.enterprises)) == ("enterprise", USCC, [USCC])
     assert hit.title == f"示例公司：信用等级降为{after}"
     assert f"信用等级由{first}降为{after}" in hit.explanation
