@@ -4,7 +4,13 @@ alerts (rule, subject, members) and the same grade letter for every enterprise.
 
 The short version runs in ``make test``; ``make test-order`` (and ``make chaos``) runs the
 long one: ``RISKWIRE_ORDER_SCALE=medium RISKWIRE_ORDER_INTERLEAVINGS=10``. A failure names
-the seed of the replay that differed; ``RISKWIRE_ORDER_SEED`` repeats a run.
+the seed of the replay that differed; ``RISKWIRE_ORDER_SEED`` repeats a run,
+``RISKWIRE_ORDER_WORKERS`` (``1,2,4``) sets the workers of each replay in turn, and
+``RISKWIRE_ORDER_UNIT=partition`` keeps only each topic partition's order (what Kafka alone
+promises) instead of each subject's.
+
+``early_warning`` never fires here: no model is given, because the online model learns in
+arrival order by design (prequential), so its scores are not order-independent.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import pytest
 import redis as redis_sync
 
 from core.settings import Settings
-from streams.identifiers import PersonKeyer
+from streams.simulate.command import person_keyer
 from streams.simulate.population import scale_named
 from streams.simulate.stream import Simulation
 from tests.integration.order_kit import Outcome, differences, lay_out, outcome, replay
@@ -37,7 +43,7 @@ WORKERS = tuple(int(w) for w in os.environ.get("RISKWIRE_ORDER_WORKERS", "1,2,4"
 def test_verdicts_do_not_depend_on_order_or_workers(settings: Settings) -> None:
     base_url = settings.redis_url.rsplit("/", 1)[0]
     own = settings.model_copy(update={"redis_url": f"{base_url}/{ORDER_REDIS_DB}"})
-    sim = Simulation(scale_named(SCALE), 2017, PersonKeyer(b"x" * 16))
+    sim = Simulation(scale_named(SCALE), 2017, person_keyer(own))
     events = list(sim.events())
     usccs = [e.uscc for e in sim.population.enterprises]
     parts = lay_out(events, across_topics=UNIT == "key")
