@@ -20,14 +20,16 @@ last event that changed one of its hubs as the trigger.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
 from core.telemetry import FANOUT_OVERFLOW, REEVALUATIONS
-from processors.profiles.model import EnterpriseProfile
-from processors.profiles.store import Hub
-from rules.base import Shared
+from processors.profiles.model import EnterpriseProfile, PersonProfile
+from processors.profiles.store import EntityRef, Hub
+from rules.base import Facts, Shared, Verdict
+from rules.engine import RuleEngine
+from streams.event import Event
 
 DEFAULT_FANOUT_CAP: Final = 200
 MEMBERSHIP_FIELDS: Final = frozenset({"address_registered", "legal_rep", "officers"})
@@ -117,3 +119,47 @@ def hub_names(ents: Iterable[EnterpriseProfile]) -> set[str]:
         if ent.legal_rep is not None:
             names.add(f"person:{ent.legal_rep.key}")
     return names
+
+
+def changed_hubs(
+    engine: RuleEngine,
+    events: Sequence[tuple[T, Event]],
+    profiles: Mapping[EntityRef, EnterpriseProfile | PersonProfile],
+    indexed: Mapping[str, set[str]],
+) -> dict[str, tuple[tuple[T, Event], str]]:
+    """The shared hubs a batch's enterprise events changed, each with the last (message,
+    event) that changed it and its enterprise; only kinds some rule reads or judges."""
+    read = {k for k, shared in HUB_KINDS.items() if engine.sharing(shared) or engine.judges(k)}
+    changed: dict[str, tuple[tuple[T, Event], str]] = {}
+    if not read:
+        return changed
+    for msg, ev in events:
+        profile = profiles.get(EntityRef("ent", ev.subject.id))
+        if ev.subject.kind != "enterprise" or not isinstance(profile, EnterpriseProfile):
+            continue
+        field_ = getattr(ev.data, "field", None)
+        for ix in changed_by(ev.type, field_, profile, indexed.get(ev.subject.id, ())):
+            if ix.partition(":")[0] in read:
+                changed[ix] = ((msg, ev), ev.subject.id)
+    return changed
+
+
+def reevaluate(
+    engine: RuleEngine,
+    dependents: Mapping[str, Dependent[tuple[T, Event]]],
+    enterprises: Mapping[str, EnterpriseProfile],
+    hubs: Mapping[str, Hub],
+) -> list[tuple[T, Event, Verdict]]:
+    """Re-run the rules that read shared facts for each dependent, with the event that
+    changed them as the trigger (its people and grade are not read: no such rule needs
+    them); each verdict with the trigger's message and event."""
+    out: list[tuple[T, Event, Verdict]] = []
+    for uscc, dep in dependents.items():
+        ent = enterprises.get(uscc)
+        shared = sharing(dep, ent) if ent is not None else set()
+        if ent is None or not shared:
+            continue
+        msg, trigger = dep.trigger
+        facts = Facts(enterprise=ent, hubs=hubs)
+        out += [(msg, trigger, v) for v in engine.reevaluate(trigger, facts, shared)]
+    return out

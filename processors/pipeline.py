@@ -38,16 +38,9 @@ from core.telemetry import (
     PROFILE_CONFLICTS,
     STALE_VERDICTS,
 )
-from processors.dependents import (
-    DEFAULT_FANOUT_CAP,
-    HUB_KINDS,
-    Dependent,
-    changed_by,
-    pick,
-    sharing,
-)
+from processors.dependents import DEFAULT_FANOUT_CAP, Dependent, changed_hubs, pick, reevaluate
 from processors.dependents import hub_names as dependent_hubs
-from processors.grades import GradeChange, Recorded, Regrader
+from processors.grades import GradeChange, Recorded, Regrader, regrade_in_time
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.reducers import apply_to_enterprise, apply_to_person, index_entries
 from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, ProfileStore, Write
@@ -289,6 +282,18 @@ class BatchProcessor:
             todo = conflicted
         else:
             raise StoreError(f"{len(todo)} profiles kept changing under this worker")
+        indexed = await self._finish_indices(finish, versions)
+        for i in duplicates:
+            EVENTS_DUPLICATE.labels(events[i][0].topic).inc()
+        return profiles, duplicates, indexed, versions
+
+    async def _finish_indices(
+        self,
+        finish: Sequence[tuple[EntityRef, int, Sequence[IndexOp]]],
+        versions: dict[EntityRef, int],
+    ) -> dict[str, set[str]]:
+        """Apply the index operations of the writes (and of notes left behind), repair what
+        a newer write moved; the indices each enterprise's write changed."""
         moved = await self._store.finish_indices(finish)
         # Only enterprise writes carry index operations; a moved profile without any needs
         # no repair (and a person's profile has no indices at all).
@@ -298,13 +303,11 @@ class BatchProcessor:
                 touched[ref].update(op.index for op in ops)
         if touched:
             await self._repair_indices(dict(touched))
-        for i in duplicates:
-            EVENTS_DUPLICATE.labels(events[i][0].topic).inc()
         indexed: dict[str, set[str]] = defaultdict(set)
         for ref, version, ops in finish:
             indexed[ref.id].update(op.index for op in ops)
             versions[ref] = version
-        return profiles, duplicates, indexed, versions
+        return indexed
 
     async def _repair_indices(self, touched: dict[EntityRef, set[str]]) -> None:
         """Our index operations may have landed after a newer version's: set each index we
@@ -338,8 +341,8 @@ class BatchProcessor:
         batch changed a fact they share."""
         persons = {ev.subject.id for _, ev in events if ev.subject.kind == "person"}
         fan_out = {f"{kind}:{key}" for key in persons for kind in ("person", "retired")}
-        changed = self._changed_hubs(events, profiles, indexed)
-        served, changed_hubs = await asyncio.gather(
+        changed = changed_hubs(self._engine, events, profiles, indexed)
+        served, read = await asyncio.gather(
             self._store.hubs(fan_out, cap=10_000) if fan_out else _no_hubs(),
             self._store.hubs(changed, cap=self._fanout_cap) if changed else _no_hubs(),
         )
@@ -350,8 +353,8 @@ class BatchProcessor:
             else:
                 for kind in ("person", "retired"):
                     pairs += [(msg, ev, u) for u, _ in served[f"{kind}:{ev.subject.id}"].members]
-        hubs = [(trigger, changed_hubs[ix]) for ix, (trigger, _) in changed.items()]
-        return _Plan(pairs, pick(changed, changed_hubs, self._fanout_cap), hubs)
+        hubs = [(trigger, read[ix]) for ix, (trigger, _) in changed.items()]
+        return _Plan(pairs, pick(changed, read, self._fanout_cap), hubs)
 
     async def _judge(
         self,
@@ -394,18 +397,7 @@ class BatchProcessor:
         enterprises = await self._enterprises(
             {uscc for _, _, uscc in pairs} | set(dependents), profiles, versions, basis
         )
-        people_keys: set[str] = set()
-        hub_names: set[str] = set()
-        for _, ev, uscc in pairs:
-            ent = enterprises.get(uscc)
-            if ent is None:
-                continue
-            people_keys.update(p.key for p in ent.people())  # grading reads them all
-            needs = self._engine.needs_for(ev.type)
-            if Need.ADDRESS_HUB in needs and ent.address_norm:
-                hub_names.add(f"addr:{ent.address_norm}")
-            if Need.PERSON_HUBS in needs:
-                hub_names.update(f"person:{p.key}" for p in ent.people())
+        people_keys, hub_names = self._wanted(pairs, enterprises)
         hub_names |= dependent_hubs(enterprises[u] for u in dependents if u in enterprises)
         people, hubs, latest = await asyncio.gather(
             self._people(people_keys, profiles, versions, basis),
@@ -423,22 +415,10 @@ class BatchProcessor:
         facts_of: dict[str, Facts] = {}
         for uscc, at in latest_event.items():
             ent = enterprises[uscc]
-            at = max(at, ent.last_event_time or at)
             its_people = {p.key: people[p.key] for p in ent.people() if p.key in people}
             for key in its_people:
                 basis.readers[key].add(uscc)
-            # Its people's later facts too: a person's event fans out to the enterprises the
-            # person serves when it arrives, and grades them at its time; one that arrived
-            # before the enterprise named the person is graded here instead, as a second
-            # step after its own facts, so its rules see the change it would have made.
-            people_at = max(
-                (p.last_event_time for p in its_people.values() if p.last_event_time), default=at
-            )
-            if ent.deregistered_at is not None:  # it heard of none after it was gone
-                people_at = min(people_at, max(at, ent.deregistered_at))
-            if people_at > at:
-                regrader.regrade(ent, its_people, at)
-            change = regrader.regrade(ent, its_people, max(at, people_at))
+            change = regrade_in_time(regrader, ent, its_people, at)
             facts_of[uscc] = Facts(
                 enterprise=ent,
                 people=its_people,
@@ -446,13 +426,27 @@ class BatchProcessor:
                 grade=change.current,
                 previous_grade=change.previous,
             )
-        model = await self._model.model() if self._model is not None else None
         # The changed hubs first: they were read before the hubs the rules read below.
         verdicts: list[tuple[Verdict, Event, int]] = [
             (v, trigger, msg.timestamp_ms)
             for (msg, trigger), hub in plan.hubs
             for v in self._engine.reevaluate_hub(trigger, hub)
         ]
+        labels = await self._rules(pairs, facts_of, verdicts)
+        verdicts += [
+            (v, ev, msg.timestamp_ms)
+            for msg, ev, v in reevaluate(self._engine, dependents, enterprises, hubs)
+        ]
+        return verdicts, regrader, labels
+
+    async def _rules(
+        self,
+        pairs: Sequence[tuple[Incoming, Event, str]],
+        facts_of: Mapping[str, Facts],
+        verdicts: list[tuple[Verdict, Event, int]],
+    ) -> list[Label]:
+        """Score with the model, run the rules of each pair into ``verdicts``; the labels."""
+        model = await self._model.model() if self._model is not None else None
         labels: list[Label] = []
         for msg, ev, uscc in pairs:
             facts = facts_of.get(uscc)
@@ -467,54 +461,27 @@ class BatchProcessor:
                     labels.append(Label(ev.eid, x, label))
             found = self._engine.evaluate(ev, facts)
             verdicts += [(v, ev, msg.timestamp_ms) for v in found]
-        verdicts += self._reevaluate(dependents, enterprises, hubs)
-        return verdicts, regrader, labels
+        return labels
 
-    def _changed_hubs(
+    def _wanted(
         self,
-        events: Sequence[tuple[Incoming, Event]],
-        profiles: Mapping[EntityRef, EnterpriseProfile | PersonProfile],
-        indexed: Mapping[str, set[str]],
-    ) -> dict[str, tuple[tuple[Incoming, Event], str]]:
-        """The shared hubs this batch's enterprise events changed, each with the last event
-        that changed it and its enterprise (only when a rule reads that kind of hub)."""
-        read = {
-            kind
-            for kind, shared in HUB_KINDS.items()
-            if self._engine.sharing(shared) or self._engine.judges(kind)
-        }
-        changed: dict[str, tuple[tuple[Incoming, Event], str]] = {}
-        if not read:
-            return changed
-        for msg, ev in events:
-            profile = profiles.get(EntityRef("ent", ev.subject.id))
-            if ev.subject.kind != "enterprise" or not isinstance(profile, EnterpriseProfile):
-                continue
-            field_ = getattr(ev.data, "field", None)
-            for ix in changed_by(ev.type, field_, profile, indexed.get(ev.subject.id, ())):
-                if ix.partition(":")[0] in read:
-                    changed[ix] = ((msg, ev), ev.subject.id)
-        return changed
-
-    def _reevaluate(
-        self,
-        dependents: Mapping[str, Dependent[tuple[Incoming, Event]]],
+        pairs: Sequence[tuple[Incoming, Event, str]],
         enterprises: Mapping[str, EnterpriseProfile],
-        hubs: Mapping[str, Hub],
-    ) -> list[tuple[Verdict, Event, int]]:
-        """Re-run the rules that read shared facts for each dependent, with the event that
-        changed them as the trigger (its own people and grade are not read: no such rule
-        needs them)."""
-        verdicts: list[tuple[Verdict, Event, int]] = []
-        for uscc, dep in dependents.items():
+    ) -> tuple[set[str], set[str]]:
+        """The people (grading reads them all) and the hubs the rules need for ``pairs``."""
+        people_keys: set[str] = set()
+        hub_names: set[str] = set()
+        for _, ev, uscc in pairs:
             ent = enterprises.get(uscc)
-            shared = sharing(dep, ent) if ent is not None else set()
-            if ent is None or not shared:
+            if ent is None:
                 continue
-            msg, trigger = dep.trigger
-            found = self._engine.reevaluate(trigger, Facts(enterprise=ent, hubs=hubs), shared)
-            verdicts += [(v, trigger, msg.timestamp_ms) for v in found]
-        return verdicts
+            people_keys.update(p.key for p in ent.people())
+            needs = self._engine.needs_for(ev.type)
+            if Need.ADDRESS_HUB in needs and ent.address_norm:
+                hub_names.add(f"addr:{ent.address_norm}")
+            if Need.PERSON_HUBS in needs:
+                hub_names.update(f"person:{p.key}" for p in ent.people())
+        return people_keys, hub_names
 
     async def _enterprises(
         self,
