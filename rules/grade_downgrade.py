@@ -39,14 +39,13 @@ class GradeDowngrade(Rule):
         grade (at its first fact, from the facts dated up to then); clears when that no
         longer holds. Both grades are functions of the facts, not of the order they
         arrived in, so a late fact gives the verdict it would have given in time."""
-        now, before = facts.grade, facts.previous_grade
+        now = facts.grade
         if not isinstance(now, Grade):
             return ()  # not graded yet
         ent = facts.enterprise
         if now.grade not in self.grades:
-            was = before.grade if isinstance(before, Grade) else None
-            if was not in self.grades:
-                return ()  # nothing can be open: it would have been in grades before
+            # Always, not only when the grade read before was in grades: another worker
+            # may have recorded a newer grade between this one's alert and its grade.
             return (self._clear(ent, f"信用等级回升至{now.grade}"),)
         first = self._first_grade(facts)
         if first is None or rank(now.grade) <= rank(first.grade):
