@@ -99,5 +99,6 @@ class Runtime:
             model=models,
             model_inputs=EarlyWarning.inputs,
             sources=sources,
+            fanout_cap=settings.fanout_max,
         )
         return cls(settings, redis, profiles, alerts, grades, models, engine, processor, sources)
