@@ -36,6 +36,7 @@ from api.routes.enforcement import UploadProducer
 from core.clock import SystemClock
 from core.errors import AuthError, Forbidden, StoreError
 from core.settings import Settings
+from core.supervise import supervise
 from processors.grades import GradeStore
 from processors.profiles.redis import RedisProfileStore
 from processors.runtime import redis_client
@@ -64,7 +65,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.live_rules = LiveRules(redis, rules_config_from_settings(settings))
         app.state.uploads = UploadProducer(settings)
         app.state.notify = NotifyStores.build(redis, settings, SystemClock())
-        tail = asyncio.create_task(app.state.broadcaster.run(), name="feed-tail")
+        tail = asyncio.create_task(
+            supervise("feed-tail", app.state.broadcaster.run), name="feed-tail"
+        )
         try:
             yield
         finally:

@@ -47,6 +47,7 @@ async def alerts_feed(
     WS_CLIENTS.inc()
     try:
         last = await _replay(websocket, broadcaster, account.department, since)
+        broadcaster.hold_from(last)
         await _live(websocket, sub.queue, sub.dropped, last, heartbeat_s)
     except WebSocketDisconnect:
         pass
