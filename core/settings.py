@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     ws_heartbeat_s: float = Field(default=15.0, gt=0)
     ws_ticket_ttl_s: int = Field(default=60, ge=5)
     ws_send_queue: int = Field(default=1000, ge=10)
+    # How often a connected WebSocket re-checks its account: a revoked account's sockets
+    # close within this (plus one Redis round trip), so it stays under 10 s.
+    ws_account_check_s: float = Field(default=5.0, gt=0, le=9)
 
     rules_file: Path | None = None
 
