@@ -15,6 +15,7 @@ from alerts.store import AlertStore
 from alerts.subscriptions import SubscriptionCache, SubscriptionStore
 from api.accounts import Accounts
 from api.audit import AuditLog
+from api.body_limit import BodyLimitMiddleware, BodyLimits, limits_description
 from api.feed import Broadcaster
 from api.routes import (
     accounts,
@@ -33,6 +34,7 @@ from api.routes import (
     ws,
 )
 from api.routes.enforcement import UploadProducer
+from api.schemas import errors
 from core.clock import SystemClock
 from core.errors import AuthError, Forbidden, StoreError
 from core.settings import Settings
@@ -81,6 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
         title="riskwire",
         version="0.1.0",
         summary="Streaming risk alerts for market regulators",
+        description=limits_description(settings),
+        responses=errors(413),
         lifespan=lifespan,
     )
     for router in (
@@ -100,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
         rules.router,
     ):
         app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, limits=BodyLimits.from_settings(settings))
 
     @app.exception_handler(Forbidden)
     async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # How often a connected WebSocket re-checks its account: a revoked account's sockets
     # close within this (plus one Redis round trip), so it stays under 10 s.
     ws_account_check_s: float = Field(default=5.0, gt=0, le=9)
+    # Request bodies: counted as they arrive, 413 past the limit, on every route.
+    api_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # The unauthenticated inbound webhook (a signed feedback note) gets a smaller limit.
+    api_max_inbound_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
     rules_file: Path | None = None
 
