@@ -17,6 +17,7 @@ from api.accounts import Accounts
 from api.audit import AuditLog
 from api.body_limit import BodyLimitMiddleware, BodyLimits, limits_description
 from api.feed import Broadcaster
+from api.rate_limit import RateLimiter, limits_from_settings
 from api.routes import (
     accounts,
     alerts,
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
                 SubscriptionStore(redis, clock), clock, settings.departments
             ),
         )
+        app.state.rate_limiter = RateLimiter(redis, clock, limits_from_settings(settings))
         app.state.audit = AuditLog(redis)
         app.state.profiles = RedisProfileStore(redis)
         app.state.grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)

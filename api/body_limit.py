@@ -117,6 +117,11 @@ def limits_description(settings: Settings) -> str:
         "**Limits.** Every request body is limited to "
         f"{settings.api_max_body_bytes} bytes ({settings.api_max_inbound_body_bytes} for "
         "`POST /api/v1/webhooks/inbound/{endpoint_id}`), counted as it arrives, chunked or "
-        "not: past it the answer is 413 before the rest is read. "
-        "`WS /ws/alerts` closes with 4403 within 10 s of the account's revocation."
+        "not: past it the answer is 413 before the rest is read. The query routes are rate "
+        "limited per token and kind of query, per minute: `POST /api/v1/enterprises/batch` "
+        f"{settings.rate_limit_batch_per_min}, `GET /api/v1/enterprises/{{uscc}}/related` "
+        f"{settings.rate_limit_related_per_min}, `POST /api/v1/investigations/expand` "
+        f"{settings.rate_limit_expand_per_min}, `POST /api/v1/inspections/draw` "
+        f"{settings.rate_limit_draws_per_min}; past it the answer is 429 with `Retry-After` "
+        "(seconds). `WS /ws/alerts` closes with 4403 within 10 s of the account's revocation."
     )

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     # The unauthenticated inbound webhook (a signed feedback note) gets a smaller limit.
     api_max_inbound_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Query routes: requests per token per minute, each class on its own (429 past it).
+    rate_limit_batch_per_min: int = Field(default=30, ge=1)
+    rate_limit_related_per_min: int = Field(default=240, ge=1)
+    rate_limit_expand_per_min: int = Field(default=20, ge=1)
+    rate_limit_draws_per_min: int = Field(default=10, ge=1)
 
     rules_file: Path | None = None
 

@@ -128,6 +128,11 @@ def isolated_settings(
         # The webhook tests' receivers listen on loopback: allowed explicitly, as a
         # deployment would allow its own receivers' networks.
         webhook_allowed_networks=("127.0.0.0/8",),
+        # The session's API serves every test module, often with one token per module;
+        # test_api_rate_limits runs an API of its own with small budgets.
+        **dict.fromkeys(
+            (f"rate_limit_{q}_per_min" for q in ("batch", "related", "expand", "draws")), 10_000
+        ),
         **extra,
         **overrides,
     )
