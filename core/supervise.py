@@ -44,30 +44,27 @@ async def supervise(
     backoff: Backoff = DEFAULT_BACKOFF,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     monotonic: Callable[[], float] = time.monotonic,
-    forever: bool = True,
 ) -> None:
-    """Run ``run()`` again whenever it raises; with ``forever`` also when it returns.
-    Only cancellation stops it."""
+    """Run ``run()`` for ever: whenever it raises, or returns, start it again after
+    :meth:`Backoff.delay`. Only cancellation stops it."""
     failures = 0
     while True:
         started = monotonic()
+        error = "returned"
         try:
             await run()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            failures = 1 if monotonic() - started >= backoff.stable_s else failures + 1
-            delay = backoff.delay(failures)
-            TASK_RESTARTS.labels(name).inc()
-            log.warning(
-                "task failed, restarting",
-                task=name,
-                error=f"{type(exc).__name__}: {exc}",
-                failures=failures,
-                restart_in_s=delay,
-            )
-            await sleep(delay)
-            continue
-        if not forever:
-            return
-        failures = 0
+            error = f"{type(exc).__name__}: {exc}"
+        failures = 1 if monotonic() - started >= backoff.stable_s else failures + 1
+        delay = backoff.delay(failures)
+        TASK_RESTARTS.labels(name).inc()
+        log.warning(
+            "task stopped, restarting",
+            task=name,
+            error=error[:500],
+            failures=failures,
+            restart_in_s=delay,
+        )
+        await sleep(delay)
