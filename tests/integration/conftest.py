@@ -282,18 +282,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def api_answers(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_api(settings: Settings, log: Path, **env: str) -> tuple[Proc, str]:
+    """An API process on a free port (``env``: extra ``RISKWIRE_*`` over ``settings``),
+    once it answers ``/healthz``; its base URL."""
+    port = free_port()
+    proc = Proc(["api", "--port", str(port)], child_env(settings, **env), log).start()
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: api_answers(base), timeout=60, what="API healthy", proc=proc)
+    return proc, base
+
+
 @pytest.fixture(scope="session")
 def api_server(settings: Settings, logs_dir: Path) -> Iterator[str]:
-    port = free_port()
-    proc = Proc(["api", "--port", str(port)], child_env(settings), logs_dir / "api.log").start()
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(healthy, timeout=60, what="API healthy", proc=proc)
+    proc, base = start_api(settings, logs_dir / "api.log")
     yield base
     proc.stop()

@@ -18,7 +18,7 @@ import websockets
 from core.settings import Settings
 
 from .api_kit import cli_token, new_alert, store_alert
-from .conftest import Proc, child_env, free_port, isolated_settings, wait_for
+from .conftest import Proc, isolated_settings, start_api
 from .redis_server import RedisServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.kafka]
@@ -36,18 +36,7 @@ def feed_api(
     services: dict[str, str], own_redis: RedisServer, logs_dir: Path
 ) -> Iterator[tuple[Settings, str, Proc]]:
     settings = isolated_settings(services, kind="feed", redis_url=own_redis.url)
-    port = free_port()
-    env = child_env(settings, RISKWIRE_WS_HEARTBEAT_S="2")
-    proc = Proc(["api", "--port", str(port)], env, logs_dir / "api-feed-restart.log").start()
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(healthy, timeout=60, what="API healthy", proc=proc)
+    proc, base = start_api(settings, logs_dir / "api-feed-restart.log", RISKWIRE_WS_HEARTBEAT_S="2")
     yield settings, base, proc
     proc.stop()
 
@@ -115,12 +104,8 @@ async def test_the_feed_recovers_when_the_api_started_during_a_redis_outage(
     settings = isolated_settings(services, kind="feed", redis_url=own_redis.url)
     token = cli_token(settings, "samr", "duty_officer")
     own_redis.stop()
-    port = free_port()
-    env = child_env(settings, RISKWIRE_WS_HEARTBEAT_S="2")
-    proc = Proc(["api", "--port", str(port)], env, logs_dir / "api-feed-outage.log").start()
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_api(settings, logs_dir / "api-feed-outage.log", RISKWIRE_WS_HEARTBEAT_S="2")
     try:
-        wait_for(lambda: _answers(base), timeout=60, what="API healthy", proc=proc)
         await asyncio.sleep(2)  # the feed's first reads fail
         assert await _feed_ready(base) is False
         own_redis.start()
@@ -133,10 +118,3 @@ async def test_the_feed_recovers_when_the_api_started_during_a_redis_outage(
             await asyncio.sleep(0.5)
     finally:
         proc.stop()
-
-
-def _answers(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False

@@ -14,7 +14,7 @@ import pytest
 from core.settings import Settings
 
 from .api_kit import Accounts, Who, client
-from .conftest import Proc, child_env, free_port, wait_for
+from .conftest import start_api
 
 pytestmark = [pytest.mark.redis, pytest.mark.kafka]
 
@@ -35,18 +35,7 @@ QUERIES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
 @pytest.fixture(scope="module")
 def limited_api(settings: Settings, logs_dir: Path) -> Iterator[str]:
     budgets = {f"RISKWIRE_RATE_LIMIT_{q.upper()}_PER_MIN": str(BUDGET) for q in QUERIES}
-    port = free_port()
-    env = child_env(settings, **budgets)
-    proc = Proc(["api", "--port", str(port)], env, logs_dir / "api-rate-limits.log").start()
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(healthy, timeout=60, what="API healthy", proc=proc)
+    proc, base = start_api(settings, logs_dir / "api-rate-limits.log", **budgets)
     yield base
     proc.stop()
 
