@@ -5,6 +5,7 @@ a declared Content-Length over the limit is answered before any body is sent."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 import pytest
@@ -37,6 +38,12 @@ async def _open(
     return reader, writer
 
 
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+
+
 async def _post_endless_chunks(base: str, path: str, headers: dict[str, str]) -> tuple[int, int]:
     """POST a chunked body that never ends: chunks go out until the server answers.
     Returns (status, bytes sent); status 0 when CAP_BYTES went out unanswered."""
@@ -63,7 +70,7 @@ async def _post_endless_chunks(base: str, path: str, headers: dict[str, str]) ->
         return int(head.split(b" ", 2)[1]), sent
     finally:
         answer.cancel()
-        writer.close()
+        await _close(writer)
 
 
 async def test_an_endless_chunked_body_to_the_inbound_webhook_is_cut_off_with_413(
@@ -101,7 +108,7 @@ async def test_a_declared_length_over_the_limit_is_refused_before_the_body(
     try:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
     finally:
-        writer.close()
+        await _close(writer)
     assert head.split(b" ", 2)[1] == b"413"
 
 
