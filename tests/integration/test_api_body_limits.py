@@ -63,6 +63,10 @@ async def _post_endless_chunks(base: str, path: str, headers: dict[str, str]) ->
                 break
             if drain.exception() is not None:
                 break  # the server closed the connection: its answer is read below
+            # A pause per chunk, so the server has read what was sent when it answers: a
+            # server closing with unread input resets the connection, which can drop its
+            # answer before this client reads it.
+            await asyncio.sleep(0.01)
         try:
             head: bytes = await asyncio.wait_for(answer, timeout=10)
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
