@@ -156,13 +156,21 @@ class Accounts:
         return ticket
 
     async def redeem_ticket(self, ticket: str | None) -> Account:
-        """The ticket's account; the ticket is gone after this call (single use)."""
+        """The ticket's account if it is still active; the ticket is used up either way."""
         if not ticket:
             raise AuthError("missing ticket")
         raw = await self._redis.getdel(TICKET_KEY.format(ticket=ticket))
         if raw is None:
             raise AuthError("unknown, used or expired ticket")
-        return Account.model_validate_json(raw)
+        account = Account.model_validate_json(raw)
+        if not await self.active(account.account_id):  # revoked since the ticket was issued
+            raise AuthError("revoked account")
+        return account
+
+    async def active(self, account_id: str) -> bool:
+        """Whether the account exists and is not revoked (read now, never cached)."""
+        current = await self.get(account_id)
+        return current is not None and not current.revoked
 
 
 # -- command line (``riskwire accounts list`` / ``revoke-id``) -----------------------------

@@ -15,7 +15,9 @@ from alerts.store import AlertStore
 from alerts.subscriptions import SubscriptionCache, SubscriptionStore
 from api.accounts import Accounts
 from api.audit import AuditLog
+from api.body_limit import BodyLimitMiddleware, BodyLimits, limits_description
 from api.feed import Broadcaster
+from api.rate_limit import RateLimiter, limits_from_settings
 from api.routes import (
     accounts,
     alerts,
@@ -33,9 +35,11 @@ from api.routes import (
     ws,
 )
 from api.routes.enforcement import UploadProducer
+from api.schemas import errors
 from core.clock import SystemClock
 from core.errors import AuthError, Forbidden, StoreError
 from core.settings import Settings
+from core.supervise import supervise
 from core.telemetry import announce_build
 from processors.grades import GradeStore
 from processors.profiles.redis import RedisProfileStore
@@ -61,13 +65,16 @@ def create_app(settings: Settings) -> FastAPI:
                 SubscriptionStore(redis, clock), clock, settings.departments
             ),
         )
+        app.state.rate_limiter = RateLimiter(redis, clock, limits_from_settings(settings))
         app.state.audit = AuditLog(redis)
         app.state.profiles = RedisProfileStore(redis)
         app.state.grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
         app.state.live_rules = LiveRules(redis, rules_config_from_settings(settings))
         app.state.uploads = UploadProducer(settings)
         app.state.notify = NotifyStores.build(redis, settings, SystemClock())
-        tail = asyncio.create_task(app.state.broadcaster.run(), name="feed-tail")
+        tail = asyncio.create_task(
+            supervise("feed-tail", app.state.broadcaster.run), name="feed-tail"
+        )
         try:
             yield
         finally:
@@ -81,6 +88,8 @@ def create_app(settings: Settings) -> FastAPI:
         title="riskwire",
         version="0.1.0",
         summary="Streaming risk alerts for market regulators",
+        description=limits_description(settings),
+        responses=errors(413),
         lifespan=lifespan,
     )
     for router in (
@@ -100,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
         rules.router,
     ):
         app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, limits=BodyLimits.from_settings(settings))
 
     @app.exception_handler(Forbidden)
     async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:

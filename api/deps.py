@@ -19,7 +19,7 @@ from processors.grades import GradeStore
 from processors.profiles.redis import RedisProfileStore
 from rules.live import LiveRules
 
-_bearer = HTTPBearer(auto_error=False, description="An account's bearer token")
+bearer = HTTPBearer(auto_error=False, description="An account's bearer token")
 
 
 async def get_settings(request: Request) -> Settings:
@@ -68,7 +68,7 @@ LiveRulesDep = Annotated[LiveRules, Depends(get_live_rules)]
 
 async def current_account(
     accounts: AccountsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Account:
     """The caller's account; 401 for a missing, malformed, unknown or revoked token."""
     if credentials is None or credentials.scheme.lower() != "bearer":

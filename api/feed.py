@@ -4,6 +4,11 @@ out to the connected clients' bounded queues.
 A client whose queue is full is dropped (it reconnects with ``?since=`` and misses
 nothing), so a client that does not read never slows the others. A reconnecting client
 first gets what it missed from the feed (the bounded replay buffer), then the live tail.
+
+:meth:`Broadcaster.run` reads until Redis fails and then raises; the API runs it under
+:func:`core.supervise.supervise`, which starts it again with backoff, and it resumes after
+the last entry it fanned out. :attr:`Broadcaster.up` (``/readyz``) is false meanwhile. An
+entry that cannot be read is logged and skipped: restarting would meet it again.
 """
 
 from __future__ import annotations
@@ -87,7 +92,16 @@ class Broadcaster:
         self._queue_size = queue_size
         self._block_ms = block_ms
         self._subscribers: set[Subscriber] = set()
-        self.last_seq = 0
+        # The last entry fanned out; None until the first run has read the feed's end.
+        self.last_seq: int | None = None
+        # The oldest point a client went live from before the tail first read the feed.
+        self._start_floor: int | None = None
+        self._up = False
+
+    @property
+    def up(self) -> bool:
+        """Whether the tail is running and its last read of the feed succeeded."""
+        return self._up
 
     @property
     def clients(self) -> int:
@@ -100,6 +114,13 @@ class Broadcaster:
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self._subscribers.discard(sub)
+
+    def hold_from(self, seq: int) -> None:
+        """A client goes live after ``seq``: a tail that has not yet read the feed (Redis
+        was down when the API started) starts there at the latest, not at the feed's end."""
+        if self.last_seq is None:
+            floor = self._start_floor
+            self._start_floor = seq if floor is None else min(floor, seq)
 
     async def backlog(self, since: int) -> AsyncIterator[FeedEntry]:
         """Entries after ``since`` still in the replay buffer, oldest first."""
@@ -123,24 +144,37 @@ class Broadcaster:
         return _seq(rows[0][0]) if rows else 0
 
     async def run(self) -> None:
-        """Tail the feed forever, fanning entries out; survives Redis restarts."""
-        self.last_seq = await self.current_seq()
-        while True:
-            try:
+        """Tail the feed, fanning entries out, until Redis fails (then raise: the caller
+        restarts it, and it resumes after :attr:`last_seq`)."""
+        try:
+            if self.last_seq is None:
+                end = await self.current_seq()
+                floor = self._start_floor
+                self.last_seq = end if floor is None else min(end, floor)
+            while True:
                 reply: Any = await self._redis.xread(
                     {FEED_KEY: f"{self.last_seq}-0"}, count=500, block=self._block_ms
                 )
-            except RedisError as exc:
-                REDIS_ERRORS.labels("feed").inc()
-                log.warning("feed read failed", error=str(exc))
-                await asyncio.sleep(1)
-                continue
-            subs = await self._subs()
-            for _, rows in reply or []:
-                for entry_id, fields in rows:
-                    entry = _entry(entry_id, fields, subs)
-                    self.last_seq = entry.seq
-                    self._fan_out(entry)
+                self._up = True
+                if reply:
+                    await self._fan_out_rows([row for _, rows in reply for row in rows])
+        except RedisError:
+            REDIS_ERRORS.labels("feed").inc()
+            raise
+        finally:
+            self._up = False
+
+    async def _fan_out_rows(self, rows: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        subs = await self._subs()
+        for entry_id, fields in rows:
+            seq = _seq(entry_id)
+            try:
+                entry = _entry(entry_id, fields, subs)
+            except (KeyError, ValueError) as exc:  # orjson's decode error is a ValueError
+                log.error("unreadable feed entry skipped", seq=seq, error=repr(exc)[:200])
+            else:
+                self._fan_out(entry)
+            self.last_seq = seq
 
     async def _subs(self) -> SubscriptionsByDepartment:
         return await self._subscriptions.current() if self._subscriptions else {}

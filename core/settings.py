@@ -95,6 +95,18 @@ class Settings(BaseSettings):
     ws_heartbeat_s: float = Field(default=15.0, gt=0)
     ws_ticket_ttl_s: int = Field(default=60, ge=5)
     ws_send_queue: int = Field(default=1000, ge=10)
+    # How often a connected WebSocket re-checks its account: a revoked account's sockets
+    # close within this (plus one Redis round trip), so it stays under 10 s.
+    ws_account_check_s: float = Field(default=5.0, gt=0, le=9)
+    # Request bodies: counted as they arrive, 413 past the limit, on every route.
+    api_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # The unauthenticated inbound webhook (a signed feedback note) gets a smaller limit.
+    api_max_inbound_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Query routes: requests per token per minute, each class on its own (429 past it).
+    rate_limit_batch_per_min: int = Field(default=30, ge=1)
+    rate_limit_related_per_min: int = Field(default=240, ge=1)
+    rate_limit_expand_per_min: int = Field(default=20, ge=1)
+    rate_limit_draws_per_min: int = Field(default=10, ge=1)
 
     rules_file: Path | None = None
 

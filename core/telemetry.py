@@ -138,6 +138,16 @@ ALERTS_SWEPT = Counter(
 WS_DROPPED = Counter(
     "riskwire_websocket_dropped_total", "Live-feed clients dropped, by reason.", ["reason"]
 )
+TASK_RESTARTS = Counter(
+    "riskwire_task_restarts_total",
+    "Supervised background tasks restarted after a failure, by task.",
+    ["task"],
+)
+API_REFUSED = Counter(
+    "riskwire_api_refused_total",
+    "API requests refused by a limit (body too large, rate limited), by reason.",
+    ["reason"],
+)
 BATCH_STAGE_SECONDS = Histogram(
     "riskwire_batch_stage_seconds",
     "Time one batch spent in each stage (decode, apply, read, grade, score, rules, write).",

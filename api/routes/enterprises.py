@@ -21,6 +21,7 @@ from api.accounts import Account
 from api.audit import AuditAction, AuditDep, Purpose
 from api.deps import AlertStoreDep, Analyst, CurrentAccount, GradesDep, ProfilesDep, RedisDep
 from api.enterprise_view import alert_fingerprints, enterprise_public, flags_of, uscc_problem
+from api.rate_limit import QueryClass, rate_limited
 from api.schemas import (
     BatchPublic,
     BatchQuery,
@@ -127,7 +128,12 @@ async def grade_on(
     return found
 
 
-@router.post("/batch", response_model=BatchPublic, responses=errors(401, 403, 422))
+@router.post(
+    "/batch",
+    response_model=BatchPublic,
+    responses=errors(401, 403, 422, 429),
+    dependencies=[rate_limited(QueryClass.BATCH)],
+)
 async def batch(
     account: Analyst, body: BatchQuery, redis: RedisDep, audit: AuditDep, purpose: Purpose
 ) -> BatchPublic:
@@ -217,7 +223,12 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-@router.get("/{uscc}/related", response_model=RelatedPublic, responses=errors(401, 404, 422))
+@router.get(
+    "/{uscc}/related",
+    response_model=RelatedPublic,
+    responses=errors(401, 404, 422, 429),
+    dependencies=[rate_limited(QueryClass.RELATED)],
+)
 async def related_enterprises(
     account: CurrentAccount,
     uscc: Uscc,

@@ -1,5 +1,6 @@
 """Liveness and readiness: ``/healthz`` answers while the process runs; ``/readyz`` checks
-that Kafka and Redis answer and that some worker holds partitions."""
+that Kafka and Redis answer, that some worker holds partitions and that this process's
+live-feed tail is reading (else the boards connected here get heartbeats and no alerts)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import asyncio
 import contextlib
 
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import APIRouter, Response, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel, Field
 
 from api.deps import RedisDep, SettingsDep
 from processors.heartbeat import live_workers
@@ -26,6 +27,7 @@ class Readiness(BaseModel):
     redis: bool
     workers: int
     assigned_partitions: int
+    feed: bool = Field(description="this API process's live-feed tail reads the alert feed")
 
 
 @router.get("/healthz", response_model=Health)
@@ -34,7 +36,9 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
-async def readyz(settings: SettingsDep, redis: RedisDep, response: Response) -> Readiness:
+async def readyz(
+    settings: SettingsDep, redis: RedisDep, request: Request, response: Response
+) -> Readiness:
     redis_ok, workers, assigned = True, 0, 0
     try:
         await redis.ping()
@@ -43,11 +47,17 @@ async def readyz(settings: SettingsDep, redis: RedisDep, response: Response) -> 
     except Exception:
         redis_ok = False
     kafka_ok = await _kafka_reachable(settings.kafka_bootstrap)
-    ready = redis_ok and kafka_ok and assigned > 0
+    feed_ok: bool = request.app.state.broadcaster.up
+    ready = redis_ok and kafka_ok and assigned > 0 and feed_ok
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return Readiness(
-        ready=ready, kafka=kafka_ok, redis=redis_ok, workers=workers, assigned_partitions=assigned
+        ready=ready,
+        kafka=kafka_ok,
+        redis=redis_ok,
+        workers=workers,
+        assigned_partitions=assigned,
+        feed=feed_ok,
     )
 
 

@@ -26,6 +26,7 @@ from api.deps import Analyst, CurrentAccount, RedisDep
 from api.draw import DEFAULT_QUOTAS, METHOD_ZH, DrawResult, Inspector, Letter, draw
 from api.draw import candidates_hash as hash_of
 from api.enterprise_view import uscc_problem
+from api.rate_limit import QueryClass, rate_limited
 from api.schemas import (
     AllocationPublic,
     CandidateIn,
@@ -123,7 +124,13 @@ def _given(candidates: list[CandidateIn]) -> dict[str, Letter]:
     return pool
 
 
-@router.post("/draw", response_model=DrawPublic, status_code=201, responses=errors(401, 403, 422))
+@router.post(
+    "/draw",
+    response_model=DrawPublic,
+    status_code=201,
+    responses=errors(401, 403, 422, 429),
+    dependencies=[rate_limited(QueryClass.DRAWS)],
+)
 async def create_draw(
     account: Analyst, body: DrawRequest, redis: RedisDep, audit: AuditDep, purpose: Purpose
 ) -> DrawPublic:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 from api.audit import AuditAction, AuditDep, Purpose
 from api.deps import Analyst, ProfilesDep
 from api.enterprise_view import uscc_problem
+from api.rate_limit import QueryClass, rate_limited
 from api.routes.enterprises import candidate_public
 from api.schemas import ExpandPublic, ExpandQuery, errors
 from processors.profiles.store import EntityRef
@@ -17,7 +18,12 @@ from rules.investigation import expand
 router = APIRouter(prefix="/api/v1/investigations", tags=["investigations"])
 
 
-@router.post("/expand", response_model=ExpandPublic, responses=errors(401, 403, 422))
+@router.post(
+    "/expand",
+    response_model=ExpandPublic,
+    responses=errors(401, 403, 422, 429),
+    dependencies=[rate_limited(QueryClass.EXPAND)],
+)
 async def expand_sample(
     account: Analyst, body: ExpandQuery, profiles: ProfilesDep, audit: AuditDep, purpose: Purpose
 ) -> ExpandPublic:

@@ -7,7 +7,11 @@ Messages are JSON objects with a ``type``:
 - ``{"type": "gap", "oldest_seq": n}`` when ``since`` is older than the replay buffer
   (reload ``GET /api/v1/alerts``, then resume from ``oldest_seq``)
 
-A client that does not keep up is closed with code 4008 and may resume with ``since``.
+Close codes: 4401 for a missing, used, expired or revoked account's ticket (the account is
+read again when the ticket is redeemed); 4008 for a client that does not keep up (it may
+resume with ``since``); 4403 when the account is revoked while connected: every socket
+re-reads its account every ``RISKWIRE_WS_ACCOUNT_CHECK_S`` (5 s), so a revoked account's
+sockets close within 10 s. While Redis cannot answer that check the socket stays open.
 """
 
 from __future__ import annotations
@@ -18,16 +22,21 @@ from datetime import UTC, datetime
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from redis.exceptions import RedisError
 
 from api.accounts import Accounts
 from api.feed import Broadcaster, FeedEntry
 from core.errors import AuthError
-from core.telemetry import WS_CLIENTS, WS_DROPPED
+from core.settings import Settings
+from core.telemetry import REDIS_ERRORS, WS_CLIENTS, WS_DROPPED, get_logger
+
+log = get_logger(__name__)
 
 router = APIRouter(tags=["live feed"])
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_SLOW = 4008
+CLOSE_REVOKED = 4403
 
 
 @router.websocket("/ws/alerts")
@@ -35,24 +44,65 @@ async def alerts_feed(
     websocket: WebSocket, ticket: str | None = None, since: int | None = None
 ) -> None:
     accounts: Accounts = websocket.app.state.accounts
-    broadcaster: Broadcaster = websocket.app.state.broadcaster
-    heartbeat_s: float = websocket.app.state.settings.ws_heartbeat_s
+    settings: Settings = websocket.app.state.settings
     try:
         account = await accounts.redeem_ticket(ticket)
     except AuthError as exc:
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason=str(exc))
         return
     await websocket.accept()
-    sub = broadcaster.subscribe(account.department)
     WS_CLIENTS.inc()
+    serve = asyncio.create_task(_serve(websocket, account.department, since, settings))
+    watch = asyncio.create_task(
+        _until_revoked(accounts, account.account_id, settings.ws_account_check_s)
+    )
     try:
-        last = await _replay(websocket, broadcaster, account.department, since)
-        await _live(websocket, sub.queue, sub.dropped, last, heartbeat_s)
+        await asyncio.wait({serve, watch}, return_when=asyncio.FIRST_COMPLETED)
+        if serve.done():
+            serve.result()  # a failure other than the client leaving propagates
+        else:
+            await _cancel(serve)
+            WS_DROPPED.labels("revoked").inc()
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await websocket.close(code=CLOSE_REVOKED, reason="account revoked")
+    finally:
+        await _cancel(serve)
+        await _cancel(watch)
+        WS_CLIENTS.dec()
+
+
+async def _serve(
+    websocket: WebSocket, department: str, since: int | None, settings: Settings
+) -> None:
+    """Replay what the client missed, then stream live until it leaves or falls behind."""
+    broadcaster: Broadcaster = websocket.app.state.broadcaster
+    sub = broadcaster.subscribe(department)
+    try:
+        last = await _replay(websocket, broadcaster, department, since)
+        broadcaster.hold_from(last)
+        await _live(websocket, sub.queue, sub.dropped, last, settings.ws_heartbeat_s)
     except WebSocketDisconnect:
         pass
     finally:
         broadcaster.unsubscribe(sub)
-        WS_CLIENTS.dec()
+
+
+async def _until_revoked(accounts: Accounts, account_id: str, every_s: float) -> None:
+    """Return once the account is revoked or gone; a check Redis cannot answer is retried."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            if not await accounts.active(account_id):
+                return
+        except RedisError as exc:
+            REDIS_ERRORS.labels("ws_account_check").inc()
+            log.warning("account check failed", error=str(exc))
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
 
 
 async def _replay(

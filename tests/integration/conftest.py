@@ -128,6 +128,11 @@ def isolated_settings(
         # The webhook tests' receivers listen on loopback: allowed explicitly, as a
         # deployment would allow its own receivers' networks.
         webhook_allowed_networks=("127.0.0.0/8",),
+        # The session's API serves every test module, often with one token per module;
+        # test_api_rate_limits runs an API of its own with small budgets.
+        **dict.fromkeys(
+            (f"rate_limit_{q}_per_min" for q in ("batch", "related", "expand", "draws")), 10_000
+        ),
         **extra,
         **overrides,
     )
@@ -285,18 +290,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def api_answers(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_api(settings: Settings, log: Path, **env: str) -> tuple[Proc, str]:
+    """An API process on a free port (``env``: extra ``RISKWIRE_*`` over ``settings``),
+    once it answers ``/healthz``; its base URL."""
+    port = free_port()
+    proc = Proc(["api", "--port", str(port)], child_env(settings, **env), log).start()
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: api_answers(base), timeout=60, what="API healthy", proc=proc)
+    return proc, base
+
+
 @pytest.fixture(scope="session")
 def api_server(settings: Settings, logs_dir: Path) -> Iterator[str]:
-    port = free_port()
-    proc = Proc(["api", "--port", str(port)], child_env(settings), logs_dir / "api.log").start()
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(healthy, timeout=60, what="API healthy", proc=proc)
+    proc, base = start_api(settings, logs_dir / "api.log")
     yield base
     proc.stop()

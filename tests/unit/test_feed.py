@@ -9,9 +9,12 @@ import contextlib
 from typing import Any
 
 import orjson
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from alerts.store import FEED_KEY
 from api.feed import Broadcaster, FeedEntry
 from api.routes.ws import CLOSE_SLOW, _live
+from core.supervise import supervise
 
 
 def entry(seq: int, departments: tuple[str, ...] = ("samr", "qianhai-authority")) -> FeedEntry:
@@ -76,3 +79,95 @@ async def test_an_idle_connection_gets_heartbeats_and_then_alerts_in_order() -> 
         await live
     alerts = [m["seq"] for m in socket.sent if m["type"] == "alert"]
     assert alerts == [8, 9]
+
+
+class RestartingRedis:
+    """An alert feed in memory whose next read can be made to fail, as a Redis restart
+    does; records where each read started."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, dict[bytes, bytes]]] = []
+        self.reads: list[str] = []
+        self.fail_next = False
+
+    def add(self, seq: int, fields: dict[bytes, bytes] | None = None) -> None:
+        alert = {"alert_id": f"A{seq}", "departments": ["samr"]}
+        self.rows.append((seq, fields or {b"alert": orjson.dumps(alert), b"change": b"created"}))
+
+    async def xrevrange(self, *_: Any, **__: Any) -> list[Any]:
+        return [(f"{s}-0".encode(), f) for s, f in self.rows[-1:]]
+
+    async def xread(self, streams: dict[str, str], count: int, block: int) -> list[Any]:
+        start = streams[FEED_KEY]
+        self.reads.append(start)
+        if self.fail_next:
+            self.fail_next = False
+            raise RedisConnectionError("Connection closed by server.")
+        after = int(start.split("-", 1)[0])
+        rows = [(f"{s}-0".encode(), f) for s, f in self.rows if s > after][:count]
+        if not rows:
+            await asyncio.sleep(0.005)
+            return []
+        return [(FEED_KEY.encode(), rows)]
+
+
+async def _until_up(broadcaster: Broadcaster) -> None:
+    for _ in range(5000):
+        if broadcaster.up:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the tail never read the feed")
+
+
+async def _received(sub: Any, n: int) -> list[int]:
+    async with asyncio.timeout(5):
+        return [(await sub.queue.get()).seq for _ in range(n)]
+
+
+async def test_the_feed_is_restarted_after_a_redis_failure_and_resumes_from_its_last_seq() -> None:
+    redis = RestartingRedis()
+    redis.add(1)  # already in the feed when the API starts: not sent again
+    broadcaster = Broadcaster(redis, block_ms=5)  # type: ignore[arg-type]
+    up_while_restarting: list[bool] = []
+
+    async def pause(_: float) -> None:
+        up_while_restarting.append(broadcaster.up)
+        await asyncio.sleep(0.01)
+
+    board = broadcaster.subscribe("samr")
+    tail = asyncio.create_task(supervise("feed-tail", broadcaster.run, sleep=pause))
+    try:
+        await _until_up(broadcaster)
+        redis.add(2)
+        assert await _received(board, 1) == [2]
+        assert broadcaster.up
+        redis.fail_next = True
+        redis.add(3)  # written while the tail is down: read after the restart
+        redis.add(4)
+        assert await _received(board, 2) == [3, 4]
+        assert up_while_restarting == [False]
+        after_failure = redis.reads[redis.reads.index("2-0") :]
+        assert "1-0" not in after_failure  # resumed after 2, not from the feed's start
+        assert "0-0" not in redis.reads
+    finally:
+        tail.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tail
+
+
+async def test_an_unreadable_feed_entry_is_skipped_and_the_tail_goes_on() -> None:
+    redis = RestartingRedis()
+    broadcaster = Broadcaster(redis, block_ms=5)  # type: ignore[arg-type]
+    board = broadcaster.subscribe("samr")
+    tail = asyncio.create_task(supervise("feed-tail", broadcaster.run))
+    try:
+        await _until_up(broadcaster)
+        redis.add(1, {b"change": b"created"})  # no alert field
+        redis.add(2, {b"alert": b"{not json", b"change": b"created"})
+        redis.add(3)
+        assert await _received(board, 1) == [3]
+        assert broadcaster.last_seq == 3
+    finally:
+        tail.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tail
