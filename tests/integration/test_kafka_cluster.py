@@ -120,7 +120,10 @@ def test_topics_are_created_with_the_configured_replication(
     )
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
-        described = admin.describe_topics([*settings.input_topics, settings.topic_grades])
+        names = [*settings.input_topics, settings.topic_grades]
+        # a topic's partitions reach every broker's metadata a moment after it is created
+        admin.wait_for_topics(names, timeout_ms=60_000)
+        described = admin.describe_topics(names)
         for topic in described:
             assert {len(p["replica_nodes"]) for p in topic["partitions"]} == {3}, topic["name"]
         configs = admin.describe_configs(
