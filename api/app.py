@@ -15,6 +15,7 @@ from alerts.store import AlertStore
 from alerts.subscriptions import SubscriptionCache, SubscriptionStore
 from api.accounts import Accounts
 from api.audit import AuditLog
+from api.audit_anchor import AnchorPublisher
 from api.feed import Broadcaster
 from api.routes import (
     accounts,
@@ -61,16 +62,24 @@ def create_app(settings: Settings) -> FastAPI:
                 SubscriptionStore(redis, clock), clock, settings.departments
             ),
         )
-        app.state.audit = AuditLog(redis)
+        anchor = AnchorPublisher(settings)
+        app.state.audit = AuditLog(
+            redis, key=settings.audit_key.get_secret_value().encode(), anchor=anchor
+        )
         app.state.profiles = RedisProfileStore(redis)
         app.state.grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
         app.state.live_rules = LiveRules(redis, rules_config_from_settings(settings))
         app.state.uploads = UploadProducer(settings)
         app.state.notify = NotifyStores.build(redis, settings, SystemClock())
         tail = asyncio.create_task(app.state.broadcaster.run(), name="feed-tail")
+        anchoring = asyncio.create_task(anchor.run(), name="audit-anchor")
         try:
             yield
         finally:
+            anchoring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await anchoring
+            await anchor.close()
             tail.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tail
