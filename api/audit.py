@@ -74,6 +74,7 @@ class AuditAction(StrEnum):
     ALERT_DISMISS = "alert.dismiss"
     INSPECTION_DRAW = "inspection.draw"
     INSPECTION_VIEW = "inspection.view"
+    INSPECTORS_UPDATE = "inspection.inspectors_update"
     ENFORCEMENT_UPLOAD = "enforcement.upload"
     RULE_UPDATE = "rule.update"
     ACCOUNT_CREATE = "account.create"
