@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from api.producer import start_producer
 from core.telemetry import get_logger
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ class AnchorPublisher:
 
     async def run(self) -> None:
         """Send noted heads until cancelled, retrying with backoff while Kafka fails."""
+        with contextlib.suppress(Exception):  # connect early: the first head goes out at once
+            await self._started()
         failures = 0
         while True:
             await self._wake.wait()
@@ -88,19 +91,11 @@ class AnchorPublisher:
 
     async def _started(self) -> AIOKafkaProducer:
         if self._producer is None:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self._settings.kafka_bootstrap,
-                acks="all",
-                enable_idempotence=True,
+            self._producer = await start_producer(
+                self._settings.kafka_bootstrap,
+                timeout_s=SEND_TIMEOUT_S,
                 request_timeout_ms=int(SEND_TIMEOUT_S * 1000),
             )
-            try:
-                await asyncio.wait_for(producer.start(), timeout=SEND_TIMEOUT_S)
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await producer.stop()
-                raise
-            self._producer = producer
         return self._producer
 
     async def close(self) -> None:

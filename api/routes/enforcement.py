@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from api.audit import AuditAction, AuditDep, Purpose
 from api.deps import CurrentAccount
+from api.producer import start_producer
 from api.schemas import UploadAccepted, errors
 from core.errors import InvalidEvent
 from core.settings import Settings
@@ -71,20 +72,12 @@ class UploadProducer:
     async def _started(self) -> AIOKafkaProducer:
         async with self._lock:
             if self._producer is None:
-                producer = AIOKafkaProducer(
-                    bootstrap_servers=self._settings.kafka_bootstrap,
-                    acks="all",
-                    enable_idempotence=True,
+                self._producer = await start_producer(
+                    self._settings.kafka_bootstrap,
+                    timeout_s=SEND_TIMEOUT_S,
                     request_timeout_ms=10_000,
                     max_request_size=max(1024 * 1024, self.max_bytes + 64 * 1024),
                 )
-                try:
-                    await asyncio.wait_for(producer.start(), timeout=SEND_TIMEOUT_S)
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        await producer.stop()
-                    raise
-                self._producer = producer
             return self._producer
 
     async def send(self, key: bytes, value: bytes) -> Any:

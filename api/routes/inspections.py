@@ -24,6 +24,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from redis.asyncio import Redis
 from ulid import ULID
 
+from api.accounts import Account
 from api.audit import AuditAction, AuditDep, Purpose
 from api.deps import Analyst, CurrentAccount, RedisDep
 from api.draw import DEFAULT_QUOTAS, METHOD_ZH, DrawResult, Letter, draw, inspectors_hash
@@ -116,16 +117,55 @@ async def _draw_graded(
     raise HTTPException(status.HTTP_409_CONFLICT, "候选企业中已注销企业过多，请稍后重试")
 
 
+def _outcome(
+    result: DrawResult, quotas: Mapping[Letter, float], excluded: Mapping[str, str]
+) -> dict[str, Any]:
+    """The published allocation, exclusions and drawn items of a draw."""
+    return {
+        "allocation": [
+            AllocationPublic(
+                grade=g, population=result.populations[g], quota_pct=quotas[g], drawn=count
+            )
+            for g, count in result.allocation.items()
+        ],
+        "excluded": [ExcludedPublic(uscc=u, reason=r) for u, r in sorted(excluded.items())],
+        "items": [
+            DrawnPublic(
+                uscc=d.uscc,
+                grade=d.grade,
+                inspectors=[
+                    InspectorPublic(inspector_id=i.inspector_id, name=i.name) for i in d.inspectors
+                ],
+                shortfall=d.shortfall,
+            )
+            for d in result.items
+        ],
+    }
+
+
+async def _save(
+    redis: Redis, public: DrawPublic, department: str, pool: Mapping[str, Letter]
+) -> None:
+    """Record the draw with its department and its whole candidate set."""
+    record = public.model_dump(mode="json") | {
+        "department": department,
+        "candidates": [{"uscc": u, "grade": g} for u, g in sorted(pool.items())],
+    }
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(DRAW_KEY.format(draw_id=public.draw_id), orjson.dumps(record))
+        pipe.zadd(DRAWS_KEY, {public.draw_id: int(public.created_at.timestamp() * 1000)})
+        await pipe.execute()
+
+
 @router.post(
     "/draw", response_model=DrawPublic, status_code=201, responses=errors(401, 403, 409, 422)
 )
 async def create_draw(
     account: Analyst, body: DrawRequest, redis: RedisDep, audit: AuditDep, purpose: Purpose
 ) -> DrawPublic:
-    """Draw ``n`` enterprises, grade-stratified by the quotas, each paired with inspectors
-    of the department's roster (never one with a declared conflict). The seed comes from
-    a CSPRNG, the candidates and inspectors from riskwire's records; the record states
-    every input so that anyone can re-run and check it."""
+    """Draw ``n`` enterprises, grade-stratified by the quotas, each paired with inspectors of
+    the department's roster (never one with a declared conflict); seed from a CSPRNG, inputs
+    from riskwire's records, all stated in the record so that anyone can re-run it."""
     roster = await read_roster(redis, account.department)
     inspectors = roster.inspectors()
     if not inspectors:
@@ -156,42 +196,15 @@ async def create_draw(
         quotas=quotas,
         grades=sorted(set(body.grades)) if body.grades else None,
         per_enterprise=body.per_enterprise,
-        inspectors=[
-            InspectorIn(inspector_id=e.inspector_id, name=e.name, conflicts=e.conflicts)
-            for e in roster.items
-        ],
+        inspectors=[InspectorIn.model_validate(e.model_dump()) for e in roster.items],
         roster_version=roster.version,
         inspectors_hash=inspectors_hash(inspectors),
         method=METHOD_ZH,
         candidates_count=len(pool),
         candidates_hash=hash_of(pool),
-        allocation=[
-            AllocationPublic(
-                grade=g, population=result.populations[g], quota_pct=quotas[g], drawn=count
-            )
-            for g, count in result.allocation.items()
-        ],
-        excluded=[ExcludedPublic(uscc=u, reason=r) for u, r in sorted(excluded.items())],
-        items=[
-            DrawnPublic(
-                uscc=d.uscc,
-                grade=d.grade,
-                inspectors=[
-                    InspectorPublic(inspector_id=i.inspector_id, name=i.name) for i in d.inspectors
-                ],
-                shortfall=d.shortfall,
-            )
-            for d in result.items
-        ],
+        **_outcome(result, quotas, excluded),
     )
-    record = public.model_dump(mode="json") | {
-        "department": account.department,
-        "candidates": [{"uscc": u, "grade": g} for u, g in sorted(pool.items())],
-    }
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(DRAW_KEY.format(draw_id=public.draw_id), orjson.dumps(record))
-        pipe.zadd(DRAWS_KEY, {public.draw_id: int(now.timestamp() * 1000)})
-        await pipe.execute()
+    await _save(redis, public, account.department, pool)
     await audit.append(
         account,
         AuditAction.INSPECTION_DRAW,
@@ -208,6 +221,15 @@ async def create_draw(
     return public
 
 
+async def _visible_record(redis: Redis, account: Account, draw_id: str) -> dict[str, Any]:
+    """The stored record of a draw of a department the caller sees, else 404."""
+    raw = await redis.get(DRAW_KEY.format(draw_id=draw_id))
+    record = orjson.loads(raw) if raw is not None else {}
+    if raw is None or not account.sees([record.get("department", "")]):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    return dict(record)
+
+
 @router.get("/draws/{draw_id}", response_model=DrawPublic, responses=errors(401, 404, 422))
 async def get_draw(
     account: CurrentAccount,
@@ -216,12 +238,7 @@ async def get_draw(
     candidates: Annotated[bool, Query(description="include the candidate set")] = False,
 ) -> DrawPublic:
     """A recorded draw, as published: what was drawn, how, and how to check it."""
-    raw = await redis.get(DRAW_KEY.format(draw_id=draw_id))
-    if raw is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-    record = orjson.loads(raw)
-    if not account.sees([record.get("department", "")]):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    record = await _visible_record(redis, account, draw_id)
     if not candidates:
         record.pop("candidates", None)
     return DrawPublic.model_validate(record)
@@ -237,12 +254,7 @@ async def verify_draw(
 ) -> DrawCheckPublic:
     """Re-run a recorded draw from the inputs its record states (seed, candidate set,
     inspector pool, quotas) and list every difference; ``ok`` when there is none."""
-    raw = await redis.get(DRAW_KEY.format(draw_id=draw_id))
-    if raw is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-    record = orjson.loads(raw)
-    if not account.sees([record.get("department", "")]):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    record = await _visible_record(redis, account, draw_id)
     problems = check(record)
     return DrawCheckPublic(draw_id=draw_id, ok=not problems, problems=problems)
 

@@ -7,7 +7,9 @@ without the audit key; admins read their department's entries, paged."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+from collections.abc import Iterator
 
 import orjson
 import pytest
@@ -77,6 +79,19 @@ def test_the_command_exits_1_on_a_broken_chain(settings: Settings, api_server: s
         assert c.get("/api/v1/audit/verify").json()["ok"] is True
 
 
+@contextlib.contextmanager
+def _restored_after(r: redis_sync.Redis) -> Iterator[None]:
+    """The session's audit log as it was, once the block has tampered with it."""
+    saved_stream, saved_head = r.dump(STREAM_KEY), r.dump(HEAD_KEY)
+    assert saved_stream is not None
+    assert saved_head is not None
+    try:
+        yield
+    finally:
+        r.restore(STREAM_KEY, 0, saved_stream, replace=True)
+        r.restore(HEAD_KEY, 0, saved_head, replace=True)
+
+
 def _anchored(settings: Settings) -> int:
     """The entry count of the head: once ``riskwire audit verify`` says the anchor on
     Kafka reached it (the API publishes it just after the append)."""
@@ -98,10 +113,7 @@ def test_a_cut_tail_with_the_head_reset_is_detected(settings: Settings, api_serv
             c.get("/api/v1/audit", params={"limit": 1}).raise_for_status()
     count = _anchored(settings)
     r = redis_sync.Redis.from_url(settings.redis_url)
-    saved_stream, saved_head = r.dump(STREAM_KEY), r.dump(HEAD_KEY)
-    assert saved_stream is not None
-    assert saved_head is not None
-    try:  # what a Redis writer can do: cut two entries off the end, reset the head to match
+    with _restored_after(r):  # what a Redis writer can do: cut the end, reset the head to match
         [(_, fields)] = r.xrange(STREAM_KEY, f"{count - 2}-0", f"{count - 2}-0")
         r.xdel(STREAM_KEY, f"{count - 1}-0", f"{count}-0")
         r.hset(HEAD_KEY, mapping={"hash": fields[b"hash"], "count": count - 2})
@@ -109,9 +121,6 @@ def test_a_cut_tail_with_the_head_reset_is_detected(settings: Settings, api_serv
         assert broken.returncode == 1, broken.stdout
         assert f"BROKEN at entry {count - 1}" in broken.stderr
         assert "anchored outside Redis" in broken.stderr
-    finally:
-        r.restore(STREAM_KEY, 0, saved_stream, replace=True)
-        r.restore(HEAD_KEY, 0, saved_head, replace=True)
     assert cli(settings, "audit", "verify", check=False).returncode == 0
 
 
@@ -122,10 +131,7 @@ def test_an_entry_forged_by_a_redis_writer_is_detected(settings: Settings, api_s
     eventually(lambda: cli(settings, "audit", "verify", check=False).returncode == 0, timeout=60)
     r = redis_sync.Redis.from_url(settings.redis_url)
     count = int(r.hget(HEAD_KEY, "count") or 0)
-    saved_stream, saved_head = r.dump(STREAM_KEY), r.dump(HEAD_KEY)
-    assert saved_stream is not None
-    assert saved_head is not None
-    try:  # a Redis writer appends an entry the way the chain did before it was keyed
+    with _restored_after(r):  # a Redis writer appends an entry as the unkeyed chain did
         [(_, last)] = r.xrange(STREAM_KEY, f"{count}-0", f"{count}-0")
         prev = last[b"hash"].decode()
         doc = orjson.loads(last[b"entry"]) | {"seq": count + 1, "prev": prev, "target": "伪造"}
@@ -136,9 +142,6 @@ def test_an_entry_forged_by_a_redis_writer_is_detected(settings: Settings, api_s
         broken = cli(settings, "audit", "verify", check=False)
         assert broken.returncode == 1, broken.stdout
         assert f"BROKEN at entry {count + 1}" in broken.stderr
-    finally:
-        r.restore(STREAM_KEY, 0, saved_stream, replace=True)
-        r.restore(HEAD_KEY, 0, saved_head, replace=True)
     assert cli(settings, "audit", "verify", check=False).returncode == 0
 
 
