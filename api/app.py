@@ -15,6 +15,7 @@ from alerts.store import AlertStore
 from alerts.subscriptions import SubscriptionCache, SubscriptionStore
 from api.accounts import Accounts
 from api.audit import AuditLog
+from api.audit_anchor import AnchorPublisher
 from api.body_limit import BodyLimitMiddleware, BodyLimits, limits_description
 from api.feed import Broadcaster
 from api.rate_limit import RateLimiter, limits_from_settings
@@ -26,6 +27,7 @@ from api.routes import (
     enterprises,
     health,
     inspections,
+    inspectors,
     investigations,
     metrics,
     rules,
@@ -66,7 +68,10 @@ def create_app(settings: Settings) -> FastAPI:
             ),
         )
         app.state.rate_limiter = RateLimiter(redis, clock, limits_from_settings(settings))
-        app.state.audit = AuditLog(redis)
+        anchor = AnchorPublisher(settings)
+        app.state.audit = AuditLog(
+            redis, key=settings.audit_key.get_secret_value().encode(), anchor=anchor
+        )
         app.state.profiles = RedisProfileStore(redis)
         app.state.grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
         app.state.live_rules = LiveRules(redis, rules_config_from_settings(settings))
@@ -75,9 +80,14 @@ def create_app(settings: Settings) -> FastAPI:
         tail = asyncio.create_task(
             supervise("feed-tail", app.state.broadcaster.run), name="feed-tail"
         )
+        anchoring = asyncio.create_task(anchor.run(), name="audit-anchor")
         try:
             yield
         finally:
+            anchoring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await anchoring
+            await anchor.close()
             tail.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tail
@@ -104,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
         audit.router,
         enterprises.router,
         investigations.router,
+        inspectors.router,
         inspections.router,
         enforcement.router,
         rules.router,

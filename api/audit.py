@@ -1,24 +1,30 @@
 """The audit log: who queried which enterprise or person, and who acted on which alert,
-when and why. Append-only and hash-chained, so a removed, altered or truncated entry is
-detected by :func:`verify` (``riskwire audit verify``).
+when and why. Append-only, keyed and hash-chained, so a removed, altered, forged or
+truncated entry is detected by :func:`verify` (``riskwire audit verify``).
 
 ::
 
-    rw:{audit}:v1        stream  entry id "<seq>-0": entry (canonical JSON), hash
-    rw:{audit}:head:v1   hash    hash (of the last entry), count
+    rw:{audit}:v2        stream  entry id "<seq>-0": entry (canonical JSON), hash
+    rw:{audit}:head:v2   hash    hash (of the last entry), count
 
 Entry ``n`` holds ``prev``, the hash of entry ``n-1`` (:data:`GENESIS` for the first), and
-its hash is ``SHA-256(prev + canonical JSON of the entry)``, the JSON compact with sorted
-keys. An append is a compare-and-set on the head (one Lua step, retried on a race), so
-concurrent API processes extend one chain. The stream is never trimmed. The head hash
-can be published elsewhere (``riskwire audit verify`` prints it) to anchor the chain
-against someone who could rewrite all of Redis.
+its hash is ``HMAC-SHA256(RISKWIRE_AUDIT_KEY, prev + canonical JSON of the entry)``, the
+JSON compact with sorted keys: whoever can write Redis but does not hold the key cannot
+make an entry that verifies. An append is a compare-and-set on the head (one Lua step,
+retried on a race), so concurrent API processes extend one chain. The stream is never
+trimmed. Each new head is published outside Redis (:mod:`api.audit_anchor`), and
+:func:`verify` checks that the chain still reaches the highest published head, so
+entries cut off the end, with the head reset to match, are found too.
+
+(The first version, ``rw:{audit}:v1``, was chained with plain SHA-256; it is left as it
+was and no longer written.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import random
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -34,10 +40,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from api.accounts import Account
+from api.audit_anchor import Anchor, AnchorPublisher, read_anchor
 from core.errors import StoreError
 
-STREAM_KEY = "rw:{audit}:v1"
-HEAD_KEY = "rw:{audit}:head:v1"
+STREAM_KEY = "rw:{audit}:v2"
+HEAD_KEY = "rw:{audit}:head:v2"
 GENESIS = "0" * 64
 MAX_ATTEMPTS = 50
 MAX_PURPOSE = 500
@@ -67,6 +74,7 @@ class AuditAction(StrEnum):
     ALERT_DISMISS = "alert.dismiss"
     INSPECTION_DRAW = "inspection.draw"
     INSPECTION_VIEW = "inspection.view"
+    INSPECTORS_UPDATE = "inspection.inspectors_update"
     ENFORCEMENT_UPLOAD = "enforcement.upload"
     RULE_UPDATE = "rule.update"
     ACCOUNT_CREATE = "account.create"
@@ -93,9 +101,12 @@ class AuditEntry(BaseModel):
 class AuditReport(BaseModel):
     ok: bool
     entries: int = Field(description="entries checked")
-    head_hash: str = Field(description="the hash of the last entry: publish it to anchor the log")
+    head_hash: str = Field(description="the hash of the last entry checked")
     first_bad_seq: int | None = None
     problem: str | None = None
+    anchored_at: int | None = Field(
+        default=None, description="the entry of the highest head published outside Redis"
+    )
 
 
 def canonical(entry: Mapping[str, Any]) -> bytes:
@@ -103,14 +114,14 @@ def canonical(entry: Mapping[str, Any]) -> bytes:
     return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
 
 
-def chain_hash(prev: str, entry_json: bytes) -> str:
-    return hashlib.sha256(prev.encode() + entry_json).hexdigest()
+def chain_hash(key: bytes, prev: str, entry_json: bytes) -> str:
+    return hmac.new(key, prev.encode() + entry_json, hashlib.sha256).hexdigest()
 
 
-def seal(entry: AuditEntry) -> tuple[bytes, str]:
+def seal(key: bytes, entry: AuditEntry) -> tuple[bytes, str]:
     """An entry's stored JSON and its chain hash."""
     body = canonical(entry.model_dump(mode="json"))
-    return body, chain_hash(entry.prev, body)
+    return body, chain_hash(key, entry.prev, body)
 
 
 def _text(value: bytes | str) -> str:
@@ -122,10 +133,14 @@ class AuditLog:
         self,
         redis: Redis,
         *,
+        key: bytes,
+        anchor: AnchorPublisher | None = None,
         now: Callable[[], datetime] | None = None,
         keys: tuple[str, str] = (STREAM_KEY, HEAD_KEY),
     ) -> None:
         self._redis = redis
+        self._key = key
+        self._anchor = anchor
         self._append = redis.register_script(_APPEND_LUA)
         self._now = now or (lambda: datetime.now(UTC))
         self._stream, self._head = keys
@@ -158,10 +173,12 @@ class AuditLog:
                     detail=dict(detail or {}),
                     prev=prev or GENESIS,
                 )
-                body, digest = seal(entry)
+                body, digest = seal(self._key, entry)
                 if await self._append(
                     keys=[self._stream, self._head], args=[prev, count, body, digest]
                 ):
+                    if self._anchor is not None:
+                        self._anchor.note(Anchor(self._stream, entry.seq, digest))
                     return entry
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         except RedisError as exc:
@@ -181,15 +198,22 @@ class AuditLog:
 
 
 class ChainCheck:
-    """Walks the chain one stored entry at a time (pure: :func:`verify` feeds it)."""
+    """Walks the chain one stored entry at a time (pure: :func:`verify` feeds it), with
+    the audit key, and against the published ``anchor`` when there is one."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: bytes, anchor: Anchor | None = None) -> None:
+        self.key, self.anchor = key, anchor
         self.prev, self.seq = GENESIS, 0
         self.failure: AuditReport | None = None
 
     def _fail(self, at: int, problem: str) -> bool:
         self.failure = AuditReport(
-            ok=False, entries=self.seq, head_hash=self.prev, first_bad_seq=at, problem=problem
+            ok=False,
+            entries=self.seq,
+            head_hash=self.prev,
+            first_bad_seq=at,
+            problem=problem,
+            anchored_at=self.anchor.count if self.anchor else None,
         )
         return False
 
@@ -206,38 +230,54 @@ class ChainCheck:
             return self._fail(expected, f"entry {expected} has the wrong sequence number")
         if doc.get("prev") != self.prev:
             return self._fail(expected, f"entry {expected} does not follow entry {self.seq}")
-        if chain_hash(self.prev, canonical(doc)) != stored_hash:
-            return self._fail(expected, f"entry {expected} was altered (hash mismatch)")
+        if not hmac.compare_digest(chain_hash(self.key, self.prev, canonical(doc)), stored_hash):
+            return self._fail(expected, f"entry {expected} was altered or forged (bad HMAC)")
+        if self.anchor and expected == self.anchor.count and stored_hash != self.anchor.hash:
+            return self._fail(expected, f"entry {expected} is not the one anchored outside Redis")
         self.prev, self.seq = stored_hash, expected
         return True
 
     def finish(self, head_hash: str, count: int) -> AuditReport:
         """The report, once every stored entry was stepped through: the chain must end
-        where the head says (else entries were cut off the end)."""
+        where the head says and reach the anchor (else entries were cut off the end)."""
         if self.failure is not None:
             return self.failure
-        if count != self.seq or (count and head_hash != self.prev):
+        anchored = self.anchor.count if self.anchor else None
+        problem = None
+        if count != self.seq:
+            problem = f"the chain ends at entry {self.seq} but the head says {count} entries"
+        elif count and head_hash != self.prev:
+            problem = f"the head's hash is not entry {self.seq}'s"
+        elif anchored is not None and self.seq < anchored:
+            problem = (
+                f"the chain ends at entry {self.seq} but entry {anchored} was anchored "
+                "outside Redis"
+            )
+        if problem is not None:
             return AuditReport(
                 ok=False,
                 entries=self.seq,
                 head_hash=self.prev,
                 first_bad_seq=self.seq + 1,
-                problem=(
-                    f"the chain ends at entry {self.seq} but the head says {count} entries"
-                    if count != self.seq
-                    else f"the head's hash is not entry {self.seq}'s"
-                )
-                + " (entries removed from or rewritten at the end)",
+                problem=problem + " (entries removed from or rewritten at the end)",
+                anchored_at=anchored,
             )
-        return AuditReport(ok=True, entries=self.seq, head_hash=self.prev)
+        return AuditReport(ok=True, entries=self.seq, head_hash=self.prev, anchored_at=anchored)
 
 
-async def verify(redis: Redis, keys: tuple[str, str] = (STREAM_KEY, HEAD_KEY)) -> AuditReport:
-    """Walk the chain from the first entry and compare its end with the head: the first
-    entry that is missing, altered or out of place, or a head that the chain does not
-    reach (truncation), fails the report."""
+async def verify(
+    redis: Redis,
+    key: bytes,
+    *,
+    anchor: Anchor | None = None,
+    keys: tuple[str, str] = (STREAM_KEY, HEAD_KEY),
+) -> AuditReport:
+    """Walk the chain from the first entry and compare its end with the head and with
+    ``anchor`` (read it *before* calling, so that it cannot be newer than the chain): the
+    first entry that is missing, altered, forged or out of place, or an end short of the
+    head or the anchor (truncation), fails the report."""
     stream, head_key = keys
-    check, start = ChainCheck(), "-"
+    check, start = ChainCheck(key, anchor), "-"
     while True:
         rows: Any = await redis.xrange(stream, min=start, max="+", count=PAGE)
         for entry_id, fields in rows:
@@ -251,25 +291,45 @@ async def verify(redis: Redis, keys: tuple[str, str] = (STREAM_KEY, HEAD_KEY)) -
     return check.finish(_text(head[0] or b""), int(head[1] or 0))
 
 
+async def verify_anchored(redis: Redis, settings: Any) -> AuditReport:
+    """:func:`verify` of the deployment's log against its published anchor; a log whose
+    anchor cannot be read fails (its end cannot be vouched for)."""
+    key = settings.audit_key.get_secret_value().encode()
+    try:
+        anchor = await asyncio.to_thread(read_anchor, settings, STREAM_KEY)
+    except Exception as exc:
+        report = await verify(redis, key)
+        problem = f"the anchor topic {settings.topic_audit_anchor} cannot be read: {exc}"
+        return report.model_copy(update={"ok": False, "problem": problem[:500]})
+    report = await verify(redis, key, anchor=anchor)
+    if report.ok and report.entries and anchor is None:
+        problem = "no anchor was published for a non-empty log: its end cannot be checked"
+        return report.model_copy(update={"ok": False, "problem": problem})
+    return report
+
+
 def audit_verify_command(settings: Any) -> int:
     """``riskwire audit verify``: print the report; the exit code is 1 when the chain is
-    broken (with the first bad entry), else 0."""
+    broken (with the first bad entry) or cannot be checked against its anchor, else 0."""
     from processors.runtime import redis_client
 
     async def run() -> AuditReport:
         redis = redis_client(settings)
         try:
-            return await verify(redis)
+            return await verify_anchored(redis, settings)
         finally:
             await redis.aclose()
 
     report = asyncio.run(run())
     if report.ok:
-        print(f"audit log intact: {report.entries} entries, head {report.head_hash}")
+        print(
+            f"audit log intact: {report.entries} entries, head {report.head_hash}, "
+            f"anchored at entry {report.anchored_at}"
+        )
         return 0
+    where = f"at entry {report.first_bad_seq}" if report.first_bad_seq else "unchecked"
     print(
-        f"audit log BROKEN at entry {report.first_bad_seq}: {report.problem} "
-        f"({report.entries} entries verified before it)",
+        f"audit log BROKEN {where}: {report.problem} ({report.entries} entries verified before it)",
         file=sys.stderr,
     )
     return 1

@@ -107,3 +107,17 @@ def require(*roles: Role) -> Any:
 DutyOfficer = Annotated[Account, Depends(require(Role.DUTY_OFFICER, Role.ADMIN))]
 Analyst = Annotated[Account, Depends(require(Role.ANALYST, Role.ADMIN))]
 Admin = Annotated[Account, Depends(require(Role.ADMIN))]
+
+
+async def oversight_admin(account: Admin) -> Account:
+    """An admin of the platform (``qianhai-authority``), else 403: what applies to every
+    department (the rules) is theirs alone to change."""
+    if not account.oversees_all:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "only qianhai-authority admins may change what applies to all",
+        )
+    return account
+
+
+OversightAdmin = Annotated[Account, Depends(oversight_admin)]

@@ -12,7 +12,9 @@ whose algorithms may change between versions:
 3. For each drawn enterprise, order the inspectors by ``SHA-256(seed|inspector|uscc|id)``,
    skip those who declared a conflict with it, and take the first ``per_enterprise``.
 
-The candidate set is fingerprinted by :func:`candidates_hash`.
+The candidate set is fingerprinted by :func:`candidates_hash`, the inspector pool (with
+the conflicts declared) by :func:`inspectors_hash`; :func:`check` re-runs a recorded
+draw from what its record states and lists every difference.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ METHOD_ZH: Final = (
     "名额不超过该等级企业数，余数按最大余数法分配）；同一等级内按SHA-256(随机种子|统一社会"
     "信用代码)的十六进制值升序取前若干家；每家企业按SHA-256(随机种子|inspector|统一社会信用"
     "代码|执法人员编号)升序选派执法人员，跳过申报回避的人员。候选集哈希为按字典序排列、"
-    "以换行分隔的“代码:等级”行的SHA-256。"
+    "以换行分隔的“代码:等级”行的SHA-256；执法人员名录哈希为按编号排列、以换行分隔的"
+    "“编号:回避企业代码(按字典序、逗号分隔)”行的SHA-256。随机种子由服务器以密码学安全"
+    "随机数生成，候选企业与执法人员均取自系统记录，调用方不能指定。"
 )
 
 
@@ -70,6 +74,12 @@ def rank_key(seed: str, *parts: str) -> str:
 def candidates_hash(candidates: Mapping[str, Letter]) -> str:
     """SHA-256 of the sorted ``uscc:grade`` lines joined by newlines."""
     lines = sorted(f"{uscc}:{grade}" for uscc, grade in candidates.items())
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def inspectors_hash(inspectors: Sequence[Inspector]) -> str:
+    """SHA-256 of the ``id:conflict,conflict`` lines (conflicts sorted), sorted by id."""
+    lines = sorted(f"{i.inspector_id}:{','.join(sorted(i.conflicts))}" for i in inspectors)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 

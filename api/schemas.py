@@ -309,20 +309,14 @@ class CandidateIn(BaseModel):
 
 
 class DrawRequest(BaseModel):
+    """What a draw is over; never its seed, candidates or inspectors (the server takes
+    those from a CSPRNG and its own records, and refuses them here)."""
+
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
-            "examples": [
-                {
-                    "n": 50,
-                    "inspectors": [
-                        {"inspector_id": "E001", "name": "李执法"},
-                        {"inspector_id": "E002", "name": "陈执法", "conflicts": []},
-                        {"inspector_id": "E003", "name": "周执法"},
-                    ],
-                    "title": "2026年第一季度双随机抽查",
-                }
-            ]
-        }
+            "examples": [{"n": 50, "title": "2026年第一季度双随机抽查", "purpose": "季度计划"}]
+        },
     )
 
     n: int | None = Field(
@@ -331,16 +325,13 @@ class DrawRequest(BaseModel):
     quotas: dict[Letter, Annotated[float, Field(ge=0, le=100)]] | None = Field(
         default=None, description="inspection rate per grade in %; default D 100, C 20, B 8, A 4"
     )
-    seed: str | None = Field(
-        default=None, min_length=1, max_length=128, description="generated when absent"
-    )
-    inspectors: list[InspectorIn] = Field(min_length=1, max_length=1000)
-    per_enterprise: int = Field(default=2, ge=1, le=5, description="inspectors per enterprise")
-    candidates: list[CandidateIn] | None = Field(
+    grades: list[Letter] | None = Field(
         default=None,
-        max_length=500_000,
-        description="re-run a recorded draw on its candidates; default: every graded enterprise",
+        min_length=1,
+        max_length=4,
+        description="draw only among enterprises of these grades; default: every grade",
     )
+    per_enterprise: int = Field(default=2, ge=1, le=5, description="inspectors per enterprise")
     title: str = Field(default="", max_length=200)
     purpose: str | None = Field(default=None, max_length=500)
 
@@ -374,11 +365,16 @@ class DrawPublic(BaseModel):
     title: str
     created_at: datetime
     created_by: Actor
-    seed: str
+    seed: str = Field(description="drawn by the server from a CSPRNG (256 bits, hex)")
     n: int | None
     quotas: dict[Letter, float]
+    grades: list[Letter] | None = Field(default=None, description="the grades drawn among")
     per_enterprise: int
     inspectors: list[InspectorIn] = Field(description="the pool drawn from, with conflicts")
+    roster_version: int = Field(default=0, description="the department's roster version used")
+    inspectors_hash: str = Field(
+        default="", description="SHA-256 of the sorted 'id:conflicts' lines of the pool"
+    )
     method: str = Field(description="how to re-run the draw by hand (zh-CN)")
     candidates_count: int
     candidates_hash: str = Field(description="SHA-256 of the sorted 'uscc:grade' lines")
@@ -388,6 +384,12 @@ class DrawPublic(BaseModel):
     candidates: list[CandidateIn] | None = Field(
         default=None, description="the candidate set, when asked for"
     )
+
+
+class DrawCheckPublic(BaseModel):
+    draw_id: str
+    ok: bool = Field(description="the record re-runs to itself from the inputs it states")
+    problems: list[str] = Field(description="each difference found (zh-CN)")
 
 
 # -- enforcement uploads, rules, accounts, audit ---------------------------------------

@@ -28,6 +28,10 @@ audit_app = typer.Typer(help="The audit log of queries and alert actions.", no_a
 app.add_typer(audit_app, name="audit")
 alerts_app = typer.Typer(help="The alert store: indices and the archive.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
+draws_app = typer.Typer(help="Published inspection draws.", no_args_is_help=True)
+app.add_typer(draws_app, name="draws")
+secrets_app = typer.Typer(help="Secrets sealed at rest.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 
 
 def _settings() -> Settings:
@@ -446,6 +450,26 @@ def alerts_archive(
 
     query = ArchiveFilter(alert_id, uscc, rule_id, department, status)
     raise typer.Exit(archive_command(_settings(), query, max_records=max_records))
+
+
+@draws_app.command("verify")
+def draws_verify(
+    record: Annotated[Path, typer.Argument(help="the draw's record, JSON, with its candidates")],
+) -> None:
+    """Re-run a published draw from the inputs its record states; exit 1 on a difference.
+    Needs no riskwire service: only the record."""
+    from api.draw_check import draws_verify_command
+
+    raise typer.Exit(draws_verify_command(record))
+
+
+@secrets_app.command("reseal")
+def secrets_reseal() -> None:
+    """Seal every webhook secret with the first key of RISKWIRE_SEALING_KEYS (after a
+    rotation); exit 1 if one does not open with any key of the ring."""
+    from alerts.notify.reseal import reseal_command
+
+    raise typer.Exit(reseal_command(_settings()))
 
 
 def main() -> None:

@@ -16,8 +16,11 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import ConfigError
+from core.keyring import parse_ring
 
 DEV_IDENTITY_SECRET = "dev-only-identity-secret-do-not-deploy"
+DEV_SEALING_KEYS = "dev:dev-only-sealing-key-do-not-deploy-000000"
+DEV_AUDIT_KEY = "dev-only-audit-chain-key-do-not-deploy"
 DEV_DEPARTMENTS = (
     "samr",
     "tax",
@@ -50,6 +53,11 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Keyed hash of person identities (HMAC-SHA256). Outside development it must be set.
     identity_secret: SecretStr = SecretStr(DEV_IDENTITY_SECRET)
+    # Keys that seal webhook secrets at rest (AES-256-GCM): "<id>:<secret>,<id>:<secret>",
+    # the first seals, every one opens (alerts/notify/sealing.py). Outside development set.
+    sealing_keys: SecretStr = SecretStr(DEV_SEALING_KEYS)
+    # HMAC key of the audit log's chain (api/audit.py). Outside development it must be set.
+    audit_key: SecretStr = SecretStr(DEV_AUDIT_KEY)
 
     topic_registration: str = "registration.changes"
     topic_court: str = "court.filings"
@@ -63,6 +71,8 @@ class Settings(BaseSettings):
     topic_alert_archive: str = "riskwire.alert-archive"
     # Output messages (alerts, grades) the broker refused for good, with the reason.
     topic_dlq_outputs: str = "riskwire.dlq.outputs"
+    # Compacted: the audit chain's head, published as it moves, outside Redis.
+    topic_audit_anchor: str = "riskwire.audit.anchor"
     partitions: int = Field(default=8, ge=1)
     # Replicas of every topic riskwire creates (its own and faust's), and how many of them
     # must hold a write before the broker acknowledges it (producers use acks=all). Unset,
@@ -148,14 +158,31 @@ class Settings(BaseSettings):
     alert_sweep_batch: int = Field(default=500, ge=1, le=10_000)
 
     @model_validator(mode="after")
-    def _refuse_dev_secret_in_production(self) -> Settings:
-        if (
-            self.env == "production"
-            and self.identity_secret.get_secret_value() == DEV_IDENTITY_SECRET
-        ):
-            raise ConfigError("RISKWIRE_IDENTITY_SECRET must be set outside development")
-        if len(self.identity_secret.get_secret_value()) < 16:
+    def _refuse_dev_secrets_outside_development(self) -> Settings:
+        identity = self.identity_secret.get_secret_value()
+        audit = self.audit_key.get_secret_value()
+        ring = parse_ring(self.sealing_keys.get_secret_value())
+        if self.env != "development":
+            for name, value, dev in (
+                ("IDENTITY_SECRET", identity, DEV_IDENTITY_SECRET),
+                ("SEALING_KEYS", self.sealing_keys.get_secret_value(), DEV_SEALING_KEYS),
+                ("AUDIT_KEY", audit, DEV_AUDIT_KEY),
+            ):
+                if value == dev or (name == "SEALING_KEYS" and dev.partition(":")[2] in value):
+                    raise ConfigError(f"RISKWIRE_{name} must be set outside development")
+        if len(identity) < 16:
             raise ConfigError("RISKWIRE_IDENTITY_SECRET must be at least 16 characters")
+        if len(audit) < 16:
+            raise ConfigError("RISKWIRE_AUDIT_KEY must be at least 16 characters")
+        secrets = [identity, audit, *(secret for _, secret in ring)]
+        if len(set(secrets)) != len(secrets):
+            raise ConfigError(
+                "RISKWIRE_IDENTITY_SECRET, RISKWIRE_AUDIT_KEY and each sealing key must differ"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_impossible_replication(self) -> Settings:
         if self.min_insync_replicas > self.replication_factor:
             raise ConfigError(
                 "RISKWIRE_KAFKA_MIN_INSYNC_REPLICAS must not exceed the replication factor "
@@ -167,9 +194,10 @@ class Settings(BaseSettings):
     def replication_factor(self) -> int:
         """``kafka_replication_factor``, or the environment's default.
 
-        >>> Settings(env="production", identity_secret="x" * 32).replication_factor
+        >>> keys = {"sealing_keys": "k1:" + "s" * 32, "audit_key": "a" * 32}
+        >>> Settings(env="production", identity_secret="x" * 32, **keys).replication_factor
         3
-        >>> Settings(env="test").replication_factor
+        >>> Settings(env="test", identity_secret="x" * 32, **keys).replication_factor
         1
         """
         if self.kafka_replication_factor is not None:

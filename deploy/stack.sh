@@ -36,6 +36,7 @@ TOPIC_GRADES="${RISKWIRE_TOPIC_GRADES:-riskwire.grades}"
 TOPIC_ALERT_ARCHIVE="${RISKWIRE_TOPIC_ALERT_ARCHIVE:-riskwire.alert-archive}"
 TOPIC_DLQ="${RISKWIRE_TOPIC_DLQ:-riskwire.dlq}"
 TOPIC_DLQ_OUTPUTS="${RISKWIRE_TOPIC_DLQ_OUTPUTS:-riskwire.dlq.outputs}"
+TOPIC_AUDIT_ANCHOR="${RISKWIRE_TOPIC_AUDIT_ANCHOR:-riskwire.audit.anchor}"
 
 KAFKA_DIR="$STACK_DIR/kafka"
 KAFKA_LIB="$KAFKA_DIR/lib"
@@ -397,6 +398,7 @@ topic_specs() {
     done
     printf '%s:%s:cleanup.policy=compact\n' "$TOPIC_GRADES" "$PARTITIONS"
     printf '%s:%s:cleanup.policy=compact\n' "$TOPIC_ALERT_ARCHIVE" "$PARTITIONS"
+    printf '%s:%s:cleanup.policy=compact\n' "$TOPIC_AUDIT_ANCHOR" "$PARTITIONS"
     for d in $DEPARTMENTS; do
         printf '%s:%s\n' "$TOPIC_ALERTS.$d" "$PARTITIONS"
     done

@@ -12,7 +12,8 @@
 One table ``[rules.<rule_id>]`` per rule; its keys are the rule's ``DEFAULTS`` keys, plus
 ``enabled``; a rule not named keeps its defaults. An unknown rule id, an unknown key or a
 value of the wrong type is a :class:`~core.errors.ConfigError` naming the file, the line
-and the key (Alertmanager's ``UnmarshalStrict``). ``deploy/rules.example.toml`` lists every
+and the key (Alertmanager's ``UnmarshalStrict``), and so is a value outside the key's range
+(:mod:`rules.bounds`). ``deploy/rules.example.toml`` lists every
 rule with its defaults.
 """
 
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
 from rules.base import Rule
+from rules.bounds import check_bound
 from rules.registry import DEFAULT_THRESHOLDS, RULE_CLASSES
 from rules.strict_toml import check_value, line_of, render
 
@@ -115,6 +117,7 @@ def apply_tables(
                 known = ", ".join([*defaults, "enabled"])
                 raise fail(f"unknown key {where!r} (known: {known})", rule_id, key)
             problem, checked = check_value(value, defaults[key])
+            problem = problem or check_bound(rule_id, key, checked)
             if problem:
                 raise fail(f"{where} {problem}", rule_id, key)
             thresholds[rule_id][key] = checked

@@ -53,6 +53,8 @@ class Overrides:
     rules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     updated_at: str | None = None
     updated_by: str | None = None
+    # The rules this version replaced (set by :meth:`LiveRules.put`: the audit's "before").
+    previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def _fail(message: str, rule_id: str | None = None, key: str | None = None) -> ConfigError:
@@ -139,7 +141,7 @@ class LiveRules:
             doc = orjson.dumps({"rules": rules, "updated_at": now.isoformat(), "updated_by": by})
             version = int(await self._put(keys=[RULES_KEY], args=[current.version, doc]))
             if version >= 0:
-                return Overrides(version, rules, now.isoformat(), by)
+                return Overrides(version, rules, now.isoformat(), by, previous=current.rules)
         raise VersionConflict("规则配置正被频繁修改，请稍后重试")
 
 

@@ -27,7 +27,7 @@ from core.settings import Settings
 from streams.alert import Alert
 from streams.cloudevents import CONTENT_TYPE, SPECVERSION, EventType
 from streams.kafka import input_topic
-from streams.messages import DeadLetterEntry, GradeMessage, OutputDeadLetter
+from streams.messages import AuditAnchorMessage, DeadLetterEntry, GradeMessage, OutputDeadLetter
 from streams.schemas import EVENT_TYPES
 from streams.schemas.common import Family, OfficerRole
 
@@ -71,7 +71,8 @@ def component_schemas() -> dict[str, Any]:
     ]
     models += [(WirePerson, "validation"), (WireOfficer, "validation")]
     models += [
-        (m, "serialization") for m in (Alert, GradeMessage, DeadLetterEntry, OutputDeadLetter)
+        (m, "serialization")
+        for m in (Alert, GradeMessage, DeadLetterEntry, OutputDeadLetter, AuditAnchorMessage)
     ]
     keys, top = models_json_schema(models, ref_template=REF)
     defs: dict[str, Any] = top["$defs"]
@@ -204,6 +205,22 @@ def _output_message(name: str) -> dict[str, Any]:
     }
 
 
+def _anchor_message() -> dict[str, Any]:
+    """The audit anchor: plain JSON, no CloudEvents headers (api/audit_anchor.py)."""
+    return {
+        "name": "auditAnchor",
+        "summary": "The audit chain's head as it moves (riskwire audit verify checks it)",
+        "contentType": CONTENT_TYPE,
+        "payload": {"$ref": REF.format(model="AuditAnchorMessage")},
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": "the chain's Redis stream key"},
+                "bindingVersion": KAFKA_BINDING,
+            }
+        },
+    }
+
+
 def _channel(
     address: str, messages: list[str], settings: Settings, **config: list[str]
 ) -> dict[str, Any]:
@@ -248,6 +265,9 @@ def _channels(settings: Settings) -> dict[str, Any]:
     channels["outputDeadLetters"] = _channel(
         settings.topic_dlq_outputs, ["outputDeadLetter"], settings
     )
+    channels["auditAnchor"] = _channel(
+        settings.topic_audit_anchor, ["auditAnchor"], settings, **{"cleanup.policy": ["compact"]}
+    )
     return channels
 
 
@@ -269,6 +289,7 @@ def _messages_of(channel: str) -> list[str]:
         "grades": ["grade"],
         "deadLetters": ["deadLetter"],
         "outputDeadLetters": ["outputDeadLetter"],
+        "auditAnchor": ["auditAnchor"],
     }
     return known.get(channel, ["alert"])
 
@@ -294,6 +315,9 @@ def _operations() -> dict[str, Any]:
     )
     ops["publishOutputDeadLetters"] = _operation(
         "send", "outputDeadLetters", "Every alert or grade change the broker refused (relays)"
+    )
+    ops["publishAuditAnchor"] = _operation(
+        "send", "auditAnchor", "The audit chain's head, by each API process, as it moves"
     )
     return ops
 
@@ -325,7 +349,11 @@ def document(settings: Settings | None = None) -> dict[str, Any]:
         "operations": _operations(),
         "components": {
             "schemas": component_schemas(),
-            "messages": {**input_messages, **{n: _output_message(n) for n in OUTPUTS}},
+            "messages": {
+                **input_messages,
+                **{n: _output_message(n) for n in OUTPUTS},
+                "auditAnchor": _anchor_message(),
+            },
         },
     }
 

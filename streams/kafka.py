@@ -25,6 +25,7 @@ def all_topics(settings: Settings) -> dict[str, dict[str, str]]:
     topics[settings.topic_dlq_outputs] = dict(base)
     topics[settings.topic_grades] = {**base, "cleanup.policy": "compact"}
     topics[settings.topic_alert_archive] = {**base, "cleanup.policy": "compact"}
+    topics[settings.topic_audit_anchor] = {**base, "cleanup.policy": "compact"}
     for department in settings.departments:
         topics[settings.department_topic(department)] = dict(base)
     return topics

@@ -74,3 +74,14 @@ class OutputDeadLetter(BaseModel):
     raw_bytes: Annotated[int, Field(ge=0)] = Field(description="the full value's size in bytes")
     raw_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     raw_truncated: bool
+
+
+class AuditAnchorMessage(BaseModel):
+    """The audit chain's head, on ``riskwire.audit.anchor`` (keyed by ``stream``,
+    compacted): what ``riskwire audit verify`` checks the chain in Redis against."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stream: str = Field(description="the Redis stream key of the chain")
+    count: int = Field(ge=1, description="entries in the chain when published")
+    hash: str = Field(description="the HMAC-SHA256 chain hash of entry `count` (hex)")

@@ -23,8 +23,13 @@ log = get_logger(__name__)
 
 
 def secret_box(settings: Settings) -> SecretBox:
-    """Endpoint secrets are sealed with a key derived from the deployment secret."""
-    return SecretBox(settings.identity_secret.get_secret_value().encode())
+    """Endpoint secrets are sealed with the first of ``RISKWIRE_SEALING_KEYS`` and opened
+    with any of them; values of the first format (keyed from the identity secret) still
+    open, so that ``riskwire secrets reseal`` can migrate them."""
+    return SecretBox.from_ring(
+        settings.sealing_keys.get_secret_value(),
+        legacy_secret=settings.identity_secret.get_secret_value().encode(),
+    )
 
 
 @dataclass(frozen=True)

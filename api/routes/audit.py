@@ -8,8 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.audit import AuditAction, AuditDep, AuditEntry, AuditReport, Purpose, verify
-from api.deps import Admin, RedisDep
+from api.audit import (
+    AuditAction,
+    AuditDep,
+    AuditEntry,
+    AuditReport,
+    Purpose,
+    verify_anchored,
+)
+from api.deps import Admin, RedisDep, SettingsDep
 from api.schemas import AuditPublic, errors
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -58,6 +65,7 @@ async def read_audit(
 
 
 @router.get("/verify", response_model=AuditReport, responses=errors(401, 403))
-async def verify_audit(admin: Admin, redis: RedisDep) -> AuditReport:
-    """Walk the whole hash chain: the first removed, altered or missing entry, if any."""
-    return await verify(redis)
+async def verify_audit(admin: Admin, redis: RedisDep, settings: SettingsDep) -> AuditReport:
+    """Walk the whole keyed chain and check it reaches the head anchored outside Redis:
+    the first removed, altered, forged or missing entry, if any."""
+    return await verify_anchored(redis, settings)

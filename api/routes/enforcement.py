@@ -1,7 +1,10 @@
 """``POST /api/v1/enforcement/uploads``: an officer in the field uploads one
 ``enforcement.uploads`` event (an inspection, a penalty, a failed contact). It is checked
 by the worker's own :class:`~streams.codec.Decoder` (422 with the reason otherwise) and
-written, as sent, to the enforcement topic keyed by its subject.
+written to the enforcement topic keyed by its subject, as sent but for ``source``: riskwire
+sets that from the caller's department (:func:`upload_source`), so that the pair
+(``source``, ``id``) that identifies an event can never name another department's event
+and an upload cannot pre-empt another department's event as a "duplicate".
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ import asyncio
 import contextlib
 from typing import Annotated, Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from api.audit import AuditAction, AuditDep, Purpose
 from api.deps import CurrentAccount
+from api.producer import start_producer
 from api.schemas import UploadAccepted, errors
 from core.errors import InvalidEvent
 from core.settings import Settings
@@ -27,6 +32,29 @@ from streams.schemas.enforcement import MODELS
 router = APIRouter(prefix="/api/v1/enforcement", tags=["enforcement"])
 log = get_logger(__name__)
 SEND_TIMEOUT_S = 20.0
+SOURCE_PREFIX = "riskwire-api/"
+
+
+def upload_source(department: str) -> str:
+    """The ``source`` of every upload by ``department``'s accounts: a namespace of its own.
+
+    >>> upload_source("samr")
+    'riskwire-api/samr'
+    """
+    return SOURCE_PREFIX + department
+
+
+def with_source(raw: bytes, source: str) -> bytes:
+    """``raw`` with its ``source`` replaced when it is a JSON object; else ``raw`` as it is
+    (the decoder then says why it is refused)."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw
+    if not isinstance(doc, dict):
+        return raw
+    doc["source"] = source
+    return orjson.dumps(doc)
 
 
 class UploadProducer:
@@ -44,20 +72,12 @@ class UploadProducer:
     async def _started(self) -> AIOKafkaProducer:
         async with self._lock:
             if self._producer is None:
-                producer = AIOKafkaProducer(
-                    bootstrap_servers=self._settings.kafka_bootstrap,
-                    acks="all",
-                    enable_idempotence=True,
+                self._producer = await start_producer(
+                    self._settings.kafka_bootstrap,
+                    timeout_s=SEND_TIMEOUT_S,
                     request_timeout_ms=10_000,
                     max_request_size=max(1024 * 1024, self.max_bytes + 64 * 1024),
                 )
-                try:
-                    await asyncio.wait_for(producer.start(), timeout=SEND_TIMEOUT_S)
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        await producer.stop()
-                    raise
-                self._producer = producer
             return self._producer
 
     async def send(self, key: bytes, value: bytes) -> Any:
@@ -108,11 +128,14 @@ _BODY: dict[str, Any] = {
                 "type": "object",
                 "description": "A CloudEvents 1.0 event of the enforcement.uploads topic "
                 "(events.md); data.department must be the caller's department",
-                "required": ["specversion", "id", "source", "type", "subject", "time", "data"],
+                "required": ["specversion", "id", "type", "subject", "time", "data"],
                 "properties": {
                     "specversion": {"type": "string", "enum": ["1.0"]},
                     "id": {"type": "string", "minLength": 1},
-                    "source": {"type": "string", "minLength": 1},
+                    "source": {
+                        "type": "string",
+                        "description": "ignored: riskwire sets riskwire-api/<department>",
+                    },
                     "type": {"type": "string", "enum": sorted(MODELS)},
                     "subject": {"type": "string", "description": "the enterprise's uscc"},
                     "time": {"type": "string", "format": "date-time"},
@@ -151,8 +174,11 @@ async def upload(
     audit: AuditDep,
     purpose: Purpose,
 ) -> UploadAccepted:
-    """Validate the event exactly as the worker will, then write it to Kafka."""
-    raw = await _read_body(request, uploads.max_bytes)
+    """Validate the event exactly as the worker will, then write it to Kafka with its
+    ``source`` set to ``riskwire-api/<the caller's department>``."""
+    raw = with_source(
+        await _read_body(request, uploads.max_bytes), upload_source(account.department)
+    )
     try:
         event = uploads.decoder.decode(raw, Family.ENFORCEMENT)
     except InvalidEvent as exc:

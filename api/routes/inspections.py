@@ -4,9 +4,12 @@ in Redis and readable by the drawing department as the document to publish::
     rw:inspections:draw:v1:<id>   string  the draw (JSON), with its candidate set
     rw:inspections:draws:v1       zset    draw id -> created (epoch ms)
 
-The candidates are the enterprises with a current grade (a ``SCAN`` of the grade keys),
-less those found deregistered when drawn (listed in ``excluded``); a draw given
-``candidates`` re-runs on exactly those, so an auditor gets the recorded list back.
+Nothing that decides the outcome comes from the caller: the seed is drawn from a CSPRNG,
+the candidates are the enterprises with a current grade (a ``SCAN`` of the grade keys;
+of the ``grades`` asked for), less those found deregistered when drawn (listed in
+``excluded``), and the inspectors are the department's roster (:mod:`api.inspectors`).
+The record states every input, and ``GET …/draws/{id}/verify`` (or ``riskwire draws
+verify`` on the published record) re-runs it from them.
 """
 
 from __future__ import annotations
@@ -21,19 +24,22 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from redis.asyncio import Redis
 from ulid import ULID
 
+from api.accounts import Account
 from api.audit import AuditAction, AuditDep, Purpose
 from api.deps import Analyst, CurrentAccount, RedisDep
-from api.draw import DEFAULT_QUOTAS, METHOD_ZH, DrawResult, Inspector, Letter, draw
+from api.draw import DEFAULT_QUOTAS, METHOD_ZH, DrawResult, Letter, draw, inspectors_hash
 from api.draw import candidates_hash as hash_of
-from api.enterprise_view import uscc_problem
+from api.draw_check import check
+from api.inspectors import read_roster
 from api.rate_limit import QueryClass, rate_limited
 from api.schemas import (
     AllocationPublic,
-    CandidateIn,
+    DrawCheckPublic,
     DrawnPublic,
     DrawPublic,
     DrawRequest,
     ExcludedPublic,
+    InspectorIn,
     InspectorPublic,
     errors,
 )
@@ -92,11 +98,12 @@ async def _inactive(redis: Redis, usccs: Iterable[str]) -> dict[str, str]:
 
 
 async def _draw_graded(
-    redis: Redis, run: Callable[[Mapping[str, Letter]], DrawResult]
+    redis: Redis, run: Callable[[Mapping[str, Letter]], DrawResult], grades: frozenset[str]
 ) -> tuple[DrawResult, dict[str, Letter], dict[str, str]]:
-    """Draw over the graded enterprises, re-drawing without those found deregistered
-    until every drawn one is live: the result, the final candidate set, the excluded."""
-    pool = await graded_candidates(redis)
+    """Draw over the graded enterprises of ``grades``, re-drawing without those found
+    deregistered until every drawn one is live: the result, the final candidate set, the
+    excluded."""
+    pool = {u: g for u, g in (await graded_candidates(redis)).items() if g in grades}
     excluded: dict[str, str] = {}
     checked: set[str] = set()
     for _round in range(MAX_ROUNDS):
@@ -111,41 +118,66 @@ async def _draw_graded(
     raise HTTPException(status.HTTP_409_CONFLICT, "候选企业中已注销企业过多，请稍后重试")
 
 
-def _given(candidates: list[CandidateIn]) -> dict[str, Letter]:
-    pool: dict[str, Letter] = {}
-    for c in candidates:
-        problem = uscc_problem(c.uscc)
-        if problem is not None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{c.uscc}：{problem}")
-        if pool.setdefault(c.uscc, c.grade) != c.grade:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, f"{c.uscc}在候选集中出现两次且等级不同"
+def _outcome(
+    result: DrawResult, quotas: Mapping[Letter, float], excluded: Mapping[str, str]
+) -> dict[str, Any]:
+    """The published allocation, exclusions and drawn items of a draw."""
+    return {
+        "allocation": [
+            AllocationPublic(
+                grade=g, population=result.populations[g], quota_pct=quotas[g], drawn=count
             )
-    return pool
+            for g, count in result.allocation.items()
+        ],
+        "excluded": [ExcludedPublic(uscc=u, reason=r) for u, r in sorted(excluded.items())],
+        "items": [
+            DrawnPublic(
+                uscc=d.uscc,
+                grade=d.grade,
+                inspectors=[
+                    InspectorPublic(inspector_id=i.inspector_id, name=i.name) for i in d.inspectors
+                ],
+                shortfall=d.shortfall,
+            )
+            for d in result.items
+        ],
+    }
+
+
+async def _save(
+    redis: Redis, public: DrawPublic, department: str, pool: Mapping[str, Letter]
+) -> None:
+    """Record the draw with its department and its whole candidate set."""
+    record = public.model_dump(mode="json") | {
+        "department": department,
+        "candidates": [{"uscc": u, "grade": g} for u, g in sorted(pool.items())],
+    }
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.set(DRAW_KEY.format(draw_id=public.draw_id), orjson.dumps(record))
+        pipe.zadd(DRAWS_KEY, {public.draw_id: int(public.created_at.timestamp() * 1000)})
+        await pipe.execute()
 
 
 @router.post(
     "/draw",
     response_model=DrawPublic,
     status_code=201,
-    responses=errors(401, 403, 422, 429),
+    responses=errors(401, 403, 409, 422, 429),
     dependencies=[rate_limited(QueryClass.DRAWS)],
 )
 async def create_draw(
     account: Analyst, body: DrawRequest, redis: RedisDep, audit: AuditDep, purpose: Purpose
 ) -> DrawPublic:
-    """Draw ``n`` enterprises, grade-stratified by the quotas, each paired with inspectors
-    drawn from the list (never one with a declared conflict); recorded with its seed and
-    the hash of its candidate set so that it can be re-run and checked."""
-    ids = [i.inspector_id for i in body.inspectors]
-    if len(set(ids)) != len(ids):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "执法人员编号重复")
-    seed = body.seed or secrets.token_hex(16)
+    """Draw ``n`` enterprises, grade-stratified by the quotas, each paired with inspectors of
+    the department's roster (never one with a declared conflict); seed from a CSPRNG, inputs
+    from riskwire's records, all stated in the record so that anyone can re-run it."""
+    roster = await read_roster(redis, account.department)
+    inspectors = roster.inspectors()
+    if not inspectors:
+        raise HTTPException(status.HTTP_409_CONFLICT, "本部门尚未登记执法人员名录，请管理员先登记")
+    seed = secrets.token_hex(32)
     quotas: dict[Letter, float] = {**DEFAULT_QUOTAS, **(body.quotas or {})}
-    inspectors = [
-        Inspector(i.inspector_id, i.name, frozenset(u.strip().upper() for u in i.conflicts))
-        for i in body.inspectors
-    ]
+    grades = frozenset(body.grades or LETTERS)
 
     def run(pool: Mapping[str, Letter]) -> DrawResult:
         return draw(
@@ -157,12 +189,7 @@ async def create_draw(
             n=body.n,
         )
 
-    excluded: dict[str, str] = {}
-    if body.candidates is not None:
-        pool = _given(body.candidates)
-        result = run(pool)
-    else:
-        result, pool, excluded = await _draw_graded(redis, run)
+    result, pool, excluded = await _draw_graded(redis, run, grades)
     now = datetime.now(UTC)
     public = DrawPublic(
         draw_id=str(ULID.from_datetime(now)),
@@ -172,38 +199,17 @@ async def create_draw(
         seed=seed,
         n=body.n,
         quotas=quotas,
+        grades=sorted(set(body.grades)) if body.grades else None,
         per_enterprise=body.per_enterprise,
-        inspectors=body.inspectors,
+        inspectors=[InspectorIn.model_validate(e.model_dump()) for e in roster.items],
+        roster_version=roster.version,
+        inspectors_hash=inspectors_hash(inspectors),
         method=METHOD_ZH,
         candidates_count=len(pool),
         candidates_hash=hash_of(pool),
-        allocation=[
-            AllocationPublic(
-                grade=g, population=result.populations[g], quota_pct=quotas[g], drawn=count
-            )
-            for g, count in result.allocation.items()
-        ],
-        excluded=[ExcludedPublic(uscc=u, reason=r) for u, r in sorted(excluded.items())],
-        items=[
-            DrawnPublic(
-                uscc=d.uscc,
-                grade=d.grade,
-                inspectors=[
-                    InspectorPublic(inspector_id=i.inspector_id, name=i.name) for i in d.inspectors
-                ],
-                shortfall=d.shortfall,
-            )
-            for d in result.items
-        ],
+        **_outcome(result, quotas, excluded),
     )
-    record = public.model_dump(mode="json") | {
-        "department": account.department,
-        "candidates": [{"uscc": u, "grade": g} for u, g in sorted(pool.items())],
-    }
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(DRAW_KEY.format(draw_id=public.draw_id), orjson.dumps(record))
-        pipe.zadd(DRAWS_KEY, {public.draw_id: int(now.timestamp() * 1000)})
-        await pipe.execute()
+    await _save(redis, public, account.department, pool)
     await audit.append(
         account,
         AuditAction.INSPECTION_DRAW,
@@ -212,10 +218,21 @@ async def create_draw(
         detail={
             "seed": seed,
             "candidates_hash": public.candidates_hash,
+            "inspectors_hash": public.inspectors_hash,
+            "roster_version": roster.version,
             "drawn": len(public.items),
         },
     )
     return public
+
+
+async def _visible_record(redis: Redis, account: Account, draw_id: str) -> dict[str, Any]:
+    """The stored record of a draw of a department the caller sees, else 404."""
+    raw = await redis.get(DRAW_KEY.format(draw_id=draw_id))
+    record = orjson.loads(raw) if raw is not None else {}
+    if raw is None or not account.sees([record.get("department", "")]):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    return dict(record)
 
 
 @router.get("/draws/{draw_id}", response_model=DrawPublic, responses=errors(401, 404, 422))
@@ -226,15 +243,25 @@ async def get_draw(
     candidates: Annotated[bool, Query(description="include the candidate set")] = False,
 ) -> DrawPublic:
     """A recorded draw, as published: what was drawn, how, and how to check it."""
-    raw = await redis.get(DRAW_KEY.format(draw_id=draw_id))
-    if raw is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
-    record = orjson.loads(raw)
-    if not account.sees([record.get("department", "")]):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
+    record = await _visible_record(redis, account, draw_id)
     if not candidates:
         record.pop("candidates", None)
     return DrawPublic.model_validate(record)
+
+
+@router.get(
+    "/draws/{draw_id}/verify", response_model=DrawCheckPublic, responses=errors(401, 404, 422)
+)
+async def verify_draw(
+    account: CurrentAccount,
+    redis: RedisDep,
+    draw_id: Annotated[str, Path(min_length=1, max_length=64)],
+) -> DrawCheckPublic:
+    """Re-run a recorded draw from the inputs its record states (seed, candidate set,
+    inspector pool, quotas) and list every difference; ``ok`` when there is none."""
+    record = await _visible_record(redis, account, draw_id)
+    problems = check(record)
+    return DrawCheckPublic(draw_id=draw_id, ok=not problems, problems=problems)
 
 
 def _text(value: bytes | str) -> str:

@@ -1,5 +1,8 @@
-"""``/api/v1/rules``: the rules with their thresholds and versions, and a live change of
-one rule's thresholds (admins). A change is stored as the deployment's override
+"""``/api/v1/rules``: the rules with their thresholds and versions (any admin), and a live
+change of one rule's thresholds. A rule applies to every department, so only the
+platform's (``qianhai-authority``) admins change one; each value must lie in its range
+(:mod:`rules.bounds`), and the audit log records the rule's thresholds before and after. A
+change is stored as the deployment's override
 (:mod:`rules.live`) and the workers pick it up within seconds, without a restart."""
 
 from __future__ import annotations
@@ -10,11 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, status
 
 from api.audit import AuditAction, AuditDep, Purpose
-from api.deps import Admin, LiveRulesDep
+from api.deps import Admin, LiveRulesDep, OversightAdmin
 from api.schemas import RulePublic, RulesPublic, RuleUpdate, errors
 from core.errors import ConfigError
 from rules.config import DEFAULT_THRESHOLDS, RulesConfig
-from rules.live import Overrides, VersionConflict
+from rules.live import Overrides, VersionConflict, effective
 from rules.registry import RULE_CLASSES
 from streams.alert import RULE_IDS
 
@@ -58,7 +61,7 @@ async def list_rules(account: Admin, live: LiveRulesDep) -> RulesPublic:
 
 @router.put("/{rule_id}", response_model=RulePublic, responses=errors(401, 403, 404, 409, 422))
 async def update_rule(
-    account: Admin,
+    account: OversightAdmin,
     rule_id: RuleId,
     body: RuleUpdate,
     live: LiveRulesDep,
@@ -84,12 +87,22 @@ async def update_rule(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"规则配置无效：{exc}") from None
     except VersionConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    config, now = await live.config()
     await audit.append(
         account,
         AuditAction.RULE_UPDATE,
         rule_id,
         purpose=purpose,
-        detail={"override": overrides.rules.get(rule_id, {}), "version": overrides.version},
+        detail={
+            "override": overrides.rules.get(rule_id, {}),
+            "version": overrides.version,
+            "before": _state(rule_id, effective(live.base, Overrides(rules=overrides.previous))),
+            "after": _state(rule_id, config),
+        },
     )
-    config, now = await live.config()
     return _public(rule_id, config, now)
+
+
+def _state(rule_id: str, config: RulesConfig) -> dict[str, Any]:
+    """What the rule runs with: its thresholds in force and whether it is enabled."""
+    return {"enabled": config.enabled(rule_id), "thresholds": _json(config.params(rule_id))}

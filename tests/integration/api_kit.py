@@ -29,10 +29,12 @@ from streams.kafka import department_producer, produce_events
 from .conftest import Proc, child_env
 
 
-def cli(settings: Settings, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def cli(
+    settings: Settings, *args: str, check: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "core", *args],
-        env=child_env(settings),
+        env=child_env(settings, **env),
         capture_output=True,
         text=True,
         check=check,

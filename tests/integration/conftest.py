@@ -113,6 +113,9 @@ def isolated_settings(
         kafka_bootstrap=services["kafka"],
         redis_url=redis_url or services["redis"],
         identity_secret="riskwire-integration-test-secret",  # type: ignore[arg-type]
+        sealing_keys="it1:riskwire-integration-test-sealing-key-01",  # type: ignore[arg-type]
+        audit_key="riskwire-integration-test-audit-key",  # type: ignore[arg-type]
+        topic_audit_anchor=prefix + "riskwire.audit.anchor",
         app_id=f"riskwire-{kind}-{run}",
         partitions=4,
         topic_registration=prefix + "registration.changes",

@@ -151,7 +151,7 @@ ROLE_RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/api/v1/investigations/expand", {"duty_officer"}),
     ("POST", "/api/v1/inspections/draw", {"duty_officer"}),
     ("GET", "/api/v1/rules", {"duty_officer", "analyst"}),
-    ("PUT", "/api/v1/rules/{rule_id}", {"duty_officer", "analyst"}),
+    ("PUT", "/api/v1/rules/{rule_id}", {"duty_officer", "analyst", "admin"}),  # samr's admin
     ("GET", "/api/v1/accounts", {"duty_officer", "analyst"}),
     ("POST", "/api/v1/accounts", {"duty_officer", "analyst"}),
     ("POST", "/api/v1/accounts/{account_id}/revoke", {"duty_officer", "analyst"}),
@@ -163,6 +163,9 @@ ROLE_RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/api/v1/enterprises/{uscc}", set()),
     ("GET", "/api/v1/enterprises/{uscc}/related", set()),
     ("GET", "/api/v1/inspections/draws/{draw_id}", set()),
+    ("GET", "/api/v1/inspections/draws/{draw_id}/verify", set()),
+    ("GET", "/api/v1/inspections/inspectors", {"duty_officer"}),
+    ("PUT", "/api/v1/inspections/inspectors", {"duty_officer", "analyst"}),
     ("POST", "/api/v1/enforcement/uploads", set()),
     ("POST", "/api/v1/ws-tickets", set()),
 ]

@@ -1,8 +1,12 @@
 """Field uploads through the real API: a valid ``enforcement.uploads`` event lands on the
-enforcement topic keyed by its subject, as sent; anything the worker's decoder would
+enforcement topic keyed by its subject, as sent but for its ``source``, which riskwire
+sets from the caller's department (so no department can forge another's event id);
+anything the worker's decoder would
 dead-letter is refused with the decoder's reason, and so is another department's event."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import orjson
 import pytest
@@ -21,7 +25,23 @@ def officer(settings: Settings, api_server: str) -> Who:
     return Accounts(settings, api_server).make("samr", "duty_officer", "现场执法员")
 
 
-def test_a_valid_upload_is_written_to_the_topic_as_sent(
+def _written(settings: Settings, accepted: dict[str, Any]) -> Any:
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        consumer_timeout_ms=10_000,
+    )
+    try:
+        tp = TopicPartition(accepted["topic"], accepted["partition"])
+        consumer.assign([tp])
+        consumer.seek(tp, accepted["offset"])
+        message = next(iter(consumer))
+    finally:
+        consumer.close()
+    return message
+
+
+def test_a_valid_upload_is_written_to_the_topic_with_the_departments_source(
     settings: Settings, api_server: str, officer: Who
 ) -> None:
     f = EventFactory(source="samr/field-app", seed=515)
@@ -37,21 +57,28 @@ def test_a_valid_upload_is_written_to_the_topic_as_sent(
     assert reply.status_code == 202, reply.text
     accepted = reply.json()
     assert (accepted["event_id"], accepted["subject"]) == (event["id"], firm)
+    assert accepted["source"] == "riskwire-api/samr"
     assert accepted["topic"] == settings.topic_enforcement
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        enable_auto_commit=False,
-        consumer_timeout_ms=10_000,
-    )
-    try:
-        tp = TopicPartition(accepted["topic"], accepted["partition"])
-        consumer.assign([tp])
-        consumer.seek(tp, accepted["offset"])
-        message = next(iter(consumer))
-    finally:
-        consumer.close()
+    message = _written(settings, accepted)
     assert message.key == firm.encode()
-    assert message.value == raw
+    assert orjson.loads(message.value) == {**event, "source": "riskwire-api/samr"}
+
+
+def test_an_upload_cannot_forge_another_departments_event_id(
+    settings: Settings, api_server: str, officer: Who
+) -> None:
+    """samr copies tax's source and event id: what lands is samr's own (source, id) pair,
+    so tax's real event with that id is not pre-empted as a duplicate."""
+    f = EventFactory(source="tax/field-app", seed=518)
+    firm = f.uscc()
+    forged = f.inspection(firm, department="samr")
+    forged["source"] = "tax/field-app"
+    with client(api_server, officer) as c:
+        reply = c.post("/api/v1/enforcement/uploads", json=forged)
+    assert reply.status_code == 202, reply.text
+    written = orjson.loads(_written(settings, reply.json()).value)
+    assert written["id"] == forged["id"]
+    assert written["source"] == "riskwire-api/samr"
 
 
 @pytest.mark.parametrize(

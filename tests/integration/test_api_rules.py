@@ -1,6 +1,8 @@
 """Rules through the real API and the real worker: the list shows every rule with its
 version and thresholds in force; a change is checked as strictly as the rules file, is
-refused against a stale version, and reaches the running worker without a restart."""
+refused against a stale version, and reaches the running worker without a restart. Only
+the platform's (qianhai-authority) admins change a rule, each value within its range, and
+the audit log keeps the thresholds before and after."""
 
 from __future__ import annotations
 
@@ -92,3 +94,59 @@ def test_a_change_reaches_the_running_worker(
         [alert] = eventually(fired, timeout=60, what="tax_arrears under the new threshold")
     assert "500,000" in str(alert["explanation"]) + str(alert["evidence"])
     assert len(alert["evidence"]) == 1  # the 300,000 arrears fired nothing
+
+
+def test_a_departments_admin_cannot_change_a_rule_for_every_department(
+    settings: Settings, api_server: str, admin: Who
+) -> None:
+    samr_admin = Accounts(settings, api_server).make("samr", "admin", "市场监管管理员")
+    with client(api_server, admin) as c:
+        version = c.get("/api/v1/rules").json()["config_version"]
+    with client(api_server, samr_admin) as c:
+        assert c.get("/api/v1/rules").status_code == 200  # reading stays open to admins
+        reply = c.put("/api/v1/rules/tax_arrears", json={"enabled": False})
+        assert reply.status_code == 403
+        assert "qianhai-authority" in reply.json()["detail"]
+    with client(api_server, admin) as c:
+        after = c.get("/api/v1/rules").json()
+    assert after["config_version"] == version
+    assert next(r for r in after["items"] if r["rule_id"] == "tax_arrears")["enabled"]
+
+
+def test_values_outside_a_rules_range_are_refused(api_server: str, admin: Who) -> None:
+    with client(api_server, admin) as c:
+        version = c.get("/api/v1/rules").json()["config_version"]
+        for rule_id, thresholds in [
+            ("tax_arrears", {"min_arrears_cny": 0}),
+            ("early_warning", {"min_probability": 0.0}),
+            ("person_many_companies", {"min_enterprises": 10**9}),
+            ("tax_arrears", {"ratings": []}),
+            ("grade_downgrade", {"grades": ["Z"]}),
+        ]:
+            reply = c.put(f"/api/v1/rules/{rule_id}", json={"thresholds": thresholds})
+            assert reply.status_code == 422, (rule_id, thresholds, reply.text)
+            assert "must" in reply.json()["detail"] or "only" in reply.json()["detail"]
+        assert c.get("/api/v1/rules").json()["config_version"] == version
+
+
+def test_a_rule_change_is_audited_with_before_and_after(api_server: str, admin: Who) -> None:
+    with client(api_server, admin) as c:
+        first = c.put(
+            "/api/v1/rules/unreachable_contact",
+            json={"thresholds": {"min_failures": 4}},
+            headers={"X-Purpose": "test"},
+        )
+        assert first.status_code == 200, first.text
+        second = c.put("/api/v1/rules/unreachable_contact", json={"thresholds": {}})
+        assert second.status_code == 200, second.text
+        entries = c.get(
+            "/api/v1/audit", params={"target": "unreachable_contact", "action": "rule.update"}
+        ).json()["items"]
+    undo, change = entries[0]["detail"], entries[1]["detail"]
+    assert change["before"]["thresholds"]["min_failures"] == 2
+    assert change["after"]["thresholds"]["min_failures"] == 4
+    assert (
+        undo["before"]["thresholds"]["min_failures"],
+        undo["after"]["thresholds"]["min_failures"],
+    ) == (4, 2)
+    assert change["after"]["enabled"] is True

@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis as redis_sync
@@ -24,6 +25,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from core.settings import Settings
 
+from .api_kit import eventually
 from .conftest import ROOT, Proc, isolated_settings, start_worker
 from .exactly_once_kit import (
     LOCK,
@@ -119,12 +121,15 @@ def test_topics_are_created_with_the_configured_replication(
         kafka_min_insync_replicas=2,
     )
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    names = [*settings.input_topics, settings.topic_grades, settings.topic_audit_anchor]
+
+    def described() -> list[dict[str, Any]]:
+        # A topic just created may not yet be in the answering broker's metadata.
+        topics = admin.describe_topics(names)
+        return topics if all(t["partitions"] for t in topics) else []
+
     try:
-        names = [*settings.input_topics, settings.topic_grades]
-        # a topic's partitions reach every broker's metadata a moment after it is created
-        admin.wait_for_topics(names, timeout_ms=60_000)
-        described = admin.describe_topics(names)
-        for topic in described:
+        for topic in eventually(described, timeout=60, what="the new topics' metadata"):
             assert {len(p["replica_nodes"]) for p in topic["partitions"]} == {3}, topic["name"]
         configs = admin.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, settings.topic_tax)]

@@ -1,10 +1,12 @@
-"""The audit log's hash chain: a sealed chain verifies; an altered, removed, reordered or
-truncated entry is found, at the first bad entry; the stated purpose is read from the
-``X-Purpose`` header as percent-encoded UTF-8. (Appends against Redis, concurrent ones
-included, are in ``tests/integration/test_api_audit.py``.)"""
+"""The audit log's keyed hash chain: a sealed chain verifies; an altered, removed,
+reordered, forged or truncated entry is found, at the first bad entry (a truncation with
+the head reset to match, against the anchor published outside Redis); the stated purpose
+is read from the ``X-Purpose`` header as percent-encoded UTF-8. (Appends against Redis,
+concurrent ones included, are in ``tests/integration/test_api_audit.py``.)"""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -12,6 +14,7 @@ import pytest
 
 from api.audit import (
     GENESIS,
+    STREAM_KEY,
     AuditEntry,
     AuditReport,
     ChainCheck,
@@ -20,8 +23,10 @@ from api.audit import (
     chain_hash,
     seal,
 )
+from api.audit_anchor import Anchor
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+KEY = b"unit-test-audit-chain-key"
 Row = tuple[str, bytes, str]  # stream entry id, stored JSON, stored hash
 
 
@@ -41,14 +46,16 @@ def build(n: int) -> list[Row]:
             purpose="专项检查" if seq % 2 else None,
             prev=prev,
         )
-        body, digest = seal(entry)
+        body, digest = seal(KEY, entry)
         rows.append((f"{seq}-0", body, digest))
         prev = digest
     return rows
 
 
-def check(rows: list[Row], head: tuple[str, int] | None = None) -> AuditReport:
-    walker = ChainCheck()
+def check(
+    rows: list[Row], head: tuple[str, int] | None = None, anchor: Anchor | None = None
+) -> AuditReport:
+    walker = ChainCheck(KEY, anchor)
     for entry_id, body, digest in rows:
         if not walker.step(entry_id, body, digest):
             return walker.finish("", 0)
@@ -69,7 +76,7 @@ def test_each_hash_covers_the_previous_hash_and_the_canonical_entry() -> None:
     rows = build(2)
     doc = orjson.loads(rows[1][1])
     assert doc["prev"] == rows[0][2]
-    assert rows[1][2] == chain_hash(rows[0][2], canonical(doc))
+    assert rows[1][2] == chain_hash(KEY, rows[0][2], canonical(doc))
     reordered = orjson.dumps(dict(reversed(list(doc.items()))))
     assert canonical(orjson.loads(reordered)) == canonical(doc)
 
@@ -91,7 +98,7 @@ def test_an_altered_entry_with_its_hash_recomputed_breaks_the_next_link() -> Non
     doc = orjson.loads(rows[1][1])
     doc["purpose"] = "另有目的"
     forged = canonical(doc)
-    rows[1] = (rows[1][0], forged, chain_hash(doc["prev"], forged))
+    rows[1] = (rows[1][0], forged, chain_hash(KEY, doc["prev"], forged))
     report = check(rows)
     assert (report.ok, report.first_bad_seq) == (False, 3)
 
@@ -116,6 +123,32 @@ def test_a_truncated_chain_is_found_against_the_head() -> None:
     assert (report.ok, report.first_bad_seq) == (False, 5)
     # An emptied stream with a head left behind.
     assert not check([], head).ok
+
+
+def test_a_cut_tail_with_the_head_reset_is_found_against_the_anchor() -> None:
+    rows = build(6)
+    anchor = Anchor(STREAM_KEY, 6, rows[-1][2])
+    assert check(rows, anchor=anchor).ok
+    cut = rows[:4]
+    assert check(cut).ok  # head reset to entry 4: Redis alone cannot tell
+    report = check(cut, anchor=anchor)
+    assert (report.ok, report.first_bad_seq, report.anchored_at) == (False, 5, 6)
+    assert report.problem is not None
+    assert "anchored outside Redis" in report.problem
+    assert check(rows[:5], anchor=Anchor(STREAM_KEY, 5, "f" * 64)).first_bad_seq == 5
+
+
+def test_an_entry_forged_by_a_redis_writer_without_the_key_is_found() -> None:
+    rows = build(4)
+    doc = orjson.loads(rows[3][1]) | {"seq": 5, "prev": rows[3][2], "target": "伪造"}
+    body = canonical(doc)
+    unkeyed = hashlib.sha256(rows[3][2].encode() + body).hexdigest()
+    report = check([*rows, ("5-0", body, unkeyed)])
+    assert (report.ok, report.first_bad_seq) == (False, 5)
+    assert report.problem is not None
+    assert "forged" in report.problem
+    other_key = chain_hash(b"another-key", rows[3][2], body)
+    assert check([*rows, ("5-0", body, other_key)]).first_bad_seq == 5
 
 
 def test_a_renumbered_entry_is_found() -> None:

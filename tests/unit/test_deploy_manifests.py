@@ -120,13 +120,18 @@ def test_the_environment_is_made_of_real_settings(
     prod: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = dict(named(prod, "ConfigMap", "riskwire-config")["data"])
-    settings = _settings_from({**config, "RISKWIRE_IDENTITY_SECRET": "x" * 32}, monkeypatch)
+    secrets = {
+        "RISKWIRE_IDENTITY_SECRET": "x" * 32,
+        "RISKWIRE_SEALING_KEYS": "k1:" + "s" * 32,
+        "RISKWIRE_AUDIT_KEY": "a" * 32,
+    }
+    settings = _settings_from({**config, **secrets}, monkeypatch)
     assert settings.env == "production"
     assert settings.kafka_bootstrap == f"{KAFKA_CLUSTER}-kafka-bootstrap:9092"
     kafka = named(prod, "Kafka", KAFKA_CLUSTER)["spec"]["kafka"]["config"]
     assert settings.replication_factor == kafka["default.replication.factor"] == 3
     assert settings.min_insync_replicas == kafka["min.insync.replicas"] == 2
-    env = dict(COMPOSE["x-riskwire"]["environment"], RISKWIRE_IDENTITY_SECRET="y" * 32)
+    env = {**COMPOSE["x-riskwire"]["environment"], **secrets}
     composed = _settings_from(env, monkeypatch)
     assert composed.api_port == DEFAULTS.api_port
     assert composed.replication_factor == composed.min_insync_replicas == 1  # one broker
@@ -140,7 +145,10 @@ def test_topics_replication_and_kraft(prod: list[dict[str, Any]]) -> None:
         assert int(spec["config"]["min.insync.replicas"]) == PRODUCTION.min_insync_replicas == 2
         assert spec["partitions"] == DEFAULTS.partitions
         compacted = spec["config"].get("cleanup.policy") == "compact"
-        assert compacted == (name in (DEFAULTS.topic_grades, DEFAULTS.topic_alert_archive))
+        assert compacted == (
+            name
+            in (DEFAULTS.topic_grades, DEFAULTS.topic_alert_archive, DEFAULTS.topic_audit_anchor)
+        )
     kafka = named(prod, "Kafka", KAFKA_CLUSTER)["spec"]["kafka"]
     assert kafka["config"]["default.replication.factor"] == 3
     assert kafka["config"]["min.insync.replicas"] == 2

@@ -5,6 +5,7 @@ candidate set's hash is order-free and changes with any candidate."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from api.draw import (
     DEFAULT_QUOTAS,
@@ -13,8 +14,10 @@ from api.draw import (
     allocate,
     candidates_hash,
     draw,
+    inspectors_hash,
     rank_key,
 )
+from api.draw_check import check
 from streams.identifiers import uscc_check_char
 
 LETTERS: tuple[Letter, ...] = ("A", "B", "C", "D")
@@ -127,3 +130,50 @@ def test_the_candidate_hash_is_order_free_and_covers_every_candidate() -> None:
     first = next(iter(POP))
     assert candidates_hash({**POP, first: "A" if POP[first] != "A" else "B"}) != h
     assert candidates_hash({u: g for u, g in POP.items() if u != first}) != h
+
+
+def _record(seed: str = "published-seed") -> dict[str, Any]:
+    """A draw's record as the API publishes it (the fields the check reads)."""
+    pool = population({"D": 3, "C": 20, "B": 40, "A": 40})
+    team = [Inspector(i.inspector_id, i.name, frozenset({uscc(1)})) for i in TEAM[:4]] + TEAM[4:]
+    result = draw(pool, seed=seed, inspectors=team, n=12)
+    return {
+        "draw_id": "01TEST",
+        "seed": seed,
+        "n": 12,
+        "quotas": dict(DEFAULT_QUOTAS),
+        "per_enterprise": 2,
+        "inspectors": [
+            {"inspector_id": i.inspector_id, "name": i.name, "conflicts": sorted(i.conflicts)}
+            for i in team
+        ],
+        "inspectors_hash": inspectors_hash(team),
+        "candidates": [{"uscc": u, "grade": g} for u, g in sorted(pool.items())],
+        "candidates_count": len(pool),
+        "candidates_hash": candidates_hash(pool),
+        "items": [
+            {
+                "uscc": d.uscc,
+                "grade": d.grade,
+                "inspectors": [{"inspector_id": i.inspector_id} for i in d.inspectors],
+                "shortfall": d.shortfall,
+            }
+            for d in result.items
+        ],
+    }
+
+
+def test_a_record_re_verifies_from_the_inputs_it_states() -> None:
+    assert check(_record()) == []
+
+
+def test_a_doctored_record_does_not_verify() -> None:
+    record = _record()
+    items = list(record["items"])
+    assert check({**record, "items": [*items[1:], items[0]]})
+    assert check({**record, "seed": "another-seed"})
+    assert check({**record, "candidates": list(record["candidates"])[1:]})
+    assert any(
+        "名录" in p for p in check({**record, "inspectors": list(record["inspectors"])[:-1]})
+    )
+    assert check({"seed": "x"}) != []

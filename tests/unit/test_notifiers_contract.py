@@ -21,10 +21,8 @@ import pytest
 from pydantic import SecretStr
 
 from alerts.notify.base import Delivery, Notifier, Outcome, OutcomeKind, Reason
-from alerts.notify.sealing import SecretBox
 from alerts.notify.webhook import WebhookNotifier, generate_secret, secret_key, sign, verify
 from core.clock import Clock, FakeClock
-from core.errors import StoreError
 
 from .webhook_receiver import LOOPBACK_ALLOWED, Receiver
 
@@ -251,27 +249,7 @@ def test_unusable_secrets_are_refused_without_being_echoed(bad: str) -> None:
     assert bad[6:] not in str(caught.value)
 
 
-# ---------------------------------------------------------------- secrets at rest
-
-
-def test_sealed_secrets_open_only_with_their_key_and_context() -> None:
-    box = SecretBox(b"riskwire-integration-test-secret")
-    sealed = box.seal(SECRET, context="01EP")
-    assert SECRET not in sealed
-    assert SECRET[6:] not in sealed
-    assert box.seal(SECRET, context="01EP") != sealed  # a fresh nonce each time
-    assert box.open(sealed, context="01EP") == SECRET
-    with pytest.raises(StoreError):
-        box.open(sealed, context="01OTHER")
-    with pytest.raises(StoreError):
-        SecretBox(b"another-deployment-secret-value").open(sealed, context="01EP")
-    raw = bytearray(base64.urlsafe_b64decode(sealed[3:]))
-    raw[20] ^= 1
-    with pytest.raises(StoreError):
-        box.open("v1." + base64.urlsafe_b64encode(bytes(raw)).decode(), context="01EP")
-    with pytest.raises(StoreError):
-        box.open("garbage", context="01EP")
-    assert "riskwire" not in repr(box)
+# Secrets at rest (alerts.notify.sealing): tests/unit/test_sealing.py.
 
 
 @pytest.mark.parametrize(

@@ -165,3 +165,29 @@ def test_rules_from_settings(tmp_path: Path) -> None:
     bad = write(tmp_path, "[rules.shell_company]\nbogus = 1\n")
     with pytest.raises(ConfigError, match="bogus"):
         rules_from_settings(Settings(rules_file=bad))
+
+
+def test_every_threshold_has_a_range_holding_its_default() -> None:
+    from rules.bounds import RULE_BOUNDS, check_bound
+
+    assert set(RULE_BOUNDS) == set(DEFAULT_THRESHOLDS)
+    for rule_id, defaults in DEFAULT_THRESHOLDS.items():
+        assert set(RULE_BOUNDS[rule_id]) == set(defaults), rule_id
+        for key, value in defaults.items():
+            assert check_bound(rule_id, key, value) == "", (rule_id, key)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[rules.tax_arrears]\nmin_arrears_cny = 0\n", "between 1000 and"),
+        ("[rules.early_warning]\nmin_probability = 1.5\n", "between 0.05 and 1"),
+        ("[rules.grade_downgrade]\ngrades = ['C', 'C']\n", "twice"),
+        ("[rules.litigation_surge]\nroles = []\n", "at least one"),
+    ],
+)
+def test_a_value_outside_its_range_is_refused_with_the_line(
+    tmp_path: Path, text: str, words: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"line 2: .*{words}"):
+        load_rules_config(write(tmp_path, text))

@@ -125,7 +125,12 @@ def test_an_allowed_network_admits_only_itself() -> None:
 
 
 def settings(**values: Any) -> Settings:
-    return Settings(identity_secret=SecretStr("egress-test-identity-secret"), **values)
+    return Settings(
+        identity_secret=SecretStr("egress-test-identity-secret"),
+        sealing_keys=SecretStr("egress:egress-test-sealing-key-of-32-chars"),
+        audit_key=SecretStr("egress-test-audit-key"),
+        **values,
+    )
 
 
 def test_the_setting_takes_cidrs_and_development_allows_loopback_saying_so() -> None:
