@@ -92,10 +92,6 @@ class Settings(BaseSettings):
     # at moderate rates; under a backlog batches fill to worker_batch_max at once.
     worker_batch_within_s: float = Field(default=0.025, gt=0)
     worker_metrics_port: int = 9464
-    # Re-evaluation fan-out: at most this many members of each changed hub (an address, a
-    # person's companies) are re-evaluated per batch, newest first; the rest are counted in
-    # riskwire_fanout_overflow_total and judged at their own next event.
-    fanout_max: int = Field(default=200, ge=1, le=10_000)
     max_message_bytes: int = 1024 * 1024
 
     api_host: str = "127.0.0.1"

@@ -99,6 +99,5 @@ class Runtime:
             model=models,
             model_inputs=EarlyWarning.inputs,
             sources=sources,
-            fanout_cap=settings.fanout_max,
         )
         return cls(settings, redis, profiles, alerts, grades, models, engine, processor, sources)

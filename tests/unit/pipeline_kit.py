@@ -12,7 +12,6 @@ import orjson
 
 from alerts.memory import MemoryAlertStore
 from core.clock import Clock, FakeClock
-from processors.dependents import DEFAULT_FANOUT_CAP
 from processors.grades import MemoryGradeStore
 from processors.pipeline import (
     AlertWriter,
@@ -70,7 +69,6 @@ def processor(
     model: WarningModel | None = None,
     model_inputs: Collection[str] = frozenset(),
     sources: SourceClock | None = None,
-    fanout_cap: int = DEFAULT_FANOUT_CAP,
 ) -> BatchProcessor:
     """A processor on in-memory stores, every rule and a fake clock, unless told otherwise."""
     return BatchProcessor(
@@ -85,7 +83,6 @@ def processor(
         model=model,
         model_inputs=model_inputs,
         sources=sources,
-        fanout_cap=fanout_cap,
     )
 
 
