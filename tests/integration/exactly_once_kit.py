@@ -10,6 +10,7 @@ Used by the ``kill -9`` of a worker (``test_exactly_once``) and of a broker
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 from collections import Counter
@@ -229,3 +230,26 @@ def assert_profiles_exact(client: redis_sync.Redis, plan: Plan, context: str) ->
     )
     profile_keys = {k for k in client.scan_iter(match="rw:{ent:*}:v1", count=1000)}
     assert profile_keys == {doc_key(r).encode() for r in refs}
+
+
+class Departments:
+    """The plan produced on a thread of its own (:func:`produce`), so that a test can inject
+    its fault while the messages are still arriving."""
+
+    def __init__(self, settings: Settings, plan: Plan) -> None:
+        self.errors: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                produce(settings, plan)
+            except BaseException as exc:
+                self.errors.append(exc)
+
+        self._thread = threading.Thread(target=send, name="departments", daemon=True)
+        self._thread.start()
+
+    def finish(self, timeout: float) -> None:
+        """Wait for the last message; fails if producing took longer or raised."""
+        self._thread.join(timeout=timeout)
+        assert not self._thread.is_alive(), f"producing took more than {timeout:.0f} s"
+        assert not self.errors, self.errors

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -26,12 +25,12 @@ from .conftest import Proc, isolated_settings, start_worker
 from .exactly_once_kit import (
     KILL_AT,
     LOCK,
+    Departments,
     Lag,
     Plan,
     assert_profiles_exact,
     claim_redis_db,
     processed,
-    produce,
     topic_size,
     wait,
 )
@@ -94,16 +93,7 @@ def test_kill_9_mid_stream_loses_nothing_and_counts_nothing_twice(
     passed = False
     try:
         first = start_worker(settings, logs_dir, name="worker-kill")
-        errors: list[BaseException] = []
-
-        def send() -> None:
-            try:
-                produce(settings, plan)
-            except BaseException as exc:
-                errors.append(exc)
-
-        producer = threading.Thread(target=send, name="departments", daemon=True)
-        producer.start()
+        departments = Departments(settings, plan)
         wait(
             lambda: processed(client) > KILL_AT * plan.total,
             timeout=90,
@@ -118,9 +108,7 @@ def test_kill_9_mid_stream_loses_nothing_and_counts_nothing_twice(
         finally:
             lag.close()
 
-        producer.join(timeout=60)
-        assert not producer.is_alive(), "producing took more than a minute"
-        assert not errors, errors
+        departments.finish(timeout=60)
 
         second = start_worker(settings, logs_dir, name="worker-kill-restart")
         wait(

@@ -13,7 +13,6 @@ import gc
 import os
 import random
 import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,11 +28,11 @@ from .api_kit import eventually
 from .conftest import ROOT, Proc, isolated_settings, start_worker
 from .exactly_once_kit import (
     LOCK,
+    Departments,
     Plan,
     assert_profiles_exact,
     claim_redis_db,
     processed,
-    produce,
     topic_size,
     wait,
 )
@@ -165,16 +164,7 @@ def test_a_broker_killed_mid_feed_loses_nothing_and_applies_nothing_twice(
     passed = False
     try:
         worker = start_worker(settings, logs_dir, name="worker-broker-kill")
-        errors: list[BaseException] = []
-
-        def send() -> None:
-            try:
-                produce(settings, plan)
-            except BaseException as exc:
-                errors.append(exc)
-
-        producer = threading.Thread(target=send, name="departments", daemon=True)
-        producer.start()
+        departments = Departments(settings, plan)
         wait(
             lambda: processed(client) > 0.3 * plan.total,
             timeout=120,
@@ -188,9 +178,7 @@ def test_a_broker_killed_mid_feed_loses_nothing_and_applies_nothing_twice(
         # the node led input partitions the worker was reading: their leaders must move
         assert KILLED in before.values(), f"node {KILLED} led no input partition {context}"
 
-        producer.join(timeout=180)
-        assert not producer.is_alive(), "producing took more than three minutes"
-        assert not errors, errors
+        departments.finish(timeout=180)
         wait(
             lambda: processed(client) >= plan.total,
             timeout=180,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import random
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,14 @@ import pytest
 import redis as redis_sync
 
 from .conftest import Proc, free_port, isolated_settings, start_worker
-from .exactly_once_kit import Plan, assert_profiles_exact, processed, produce, topic_size, wait
+from .exactly_once_kit import (
+    Departments,
+    Plan,
+    assert_profiles_exact,
+    processed,
+    topic_size,
+    wait,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
 
@@ -103,16 +109,7 @@ def test_redis_killed_mid_stream_and_restarted_from_its_aof_loses_nothing(
     worker: Proc | None = None
     try:
         worker = start_worker(settings, logs_dir, name="worker-redis-crash")
-        errors: list[BaseException] = []
-
-        def send() -> None:
-            try:
-                produce(settings, plan)
-            except BaseException as exc:
-                errors.append(exc)
-
-        producer = threading.Thread(target=send, name="departments", daemon=True)
-        producer.start()
+        departments = Departments(settings, plan)
         wait(
             lambda: processed(client) > 0.3 * plan.total,
             timeout=120,
@@ -128,9 +125,7 @@ def test_redis_killed_mid_stream_and_restarted_from_its_aof_loses_nothing(
         after_restart = processed(client)
         assert after_restart < plan.total, f"the feed was done before Redis died {context}"
 
-        producer.join(timeout=180)
-        assert not producer.is_alive(), "producing took more than three minutes"
-        assert not errors, errors
+        departments.finish(timeout=180)
         wait(
             lambda: processed(client) >= plan.total,
             timeout=180,
