@@ -354,10 +354,9 @@ def backtest(
         bool, typer.Option(help="replay both versions at once, in two processes")
     ] = True,
 ) -> None:
-    """Replay recorded input under the live rules and under a candidate rules file, in an
-    isolated namespace, and report the difference: alerts added and removed per rule and
-    department, grade letters that change, precision and recall. The last line is:
-    alerts_added=<n> alerts_removed=<n> grades_changed=<n> events=<n> seconds=<n>"""
+    """Replay recorded input under the live rules and a candidate, isolated, and report
+    alerts added/removed per rule and department, grade changes, precision and recall.
+    Last line: alerts_added=<n> alerts_removed=<n> grades_changed=<n> events=<n> seconds=<n>"""
     from core.backtest import Options, backtest_command
 
     options = Options(
