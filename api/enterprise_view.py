@@ -114,6 +114,7 @@ def grade_public(grade: Grade) -> GradePublic:
         score=grade.score,
         at=grade.at,
         factors=[FactorPublic.model_validate(f.model_dump()) for f in grade.factors],
+        rules_version=grade.rules_version,
     )
 
 
@@ -172,7 +173,10 @@ def enterprise_public(
         ),
         cases_open=sum(1 for c in ent.cases.values() if c.closed_at is None),
         grade=grade_public(grade) if grade else None,
-        grade_history=[GradeHistoryItem(grade=g.grade, score=g.score, at=g.at) for g in history],
+        grade_history=[
+            GradeHistoryItem(grade=g.grade, score=g.score, at=g.at, rules_version=g.rules_version)
+            for g in history
+        ],
         flags=flags_of(ent, people),
         open_alerts=[AlertPublic.model_validate(a.model_dump()) for a in alerts],
         last_event_time=ent.last_event_time,

@@ -157,12 +157,19 @@ class GradePublic(BaseModel):
     score: float
     at: datetime
     factors: list[FactorPublic] = Field(description="largest contribution first")
+    rules_version: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the rules (thresholds and grade weights) the grade was computed under; "
+        "null for grades stored before rules were versioned",
+    )
 
 
 class GradeHistoryItem(BaseModel):
     grade: Letter
     score: float
     at: datetime
+    rules_version: str | None = Field(default=None, max_length=64)
 
 
 class Flag(StrEnum):

@@ -311,6 +311,69 @@ def evaluate(
 
 
 @app.command()
+def backtest(
+    candidate: Annotated[
+        Path, typer.Option(dir_okay=False, help="the candidate rules file (TOML) to try")
+    ],
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="period start, by event time (ISO 8601; no offset: UTC)"),
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="period end, by event time")] = None,
+    input_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            dir_okay=False,
+            help="a file of `riskwire simulate --out` to replay "
+            "instead of the input topics' history",
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="compare against this rules file instead of the live rules "
+            "(the rules file with the live overrides read from Redis)",
+        ),
+    ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="ground truth of `riskwire simulate --truth`"),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="the report as one line of JSON, before the summary")
+    ] = False,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=100_000, help="events per batch (default: RISKWIRE_WORKER_BATCH_MAX)"
+        ),
+    ] = None,
+    parallel: Annotated[
+        bool, typer.Option(help="replay both versions at once, in two processes")
+    ] = True,
+) -> None:
+    """Replay recorded input under the live rules and a candidate, isolated, and report
+    alerts added/removed per rule and department, grade changes, precision and recall.
+    Last line: alerts_added=<n> alerts_removed=<n> grades_changed=<n> events=<n> seconds=<n>"""
+    from core.backtest import Options, backtest_command
+
+    options = Options(
+        candidate=candidate,
+        baseline=baseline,
+        start=start,
+        end=end,
+        input_file=input_file,
+        truth=truth,
+        as_json=as_json,
+        batch=batch,
+        parallel=parallel,
+    )
+    sys.exit(backtest_command(_settings(), options))
+
+
+@app.command()
 def report(
     prometheus: Annotated[
         str, typer.Option(help="the Prometheus that scrapes riskwire")

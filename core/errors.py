@@ -106,3 +106,8 @@ class QuotaExceeded(RiskwireError):
 
 class QueryError(RiskwireError):
     """Prometheus could not be reached, or refused or failed a query."""
+
+
+class BacktestError(RiskwireError):
+    """A backtest that cannot run: a bad candidate, no events in the period, an input that
+    cannot be read (``riskwire backtest`` exits with status 2 or 1)."""

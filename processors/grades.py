@@ -105,12 +105,15 @@ def regrade(
     event_time: datetime,
     previous: Grade | None,
     weights: GradeWeights = DEFAULT_WEIGHTS,
+    rules_version: str | None = None,
 ) -> GradeChange:
     """Grade ``enterprise`` for an event: at the event's time, or at the previous grade's
     time when the event is older (a late or replayed event regrades the present, with
     the late fact in it, instead of writing a stale grade)."""
     at = event_time if previous is None else max(event_time, previous.at)
-    return GradeChange(enterprise.uscc, previous, grade(enterprise, people, at, weights))
+    return GradeChange(
+        enterprise.uscc, previous, grade(enterprise, people, at, weights, rules_version)
+    )
 
 
 @dataclass(slots=True)
@@ -120,6 +123,7 @@ class Regrader:
 
     latest: dict[str, Grade]
     weights: GradeWeights = DEFAULT_WEIGHTS
+    rules_version: str | None = None
     changes: list[GradeChange] = field(default_factory=list)
 
     def regrade(
@@ -130,7 +134,12 @@ class Regrader:
     ) -> GradeChange:
         previous = self.latest.get(enterprise.uscc)
         change = regrade(
-            enterprise, people, event_time=event_time, previous=previous, weights=self.weights
+            enterprise,
+            people,
+            event_time=event_time,
+            previous=previous,
+            weights=self.weights,
+            rules_version=self.rules_version,
         )
         self.latest[enterprise.uscc] = change.current
         if previous is None or previous.signature() != change.current.signature():

@@ -341,7 +341,9 @@ class BatchProcessor:
         for _, ev, uscc in pairs:
             if uscc in enterprises:
                 latest_event[uscc] = max(latest_event.get(uscc, ev.time), ev.time)
-        regrader = Regrader(dict(latest))
+        regrader = Regrader(
+            dict(latest), self._engine.grading, rules_version=self._engine.rules_version
+        )
         facts_of: dict[str, Facts] = {}
         for uscc, at in latest_event.items():
             ent = enterprises[uscc]

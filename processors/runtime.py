@@ -21,9 +21,9 @@ from processors.grades import GradeStore
 from processors.pipeline import BatchProcessor, DeadLetterSink
 from processors.profiles.redis import RedisProfileStore
 from rules.base import Rule
-from rules.config import rules_from_settings
 from rules.early_warning import EarlyWarning
 from rules.engine import RuleEngine
+from rules.live import rules_config_from_settings
 from rules.models.checkpoint import ModelStore
 from streams.codec import Decoder
 from streams.identifiers import PersonKeyer
@@ -84,7 +84,11 @@ class Runtime:
         alerts = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
         grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
         models = ModelStore(redis)
-        engine = RuleEngine(rules if rules is not None else rules_from_settings(settings))
+        engine = (
+            RuleEngine(rules)
+            if rules is not None
+            else RuleEngine.from_config(rules_config_from_settings(settings))
+        )
         sources = SourceFreshness(redis, settings.departments, settings.source_interval_s())
         keyer = PersonKeyer(settings.identity_secret.get_secret_value().encode())
         processor = BatchProcessor(

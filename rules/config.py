@@ -9,25 +9,41 @@
     [rules.multi_department_attention]
     enabled = false
 
+    [grading]
+    abnormal_listing = 25.0
+
+    [grading.cutoffs]
+    c = 55.0
+
 One table ``[rules.<rule_id>]`` per rule; its keys are the rule's ``DEFAULTS`` keys, plus
-``enabled``; a rule not named keeps its defaults. An unknown rule id, an unknown key or a
-value of the wrong type is a :class:`~core.errors.ConfigError` naming the file, the line
-and the key (Alertmanager's ``UnmarshalStrict``), and so is a value outside the key's range
-(:mod:`rules.bounds`). ``deploy/rules.example.toml`` lists every
-rule with its defaults.
+``enabled``; a rule not named keeps its defaults. ``[grading]`` holds the grade weights
+and cut-offs (:mod:`rules.grading.table`); left out, grades are computed as before. An
+unknown rule id, an unknown key or a value of the wrong type is a
+:class:`~core.errors.ConfigError` naming the file, the line and the key (Alertmanager's
+``UnmarshalStrict``), and so is a value outside the key's range (:mod:`rules.bounds`).
+``deploy/rules.example.toml`` lists every rule and grade weight with its default.
+
+Every config has a :attr:`RulesConfig.version`: a digest of what it runs (thresholds,
+rules turned off, grade weights), the same in every process that runs the same rules, so
+a grade can name the rules it was computed under.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from core.errors import ConfigError
 from rules.base import Rule
 from rules.bounds import check_bound
+from rules.grading.table import GradingError, checked_grading, grading_table
+from rules.grading.weights import DEFAULT_WEIGHTS, GradeWeights
 from rules.registry import DEFAULT_THRESHOLDS, RULE_CLASSES
 from rules.strict_toml import check_value, line_of, render
 
@@ -47,12 +63,31 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class RulesConfig:
-    """Every known rule's thresholds (defaults where the file is silent) and which rules
-    the file turned off."""
+    """Every known rule's thresholds (defaults where the file is silent), which rules
+    the file turned off, and the grade weights and cut-offs."""
 
     thresholds: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: DEFAULT_THRESHOLDS)
     disabled: frozenset[str] = frozenset()
     path: Path | None = None
+    grading: GradeWeights = DEFAULT_WEIGHTS
+
+    @property
+    def version(self) -> str:
+        """``r-`` and 12 hex digits of a digest of the thresholds, the rules turned off and
+        the grading: equal for equal rules, wherever they were loaded from.
+
+        >>> RulesConfig().version == RulesConfig(path=Path("elsewhere.toml")).version
+        True
+        """
+        body = orjson.dumps(
+            {
+                "thresholds": {rid: dict(params) for rid, params in self.thresholds.items()},
+                "disabled": sorted(self.disabled),
+                "grading": grading_table(self.grading),
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )
+        return "r-" + hashlib.blake2b(body, digest_size=6).hexdigest()
 
     def params(self, rule_id: str) -> dict[str, Any]:
         return dict(self.thresholds[rule_id])
@@ -77,12 +112,28 @@ def load_rules_config(path: Path | str) -> RulesConfig:
         return ConfigError(f"{path}: {f'line {line}: ' if line else ''}{message}")
 
     for top in doc:
-        if top != "rules":
-            raise fail(f"unknown top-level key {top!r}: only [rules.<rule_id>] tables", key=top)
+        if top not in ("rules", "grading"):
+            raise fail(
+                f"unknown top-level key {top!r}: only [rules.<rule_id>] tables and [grading]",
+                key=top,
+            )
     tables = doc.get("rules", {})
     if not isinstance(tables, dict):
         raise fail("'rules' must be a table of [rules.<rule_id>] tables", key="rules")
-    return apply_tables(RulesConfig(), tables, fail, path=path)
+    base = RulesConfig()
+    if "grading" in doc:
+        base = RulesConfig(grading=_grading(doc["grading"], text, path))
+    return apply_tables(base, tables, fail, path=path)
+
+
+def _grading(table: object, text: str, path: Path) -> GradeWeights:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: 'grading' must be a table ([grading])")
+    try:
+        return checked_grading(table)
+    except GradingError as exc:
+        line = line_of(text, None, exc.key) if exc.key else None
+        raise ConfigError(f"{path}: {f'line {line}: ' if line else ''}{exc}") from None
 
 
 Fail = Callable[..., ConfigError]
@@ -121,7 +172,12 @@ def apply_tables(
             if problem:
                 raise fail(f"{where} {problem}", rule_id, key)
             thresholds[rule_id][key] = checked
-    return RulesConfig(thresholds=thresholds, disabled=frozenset(disabled), path=path or base.path)
+    return RulesConfig(
+        thresholds=thresholds,
+        disabled=frozenset(disabled),
+        path=path or base.path,
+        grading=base.grading,
+    )
 
 
 def build_rules(config: RulesConfig | None = None) -> list[Rule]:

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 
 from core.telemetry import RULE_ERRORS, get_logger
 from rules.base import Facts, Need, Rule, Verdict
-from rules.config import build_rules
+from rules.config import RulesConfig, build_rules
+from rules.grading.weights import GradeWeights
 from streams.event import Event
 
 log = get_logger(__name__)
@@ -18,11 +19,24 @@ def default_rules() -> list[Rule]:
 
 
 class RuleEngine:
-    def __init__(self, rules: Iterable[Rule]) -> None:
-        self.replace(rules)
+    """The rules in force, and the grade weights and rules version of the config they came
+    from (the defaults' when built from bare rules)."""
 
-    def replace(self, rules: Iterable[Rule]) -> None:
-        """Run ``rules`` from now on (a live change of thresholds: :mod:`rules.live`)."""
+    grading: GradeWeights
+    rules_version: str
+
+    def __init__(self, rules: Iterable[Rule], config: RulesConfig | None = None) -> None:
+        self.replace(rules, config or RulesConfig())
+
+    @classmethod
+    def from_config(cls, config: RulesConfig) -> RuleEngine:
+        return cls(build_rules(config), config)
+
+    def replace(self, rules: Iterable[Rule], config: RulesConfig | None = None) -> None:
+        """Run ``rules`` from now on (a live change of thresholds: :mod:`rules.live`), with
+        ``config``'s grade weights and version when given."""
+        if config is not None:
+            self.grading, self.rules_version = config.grading, config.version
         by_type: dict[str, list[Rule]] = {}
         ruleset = list(rules)
         for rule in ruleset:

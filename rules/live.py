@@ -158,7 +158,7 @@ class RulesWatcher:
     """
 
     def __init__(
-        self, redis: Redis, base: RulesConfig, apply: Callable[[list[Rule]], None]
+        self, redis: Redis, base: RulesConfig, apply: Callable[[list[Rule], RulesConfig], None]
     ) -> None:
         self._redis = redis
         self._base = base
@@ -174,13 +174,19 @@ class RulesWatcher:
                 return False
             doc, ver_b = await self._redis.hmget(RULES_KEY, "doc", "ver")
             overrides = _decode(doc, ver_b)
-            rules = build_rules(effective(self._base, overrides))
+            config = effective(self._base, overrides)
+            rules = build_rules(config)
         except Exception as exc:
             log.error("rule overrides not applied", error=str(exc))
             return False
-        self._apply(rules)
+        self._apply(rules, config)
         self.version = overrides.version
-        log.info("rule overrides applied", version=overrides.version, rules=len(rules))
+        log.info(
+            "rule overrides applied",
+            version=overrides.version,
+            rules_version=config.version,
+            rules=len(rules),
+        )
         return True
 
 

@@ -75,6 +75,7 @@ def grade(
     people: Mapping[str, PersonProfile],
     at: datetime,
     weights: GradeWeights = DEFAULT_WEIGHTS,
+    rules_version: str | None = None,
 ) -> Grade:
     """The grade of ``enterprise`` at the business time ``at`` (timezone-aware).
 
@@ -102,4 +103,5 @@ def grade(
         factors=tuple(f for f, _ in found),
         at=at,
         rested_on=tuple(sorted({i for _, ids in found for i in ids})),
+        rules_version=rules_version,
     )

@@ -84,7 +84,9 @@ class Grade(BaseModel):
     """An enterprise's grade as computed for the business time ``at``.
 
     ``score`` is 0-100, higher is riskier; ``factors`` are ordered by ``|points|``, largest
-    first; ``rested_on`` lists the ids of the events behind the factors, where known.
+    first; ``rested_on`` lists the ids of the events behind the factors, where known;
+    ``rules_version`` names the rules (thresholds and grade weights,
+    :attr:`rules.config.RulesConfig.version`) it was computed under, where known.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -94,13 +96,15 @@ class Grade(BaseModel):
     factors: tuple[Factor, ...] = ()
     at: datetime
     rested_on: tuple[str, ...] = ()
+    rules_version: Annotated[str | None, Field(max_length=64)] = None
 
     def top(self, n: int = 3) -> tuple[Factor, ...]:
         return self.factors[:n]
 
     def signature(self) -> str:
-        """Identity of the content (score, letter, factors), ignoring ``at`` and
-        ``rested_on``: two grades with one signature say the same thing."""
+        """Identity of the content (score, letter, factors), ignoring ``at``,
+        ``rested_on`` and ``rules_version``: two grades with one signature say the same
+        thing."""
         # Plain tuples, not model_dump(): this runs for every regrade, and dumping each
         # factor to a dict was most of its cost.
         body = orjson.dumps(

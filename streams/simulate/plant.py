@@ -127,18 +127,33 @@ class Planter:
         """``rule_id`` must fire on ``subject`` (a firm, a person or an address)."""
         self._add(rule_id, subject, note, fire=True)
 
-    def forbid(self, rule_id: str, subject: Enterprise | Person | str, note: str) -> None:
-        """``rule_id`` must never fire on ``subject``."""
-        self._add(rule_id, subject, note, fire=False)
+    def forbid(
+        self,
+        rule_id: str,
+        subject: Enterprise | Person | str,
+        note: str,
+        near: tuple[str, float] | None = None,
+    ) -> None:
+        """``rule_id`` must never fire on ``subject``; ``near`` names the threshold the
+        near-miss misses and its planted value (:class:`Expectation`)."""
+        self._add(rule_id, subject, note, fire=False, near=near)
 
-    def _add(self, rule_id: str, subject: Enterprise | Person | str, note: str, fire: bool) -> None:
+    def _add(
+        self,
+        rule_id: str,
+        subject: Enterprise | Person | str,
+        note: str,
+        fire: bool,
+        near: tuple[str, float] | None = None,
+    ) -> None:
         if isinstance(subject, Enterprise):
             fp = f"{rule_id}:enterprise:{subject.uscc}"
         elif isinstance(subject, Person):
             fp = f"{rule_id}:person:{self._keyer.key(subject.id_number)}"
         else:
             fp = f"{rule_id}:address:{normalise_address(subject)}"
-        self.expectations.append(Expectation(rule_id, fp, fire, self.case, note))
+        key, value = near if near is not None else (None, None)
+        self.expectations.append(Expectation(rule_id, fp, fire, self.case, note, key, value))
 
 
 def sequence() -> Iterator[int]:

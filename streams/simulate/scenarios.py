@@ -38,7 +38,7 @@ CASES: Final[tuple[Case, ...]] = (
     firms.lawsuits_edge, firms.lawsuits_day_outside, firms.lawsuits_as_plaintiff,
     # tax_arrears
     firms.arrears_at_threshold, firms.arrears_cleared_later, firms.rated_d,
-    firms.arrears_just_below, firms.rated_c,
+    firms.arrears_just_below, firms.arrears_well_below, firms.rated_c,
     # grade_downgrade
     grades.falls_to_d, grades.steady_contributor,
     # multi_department_attention

@@ -34,13 +34,36 @@ GRADES: Final = ("A", "B", "C", "D")
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    """One planted alert that must fire (``fire``) or a near-miss that must not."""
+    """One planted alert that must fire (``fire``) or a near-miss that must not.
+
+    A near-miss that misses one threshold by a known amount names it: ``threshold`` is
+    the key of ``rule_id``'s table and ``value`` what the case planted (the amount, the
+    number of facts, or the days between the first and the last fact). A backtest whose
+    candidate moves that threshold past ``value`` must find exactly these
+    (:meth:`caught_by`)."""
 
     rule_id: str
     fingerprint: str
     fire: bool
     case: str
     note: str
+    threshold: str | None = None
+    value: float | None = None
+
+    def caught_by(self, key: str, candidate: float) -> bool:
+        """Whether a rule whose ``key`` is ``candidate`` fires on this near-miss: a
+        minimum (``min_*``) catches it at or below the planted value, a window
+        (``*_days``) at or above it.
+
+        >>> miss = Expectation("tax_arrears", "f", False, "c", "", "min_arrears_cny", 99_999.99)
+        >>> miss.caught_by("min_arrears_cny", 99_999.0), miss.caught_by("min_arrears_cny", 1e5)
+        (True, False)
+        """
+        if self.fire or self.threshold != key or self.value is None:
+            return False
+        if key.startswith("min_"):
+            return candidate <= self.value
+        return key.endswith("_days") and candidate >= self.value
 
 
 @dataclass(slots=True)
@@ -82,6 +105,8 @@ class Truth:
                         "fire": e.fire,
                         "case": e.case,
                         "note": e.note,
+                        "threshold": e.threshold,
+                        "value": e.value,
                     }
                     for e in self.expectations
                 ],

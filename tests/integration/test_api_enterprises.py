@@ -95,7 +95,9 @@ def test_a_profile_masks_people_and_shows_grade_flags_and_history(
     assert {"legal_rep_dishonest", "tax_arrears"} <= flags
     assert body["grade"]["grade"] in "ABCD"
     assert body["grade"]["factors"]
+    assert body["grade"]["rules_version"].startswith("r-")  # the rules it was computed under
     assert body["grade_history"]
+    assert all(g["rules_version"].startswith("r-") for g in body["grade_history"])
     assert body["tax"]["arrears_outstanding"] == 300_000.0
 
 

@@ -23,8 +23,10 @@ def _churn(p: Planter, offsets: tuple[int, ...]) -> None:
     note = f"股东变更于第{'、'.join(map(str, offsets))}天"
     if len(offsets) >= 3 and offsets[2] - offsets[0] <= 90:
         p.expect(CHURN, firm, note + "（90天内3次，含端点）")
+    elif len(offsets) >= 3:
+        p.forbid(CHURN, firm, note + "（90天内不足3次）", ("window_days", offsets[2] - offsets[0]))
     else:
-        p.forbid(CHURN, firm, note + "（90天内不足3次）")
+        p.forbid(CHURN, firm, note + "（90天内不足3次）", ("min_changes", len(offsets)))
 
 
 def churn_edge(p: Planter) -> None:
@@ -47,10 +49,13 @@ def _failures(p: Planter, offsets: tuple[int, ...]) -> None:
     firm = p.firm(a - days(30))
     for d, channel in zip(offsets, ("phone", "address", "mail"), strict=False):
         p.at(a + days(d), p.emit.contact_failed, firm, "samr", channel)
+    note = f"联系失败于第{'、'.join(map(str, offsets))}天：180天内不足2次"
     if len(offsets) >= 2 and offsets[1] - offsets[0] <= 180:
         p.expect(UNREACHABLE, firm, f"两次联系失败相隔{offsets[1] - offsets[0]}天（含端点）")
+    elif len(offsets) >= 2:
+        p.forbid(UNREACHABLE, firm, note, ("window_days", offsets[1] - offsets[0]))
     else:
-        p.forbid(UNREACHABLE, firm, f"联系失败于第{'、'.join(map(str, offsets))}天：180天内不足2次")
+        p.forbid(UNREACHABLE, firm, note, ("min_failures", len(offsets)))
 
 
 def failures_edge(p: Planter) -> None:
@@ -86,7 +91,13 @@ def listed_for_annual_report(p: Planter) -> None:
 # -- litigation_surge -----------------------------------------------------------------------
 
 
-def _lawsuits(p: Planter, filed: tuple[tuple[int, str], ...], fire: bool, note: str) -> None:
+def _lawsuits(
+    p: Planter,
+    filed: tuple[tuple[int, str], ...],
+    fire: bool,
+    note: str,
+    near: tuple[str, float] | None = None,
+) -> None:
     a = p.anchor(lead=30, span=filed[-1][0] + 10)
     firm = p.firm(a - days(30))
     for d, role in filed:
@@ -94,7 +105,10 @@ def _lawsuits(p: Planter, filed: tuple[tuple[int, str], ...], fire: bool, note: 
         kind = "enforcement" if role == "executed_person" else "civil"
         amount = float(p.rng.randrange(50_000, 900_000))
         p.at(day, p.emit.case_filed, firm, p.emit.case_no(day.year, kind), kind, role, amount)
-    (p.expect if fire else p.forbid)(LITIGATION, firm, note)
+    if fire:
+        p.expect(LITIGATION, firm, note)
+    else:
+        p.forbid(LITIGATION, firm, note, near)
 
 
 def lawsuits_edge(p: Planter) -> None:
@@ -104,7 +118,7 @@ def lawsuits_edge(p: Planter) -> None:
 
 def lawsuits_day_outside(p: Planter) -> None:
     cases = ((0, "defendant"), (15, "defendant"), (31, "defendant"))
-    _lawsuits(p, cases, False, "3次被诉跨31天")
+    _lawsuits(p, cases, False, "3次被诉跨31天", ("window_days", 31))
 
 
 def lawsuits_as_plaintiff(p: Planter) -> None:
@@ -122,7 +136,10 @@ def _arrears(p: Planter, amount: float, fire: bool, *, cleared: bool = False) ->
     if cleared:
         p.at(a + days(60), p.emit.arrears_cleared, firm, amount)
     note = f"欠税{amount:,.2f}元" + ("，60天后结清" if cleared else "")
-    (p.expect if fire else p.forbid)(ARREARS, firm, note)
+    if fire:
+        p.expect(ARREARS, firm, note)
+    else:
+        p.forbid(ARREARS, firm, note, ("min_arrears_cny", amount))
 
 
 def arrears_at_threshold(p: Planter) -> None:
@@ -135,6 +152,12 @@ def arrears_cleared_later(p: Planter) -> None:
 
 def arrears_just_below(p: Planter) -> None:
     _arrears(p, 99_999.99, False)
+
+
+def arrears_well_below(p: Planter) -> None:
+    """A second near-miss further off: a candidate threshold between the two catches
+    one and not the other."""
+    _arrears(p, 95_000.0, False)
 
 
 def _rating(p: Planter, rating: str) -> None:
@@ -160,7 +183,12 @@ def _attention(p: Planter, second: tuple[int, str], fire: bool, note: str) -> No
     firm = p.firm(a - days(30))
     p.at(a, p.emit.inspection, firm, "samr", "routine", True, False)
     p.at(a + days(second[0]), p.emit.inspection, firm, second[1], "special_campaign", True, False)
-    (p.expect if fire else p.forbid)(ATTENTION, firm, note)
+    if fire:
+        p.expect(ATTENTION, firm, note)
+    elif second[1] != "samr":  # another department, one day too late
+        p.forbid(ATTENTION, firm, note, ("window_days", second[0]))
+    else:
+        p.forbid(ATTENTION, firm, note, ("min_departments", 1))
 
 
 def two_departments_edge(p: Planter) -> None:
