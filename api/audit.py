@@ -42,6 +42,7 @@ from redis.exceptions import RedisError
 from api.accounts import Account
 from api.audit_anchor import Anchor, AnchorPublisher, read_anchor
 from core.errors import StoreError
+from core.redis_reply import text_of
 
 STREAM_KEY = "rw:{audit}:v2"
 HEAD_KEY = "rw:{audit}:head:v2"
@@ -124,10 +125,6 @@ def seal(key: bytes, entry: AuditEntry) -> tuple[bytes, str]:
     return body, chain_hash(key, entry.prev, body)
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class AuditLog:
     def __init__(
         self,
@@ -158,7 +155,7 @@ class AuditLog:
         try:
             for attempt in range(MAX_ATTEMPTS):
                 head: Any = await self._redis.hmget(self._head, "hash", "count")
-                prev = _text(head[0]) if head[0] else ""
+                prev = text_of(head[0]) if head[0] else ""
                 count = int(head[1] or 0)
                 entry = AuditEntry(
                     seq=count + 1,
@@ -194,7 +191,7 @@ class AuditLog:
                 yield AuditEntry.model_validate_json(fields[b"entry"])
             if len(rows) < PAGE:
                 return
-            top = "(" + _text(rows[-1][0])
+            top = "(" + text_of(rows[-1][0])
 
 
 class ChainCheck:
@@ -281,14 +278,14 @@ async def verify(
     while True:
         rows: Any = await redis.xrange(stream, min=start, max="+", count=PAGE)
         for entry_id, fields in rows:
-            body, stored = fields.get(b"entry"), _text(fields.get(b"hash", b""))
-            if not check.step(_text(entry_id), body, stored):
+            body, stored = fields.get(b"entry"), text_of(fields.get(b"hash", b""))
+            if not check.step(text_of(entry_id), body, stored):
                 return check.finish("", 0)
         if len(rows) < PAGE:
             break
-        start = "(" + _text(rows[-1][0])
+        start = "(" + text_of(rows[-1][0])
     head: Any = await redis.hmget(head_key, "hash", "count")
-    return check.finish(_text(head[0] or b""), int(head[1] or 0))
+    return check.finish(text_of(head[0] or b""), int(head[1] or 0))
 
 
 async def verify_anchored(redis: Redis, settings: Any) -> AuditReport:
