@@ -41,6 +41,7 @@ from redis.exceptions import RedisError
 
 from api.accounts import Account
 from api.audit_anchor import Anchor, AnchorPublisher, read_anchor
+from core.cas import AGAIN, Again, compare_and_set
 from core.errors import StoreError
 from core.redis_reply import text_of
 
@@ -152,35 +153,42 @@ class AuditLog:
         detail: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
         """Append one entry to the chain; raises :class:`StoreError` if Redis fails."""
+
+        async def attempt(_: int) -> AuditEntry | Again:
+            head: Any = await self._redis.hmget(self._head, "hash", "count")
+            prev = text_of(head[0]) if head[0] else ""
+            count = int(head[1] or 0)
+            entry = AuditEntry(
+                seq=count + 1,
+                at=self._now(),
+                account_id=account.account_id,
+                account_name=account.name,
+                department=account.department,
+                role=str(account.role),
+                action=str(action),
+                target=target,
+                purpose=purpose,
+                detail=dict(detail or {}),
+                prev=prev or GENESIS,
+            )
+            body, digest = seal(self._key, entry)
+            if not await self._append(
+                keys=[self._stream, self._head], args=[prev, count, body, digest]
+            ):
+                return AGAIN
+            if self._anchor is not None:
+                self._anchor.note(Anchor(self._stream, entry.seq, digest))
+            return entry
+
         try:
-            for attempt in range(MAX_ATTEMPTS):
-                head: Any = await self._redis.hmget(self._head, "hash", "count")
-                prev = text_of(head[0]) if head[0] else ""
-                count = int(head[1] or 0)
-                entry = AuditEntry(
-                    seq=count + 1,
-                    at=self._now(),
-                    account_id=account.account_id,
-                    account_name=account.name,
-                    department=account.department,
-                    role=str(account.role),
-                    action=str(action),
-                    target=target,
-                    purpose=purpose,
-                    detail=dict(detail or {}),
-                    prev=prev or GENESIS,
-                )
-                body, digest = seal(self._key, entry)
-                if await self._append(
-                    keys=[self._stream, self._head], args=[prev, count, body, digest]
-                ):
-                    if self._anchor is not None:
-                        self._anchor.note(Anchor(self._stream, entry.seq, digest))
-                    return entry
-                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+            return await compare_and_set(
+                attempt,
+                attempts=MAX_ATTEMPTS,
+                pause=_jitter,
+                exhausted=lambda: StoreError("the audit log head kept moving: append abandoned"),
+            )
         except RedisError as exc:
             raise StoreError(f"appending to the audit log failed: {exc}") from exc
-        raise StoreError("the audit log head kept moving: append abandoned")
 
     async def entries(self, *, before: int | None = None) -> AsyncIterator[AuditEntry]:
         """Entries newest first, those with ``seq < before`` when given."""
@@ -338,6 +346,11 @@ def audit_verify_command(settings: Any) -> int:
 async def get_audit(request: Request) -> AuditLog:
     audit: AuditLog = request.app.state.audit
     return audit
+
+
+async def _jitter(attempt: int) -> None:
+    """A random pause after a lost append, growing with the attempts."""
+    await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
 
 
 def _header_text(value: str) -> str:
