@@ -51,6 +51,7 @@ async def supervise(
     """Run ``run()`` for ever: whenever it raises, or returns, start it again after
     :meth:`Backoff.delay`. Only cancellation stops it, or, with ``stop_on_return``, a
     ``run()`` that returns (a task that ends when its own stop signal is set)."""
+    TASK_RESTARTS.labels(name)  # the series exists, at 0, before the first restart
     failures = 0
     while True:
         started = monotonic()

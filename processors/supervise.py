@@ -28,8 +28,9 @@ async def keep_running(
 
 async def reported(name: str, run: Callable[[], Awaitable[object]]) -> None:
     """Await one round of a timer; an error is counted and logged, the next round runs."""
+    restarts = TASK_RESTARTS.labels(name)  # the series exists, at 0, before the first error
     try:
         await run()
     except Exception as exc:
-        TASK_RESTARTS.labels(name).inc()
+        restarts.inc()
         log.error("worker timer failed", task=name, error=repr(exc)[:500])

@@ -104,5 +104,26 @@ async def test_the_worker_s_tasks_and_timers_count_in_the_one_restart_metric() -
     assert "riskwire_worker_task_errors" not in {m.name for m in REGISTRY.collect()}
 
 
+async def test_a_supervised_task_s_restart_series_exists_before_its_first_restart() -> None:
+    started = asyncio.Event()
+
+    async def healthy() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    async def timer_round() -> None:
+        return None
+
+    task = asyncio.create_task(supervise("never-failed", healthy))
+    await started.wait()
+    await reported("never-failed-timer", timer_round)
+    sample = "riskwire_task_restarts_total"
+    assert REGISTRY.get_sample_value(sample, {"task": "never-failed"}) == 0.0
+    assert REGISTRY.get_sample_value(sample, {"task": "never-failed-timer"}) == 0.0
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def _restarts(task: str) -> float:
     return REGISTRY.get_sample_value("riskwire_task_restarts_total", {"task": task}) or 0.0
