@@ -137,6 +137,13 @@ def create_app(settings: Settings) -> FastAPI:
             {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
         )
 
+    _serve_board(app)
+    return app
+
+
+def _serve_board(app: FastAPI) -> None:
+    """The officers' board: its page at ``/`` and its script, plain ES modules
+    (``api/static/board/*.js``, ``main.js`` first), under ``/board/`` as they are."""
     static = resources.files("api").joinpath("static")
     board = static.joinpath("board.html").read_text(encoding="utf-8")
 
@@ -144,7 +151,4 @@ def create_app(settings: Settings) -> FastAPI:
     async def index() -> HTMLResponse:
         return HTMLResponse(board)
 
-    # The board's script: plain ES modules (api/static/board/*.js), served as they are.
     app.mount("/board", StaticFiles(directory=str(static.joinpath("board"))), name="board")
-
-    return app
