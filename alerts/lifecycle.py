@@ -24,6 +24,7 @@ from typing import Final, Protocol
 from alerts.dedup import Change
 from alerts.size import bounded
 from alerts.store import Upsert
+from core.cas import AGAIN, Again, compare_and_set
 from core.errors import RiskwireError
 from streams.alert import (
     RULE_IDS,
@@ -171,7 +172,8 @@ async def act(
     """Apply ``action`` to the stored alert and publish it: the alert as written and its
     feed sequence number. Raises :class:`AlertNotFound` (also for an alert ``visible``
     refuses), :class:`InvalidTransition` or :class:`KeptChanging`."""
-    for _attempt in range(MAX_ATTEMPTS):
+
+    async def attempt(_: int) -> tuple[Alert, int] | Again:
         current = await store.get(alert_id)
         if current is None or not visible(current):
             raise AlertNotFound(alert_id)
@@ -179,6 +181,10 @@ async def act(
             transition(current, action, by=by, now=now(), note=note, assignee=assignee)
         )
         [seq] = await store.upsert([Upsert(changed, current.revision, Change.STATUS, 0)])
-        if seq is not None:
-            return changed, seq
-    raise KeptChanging(f"告警{alert_id}正被频繁更新，请稍后重试")
+        return AGAIN if seq is None else (changed, seq)
+
+    return await compare_and_set(
+        attempt,
+        attempts=MAX_ATTEMPTS,
+        exhausted=lambda: KeptChanging(f"告警{alert_id}正被频繁更新，请稍后重试"),
+    )

@@ -28,6 +28,7 @@ from ulid import ULID
 
 from alerts.routing import OVERSIGHT_DEPARTMENT
 from core.errors import AuthError, Forbidden
+from core.redis_reply import text_of
 from streams.alert import Actor
 
 if TYPE_CHECKING:
@@ -74,10 +75,6 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class Accounts:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -104,13 +101,13 @@ class Accounts:
         digest: Any = await self._redis.hget(INDEX_KEY, account_id)
         if digest is None:
             return None
-        raw = await self._redis.get(ACCOUNT_KEY.format(digest=_text(digest)))
+        raw = await self._redis.get(ACCOUNT_KEY.format(digest=text_of(digest)))
         return Account.model_validate_json(raw) if raw else None
 
     async def list(self, department: str | None = None) -> list[Account]:
         """Every account (of ``department`` when given), oldest first."""
         index: Any = await self._redis.hgetall(INDEX_KEY)
-        digests = [_text(d) for _, d in sorted(index.items())]
+        digests = [text_of(d) for _, d in sorted(index.items())]
         if not digests:
             return []
         docs: Any = await self._redis.mget([ACCOUNT_KEY.format(digest=d) for d in digests])
@@ -122,7 +119,7 @@ class Accounts:
         digest: Any = await self._redis.hget(INDEX_KEY, account_id)
         if digest is None:
             return None
-        key = ACCOUNT_KEY.format(digest=_text(digest))
+        key = ACCOUNT_KEY.format(digest=text_of(digest))
         raw = await self._redis.get(key)
         if raw is None:
             return None

@@ -9,6 +9,7 @@ from importlib import resources
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from alerts.notify.wiring import NotifyStores
 from alerts.store import AlertStore
@@ -136,10 +137,18 @@ def create_app(settings: Settings) -> FastAPI:
             {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
         )
 
-    board = resources.files("api").joinpath("static/board.html").read_text(encoding="utf-8")
+    _serve_board(app)
+    return app
+
+
+def _serve_board(app: FastAPI) -> None:
+    """The officers' board: its page at ``/`` and its script, plain ES modules
+    (``api/static/board/*.js``, ``main.js`` first), under ``/board/`` as they are."""
+    static = resources.files("api").joinpath("static")
+    board = static.joinpath("board.html").read_text(encoding="utf-8")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> HTMLResponse:
         return HTMLResponse(board)
 
-    return app
+    app.mount("/board", StaticFiles(directory=str(static.joinpath("board"))), name="board")

@@ -41,7 +41,9 @@ from redis.exceptions import RedisError
 
 from api.accounts import Account
 from api.audit_anchor import Anchor, AnchorPublisher, read_anchor
+from core.cas import AGAIN, Again, compare_and_set
 from core.errors import StoreError
+from core.redis_reply import text_of
 
 STREAM_KEY = "rw:{audit}:v2"
 HEAD_KEY = "rw:{audit}:head:v2"
@@ -124,10 +126,6 @@ def seal(key: bytes, entry: AuditEntry) -> tuple[bytes, str]:
     return body, chain_hash(key, entry.prev, body)
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class AuditLog:
     def __init__(
         self,
@@ -155,35 +153,42 @@ class AuditLog:
         detail: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
         """Append one entry to the chain; raises :class:`StoreError` if Redis fails."""
+
+        async def attempt(_: int) -> AuditEntry | Again:
+            head: Any = await self._redis.hmget(self._head, "hash", "count")
+            prev = text_of(head[0]) if head[0] else ""
+            count = int(head[1] or 0)
+            entry = AuditEntry(
+                seq=count + 1,
+                at=self._now(),
+                account_id=account.account_id,
+                account_name=account.name,
+                department=account.department,
+                role=str(account.role),
+                action=str(action),
+                target=target,
+                purpose=purpose,
+                detail=dict(detail or {}),
+                prev=prev or GENESIS,
+            )
+            body, digest = seal(self._key, entry)
+            if not await self._append(
+                keys=[self._stream, self._head], args=[prev, count, body, digest]
+            ):
+                return AGAIN
+            if self._anchor is not None:
+                self._anchor.note(Anchor(self._stream, entry.seq, digest))
+            return entry
+
         try:
-            for attempt in range(MAX_ATTEMPTS):
-                head: Any = await self._redis.hmget(self._head, "hash", "count")
-                prev = _text(head[0]) if head[0] else ""
-                count = int(head[1] or 0)
-                entry = AuditEntry(
-                    seq=count + 1,
-                    at=self._now(),
-                    account_id=account.account_id,
-                    account_name=account.name,
-                    department=account.department,
-                    role=str(account.role),
-                    action=str(action),
-                    target=target,
-                    purpose=purpose,
-                    detail=dict(detail or {}),
-                    prev=prev or GENESIS,
-                )
-                body, digest = seal(self._key, entry)
-                if await self._append(
-                    keys=[self._stream, self._head], args=[prev, count, body, digest]
-                ):
-                    if self._anchor is not None:
-                        self._anchor.note(Anchor(self._stream, entry.seq, digest))
-                    return entry
-                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+            return await compare_and_set(
+                attempt,
+                attempts=MAX_ATTEMPTS,
+                pause=_jitter,
+                exhausted=lambda: StoreError("the audit log head kept moving: append abandoned"),
+            )
         except RedisError as exc:
             raise StoreError(f"appending to the audit log failed: {exc}") from exc
-        raise StoreError("the audit log head kept moving: append abandoned")
 
     async def entries(self, *, before: int | None = None) -> AsyncIterator[AuditEntry]:
         """Entries newest first, those with ``seq < before`` when given."""
@@ -194,7 +199,7 @@ class AuditLog:
                 yield AuditEntry.model_validate_json(fields[b"entry"])
             if len(rows) < PAGE:
                 return
-            top = "(" + _text(rows[-1][0])
+            top = "(" + text_of(rows[-1][0])
 
 
 class ChainCheck:
@@ -281,14 +286,14 @@ async def verify(
     while True:
         rows: Any = await redis.xrange(stream, min=start, max="+", count=PAGE)
         for entry_id, fields in rows:
-            body, stored = fields.get(b"entry"), _text(fields.get(b"hash", b""))
-            if not check.step(_text(entry_id), body, stored):
+            body, stored = fields.get(b"entry"), text_of(fields.get(b"hash", b""))
+            if not check.step(text_of(entry_id), body, stored):
                 return check.finish("", 0)
         if len(rows) < PAGE:
             break
-        start = "(" + _text(rows[-1][0])
+        start = "(" + text_of(rows[-1][0])
     head: Any = await redis.hmget(head_key, "hash", "count")
-    return check.finish(_text(head[0] or b""), int(head[1] or 0))
+    return check.finish(text_of(head[0] or b""), int(head[1] or 0))
 
 
 async def verify_anchored(redis: Redis, settings: Any) -> AuditReport:
@@ -341,6 +346,11 @@ def audit_verify_command(settings: Any) -> int:
 async def get_audit(request: Request) -> AuditLog:
     audit: AuditLog = request.app.state.audit
     return audit
+
+
+async def _jitter(attempt: int) -> None:
+    """A random pause after a lost append, growing with the attempts."""
+    await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
 
 
 def _header_text(value: str) -> str:

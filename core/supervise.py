@@ -1,5 +1,7 @@
-"""Supervised background tasks: a task that fails is logged, counted and started again
-after a growing pause, for the life of the process.
+"""Supervised background tasks: a task that fails is logged, counted
+(``riskwire_task_restarts_total``) and started again after a growing pause, for the life of
+the process. The API's feed tail and the worker's tasks and timers
+(:mod:`processors.supervise`) all run under it.
 
 A long-lived task (the API's live-feed tail) must never die of one error and leave the
 process running without it. ``supervise`` restarts it; the task itself keeps what it needs
@@ -44,15 +46,20 @@ async def supervise(
     backoff: Backoff = DEFAULT_BACKOFF,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    stop_on_return: bool = False,
 ) -> None:
     """Run ``run()`` for ever: whenever it raises, or returns, start it again after
-    :meth:`Backoff.delay`. Only cancellation stops it."""
+    :meth:`Backoff.delay`. Only cancellation stops it, or, with ``stop_on_return``, a
+    ``run()`` that returns (a task that ends when its own stop signal is set)."""
+    TASK_RESTARTS.labels(name)  # the series exists, at 0, before the first restart
     failures = 0
     while True:
         started = monotonic()
         error = "returned"
         try:
             await run()
+            if stop_on_return:
+                return
         except asyncio.CancelledError:
             raise
         except Exception as exc:

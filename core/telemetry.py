@@ -109,11 +109,6 @@ PUBLISH_ERRORS = Counter(
     "Kafka publishes that failed and are retried, by publisher.",
     ["publisher"],
 )
-WORKER_TASK_ERRORS = Counter(
-    "riskwire_worker_task_errors_total",
-    "Worker tasks and timers that raised and were restarted, by task.",
-    ["task"],
-)
 WS_CLIENTS = Gauge(
     "riskwire_websocket_clients", "Connected live-feed clients.", multiprocess_mode="livesum"
 )
@@ -126,7 +121,7 @@ WS_DROPPED = Counter(
 )
 TASK_RESTARTS = Counter(
     "riskwire_task_restarts_total",
-    "Supervised background tasks restarted after a failure, by task.",
+    "Supervised background tasks and timers restarted after a failure, by task.",
     ["task"],
 )
 API_REFUSED = Counter(

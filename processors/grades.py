@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
+from core.redis_reply import text_of
 from core.telemetry import get_logger
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from rules.grading import DEFAULT_WEIGHTS, Grade, GradeWeights, grade
@@ -178,10 +179,6 @@ def _ms(when: datetime) -> int:
     return (when - _EPOCH) // timedelta(milliseconds=1)
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class GradeStore:
     def __init__(
         self, redis: Redis, *, feed_maxlen: int = 100_000, history_max: int = 1_000
@@ -228,9 +225,9 @@ class GradeStore:
             raise StoreError(f"recording {len(changes)} grades failed: {exc}") from exc
         outbox: dict[str, list[str]] = {}
         for c, (_, items) in zip(changes, replies, strict=True):
-            outbox[c.uscc] = [_text(i) for i in items]  # the last reply holds the others'
+            outbox[c.uscc] = [text_of(i) for i in items]  # the last reply holds the others'
         await self._feed(outbox)
-        return [Recorded(_text(outcome)) for outcome, _ in replies]
+        return [Recorded(text_of(outcome)) for outcome, _ in replies]
 
     async def as_of(self, uscc: str, when: datetime) -> Grade | None:
         """The grade ``uscc`` had at ``when``: the latest one computed at or before it."""

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from redis.asyncio import Redis
 
+from core.cas import AGAIN, Again, compare_and_set
 from core.errors import ConfigError, RiskwireError
 from core.telemetry import get_logger
 from rules.base import Rule
@@ -128,7 +129,8 @@ class LiveRules:
         Raises :class:`ConfigError` for a bad table, :class:`VersionConflict` when
         ``expected_version`` is given and is not the current one."""
         checked = checked_table(rule_id, table)
-        for _attempt in range(MAX_ATTEMPTS):
+
+        async def attempt(_: int) -> Overrides | Again:
             current = await self.read()
             if expected_version is not None and expected_version != current.version:
                 raise VersionConflict(
@@ -140,9 +142,15 @@ class LiveRules:
             effective(self.base, Overrides(rules=rules))  # the whole must still load
             doc = orjson.dumps({"rules": rules, "updated_at": now.isoformat(), "updated_by": by})
             version = int(await self._put(keys=[RULES_KEY], args=[current.version, doc]))
-            if version >= 0:
-                return Overrides(version, rules, now.isoformat(), by, previous=current.rules)
-        raise VersionConflict("规则配置正被频繁修改，请稍后重试")
+            if version < 0:
+                return AGAIN
+            return Overrides(version, rules, now.isoformat(), by, previous=current.rules)
+
+        return await compare_and_set(
+            attempt,
+            attempts=MAX_ATTEMPTS,
+            exhausted=lambda: VersionConflict("规则配置正被频繁修改，请稍后重试"),
+        )
 
 
 class RulesWatcher:

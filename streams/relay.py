@@ -1,8 +1,9 @@
 """Relaying a Redis stream (an outbox) to Kafka, at least once.
 
-The workers share one Redis consumer group on the stream, so each entry is published by
-one of them; an entry is acknowledged only after the broker has it, and entries a dead
-worker left pending are claimed by the others after ``claim_idle_ms``. A subclass says
+The workers share one Redis consumer group on the stream (:mod:`streams.stream_group`, the
+loop the webhook scheduler's feed tail runs too), so each entry is published by one of
+them; an entry is acknowledged only after the broker has it, and entries a dead worker
+left pending are claimed by the others after ``claim_idle_ms``. A subclass says
 which Kafka messages an entry becomes (:meth:`StreamRelay.messages`); consumers of those
 topics must tolerate a republished entry (they keep the latest revision, or the topic is
 compacted by key).
@@ -18,21 +19,21 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
 
-from core.errors import DlqReason, PublishError, StoreError
-from core.telemetry import OUTPUT_DEAD_LETTERED, PUBLISH_ERRORS, REDIS_ERRORS, get_logger
+from core.errors import DlqReason, PublishError
+from core.telemetry import OUTPUT_DEAD_LETTERED, get_logger
 from streams.excerpt import raw_excerpt
 from streams.refusal import refusal_of
+from streams.stream_group import Entry, GroupReader, StreamGroup, relay_loop
 
 log = get_logger(__name__)
 
 Message = tuple[str, bytes | None, bytes]  # topic, key, value
-Entry = tuple[bytes, dict[bytes, bytes]]  # stream entry id, fields
+__all__ = ["Entry", "Message", "Publisher", "StreamRelay"]
 
 
 class Publisher(Protocol):
@@ -57,9 +58,9 @@ class StreamRelay(ABC):
         claim_idle_ms: int = 30_000,
         dead_letter_topic: str | None = None,
     ) -> None:
-        self._redis, self._publisher = redis, publisher
-        self._stream, self._group, self._consumer = stream, group, consumer
-        self._batch, self._block_ms, self._claim_idle_ms = batch, block_ms, claim_idle_ms
+        self._publisher, self._stream = publisher, stream
+        tail = StreamGroup(stream, group, consumer, "0", batch, block_ms, claim_idle_ms)
+        self._reader = GroupReader(redis, tail, name=self.name)
         self._dead_letter_topic = dead_letter_topic
 
     @abstractmethod
@@ -70,71 +71,21 @@ class StreamRelay(ABC):
         """Called after the broker has the entries' messages (metrics)."""
 
     async def ensure_group(self) -> None:
-        try:
-            await self._redis.xgroup_create(self._stream, self._group, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await self._reader.ensure_group()
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Relay until ``stopping``; survives Redis and broker errors, a lost stream or
-        group, and messages the broker refuses."""
-        while not stopping.is_set():
-            try:
-                await self.ensure_group()
-                break
-            except RedisError as exc:
-                REDIS_ERRORS.labels(self.name).inc()
-                log.warning("relay cannot create its group", relay=self.name, error=str(exc))
-                await asyncio.sleep(1)
-        while not stopping.is_set():
-            try:
-                await self.step()
-            except ResponseError as exc:
-                # NOGROUP / UNBLOCKED: the stream or its group is gone (Redis restarted
-                # without its data, or the key was deleted). Recreate the group and go on.
-                REDIS_ERRORS.labels(self.name).inc()
-                log.warning(
-                    "relay read refused, recreating its group", relay=self.name, error=str(exc)
-                )
-                await asyncio.sleep(0.5)
-                await self._recreate_group()
-            except (RedisError, StoreError) as exc:
-                REDIS_ERRORS.labels(self.name).inc()
-                log.warning("relay step failed", relay=self.name, error=str(exc))
-                await asyncio.sleep(1)
-            except PublishError as exc:
-                PUBLISH_ERRORS.labels(self.name).inc()
-                log.warning("relay publish failed, retrying", relay=self.name, error=str(exc))
-                await asyncio.sleep(1)
-
-    async def _recreate_group(self) -> None:
-        try:
-            await self.ensure_group()
-        except RedisError as exc:  # Redis still away: the next step tries again
-            log.warning("relay group not recreated", relay=self.name, error=str(exc))
+        group, and messages the broker refuses (:func:`streams.stream_group.relay_loop`)."""
+        await relay_loop(self._reader, self.step, stopping)
 
     async def step(self) -> int:
         """Publish one batch: entries this consumer or a dead one left pending, else new ones."""
-        claimed: Any = await self._redis.xautoclaim(
-            self._stream,
-            self._group,
-            self._consumer,
-            min_idle_time=self._claim_idle_ms,
-            count=self._batch,
-        )
-        entries: list[Entry] = [e for e in claimed[1] if e[1]]
-        if not entries:
-            reply: Any = await self._redis.xreadgroup(
-                self._group,
-                self._consumer,
-                {self._stream: ">"},
-                count=self._batch,
-                block=self._block_ms,
-            )
-            entries = reply[0][1] if reply else []
-        if not entries:
-            return 0
+        entries = await self._reader.step(self._relay)
+        if entries:
+            self.published(entries)
+        return len(entries)
+
+    async def _relay(self, entries: Sequence[Entry]) -> None:
         try:
             await self._publish(await self.messages(entries))
         except PublishError as exc:
@@ -142,9 +93,6 @@ class StreamRelay(ABC):
                 raise
             for entry in entries:  # one by one: dead-letter only the refused ones
                 await self._publish_entry(entry)
-        await self._redis.xack(self._stream, self._group, *[entry_id for entry_id, _ in entries])
-        self.published(entries)
-        return len(entries)
 
     async def _publish(self, messages: Sequence[Message]) -> None:
         try:

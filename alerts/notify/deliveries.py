@@ -29,11 +29,10 @@ import random
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
 
 from alerts.notify.base import Delivery, DeliveryState, Notifier, Outcome, OutcomeKind, Reason
 from alerts.notify.endpoints import Endpoint
@@ -52,6 +51,7 @@ from core.clock import Clock
 from core.errors import StoreError
 from core.telemetry import REDIS_ERRORS, get_logger
 from streams.alert import Alert
+from streams.stream_group import Entry, GroupReader, StreamGroup, relay_loop
 
 GROUP = "webhooks"
 log = get_logger(__name__)
@@ -119,10 +119,13 @@ class DeliveryScheduler:
         self._subscriptions = subscriptions
         self._notifier = notifier
         self._clock = clock
-        self._redis = redis
-        self._consumer = consumer
         self._policy = policy
         self._limits = limits
+        self._feed_reader = (
+            None
+            if redis is None
+            else GroupReader(redis, _feed_group(consumer, limits), name="webhooks")
+        )
         self._rng = rng or random.Random()
         self._in_flight: Counter[str] = Counter()
         self._department_in_flight: Counter[str] = Counter()
@@ -164,62 +167,29 @@ class DeliveryScheduler:
         return added
 
     async def enqueue_from_feed(self, stopping: asyncio.Event) -> None:
-        """Tail the alert feed until ``stopping`` is set; survives Redis failures."""
-        await self.ensure_group()
-        while not stopping.is_set():
-            try:
-                await self.feed_step()
-            except ResponseError as exc:  # NOGROUP: the feed was lost; start again from now
-                REDIS_ERRORS.labels("webhooks").inc()
-                log.warning("webhook feed read refused, recreating its group", error=str(exc))
-                await asyncio.sleep(0.5)
-                await self.ensure_group()
-            except (RedisError, StoreError) as exc:
-                REDIS_ERRORS.labels("webhooks").inc()
-                log.warning("webhook feed step failed", error=str(exc))
-                await asyncio.sleep(1)
+        """Tail the alert feed until ``stopping`` is set; survives Redis failures
+        (:func:`streams.stream_group.relay_loop`)."""
+        await relay_loop(self._feed, self.feed_step, stopping)
 
     async def ensure_group(self) -> None:
         """Create the ``webhooks`` group at the feed's end: endpoints get changes from the
         moment webhooks are switched on, never the whole replay buffer."""
-        try:
-            await self._feed.xgroup_create(FEED_KEY, GROUP, id="$", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await self._feed.ensure_group()
 
     async def feed_step(self) -> int:
         """Queue one batch of feed entries: left pending by a dead consumer, else new."""
-        lim = self._limits
-        reply: Any = await self._feed.xautoclaim(
-            FEED_KEY,
-            GROUP,
-            self._consumer,
-            min_idle_time=lim.feed_claim_idle_ms,
-            count=lim.feed_batch,
+        return len(await self._feed.step(self._enqueue_entries))
+
+    async def _enqueue_entries(self, entries: Sequence[Entry]) -> None:
+        await self.enqueue_changes(
+            [(f[b"alert"], f.get(b"change", b"").decode()) for _, f in entries]
         )
-        entries = [e for e in reply[1] if e[1]]
-        if not entries:
-            reply = await self._feed.xreadgroup(
-                GROUP,
-                self._consumer,
-                {FEED_KEY: ">"},
-                count=lim.feed_batch,
-                block=lim.feed_block_ms,
-            )
-            entries = reply[0][1] if reply else []
-        if not entries:
-            return 0
-        changes = [(f[b"alert"], f.get(b"change", b"").decode()) for _, f in entries]
-        await self.enqueue_changes(changes)
-        await self._feed.xack(FEED_KEY, GROUP, *[entry_id for entry_id, _ in entries])
-        return len(entries)
 
     @property
-    def _feed(self) -> Redis:
-        if self._redis is None:
+    def _feed(self) -> GroupReader:
+        if self._feed_reader is None:
             raise StoreError("this scheduler was built without Redis: it cannot read the feed")
-        return self._redis
+        return self._feed_reader
 
     # ---------------------------------------------------------------- queue -> endpoints
 
@@ -388,6 +358,18 @@ class DeliveryScheduler:
 
     def _now_ms(self) -> int:
         return _ms(self._clock.now())
+
+
+def _feed_group(consumer: str, limits: Limits) -> StreamGroup:
+    return StreamGroup(
+        FEED_KEY,
+        GROUP,
+        consumer,
+        start_id="$",
+        batch=limits.feed_batch,
+        block_ms=limits.feed_block_ms,
+        claim_idle_ms=limits.feed_claim_idle_ms,
+    )
 
 
 def _ms(at: datetime) -> int:

@@ -21,11 +21,13 @@ from ulid import ULID
 
 from alerts.notify.sealing import SecretBox
 from alerts.notify.webhook import generate_secret, secret_key
+from core.cas import AGAIN, Again, compare_and_set
 from core.clock import Clock
 from core.errors import QuotaExceeded, StoreError
 
 ENDPOINTS_KEY = "rw:wh:endpoints:v1"
 DEFAULT_MAX_PER_DEPARTMENT = 10
+SWAP_ATTEMPTS = 5  # an endpoint written meanwhile is read again, this many times at most
 _CREATE_LUA = """
 -- KEYS: endpoints. ARGV: department, most per department, id, doc. 1 if added.
 local n = 0
@@ -147,18 +149,26 @@ class EndpointStore:
 
     async def set_disabled(self, endpoint_id: str, disabled_at: datetime | None) -> bool:
         """Disable (a time) or enable (``None``) an endpoint; ``False`` if there is none."""
-        for _ in range(5):  # written meanwhile: read it again
-            try:
-                doc = await self._redis.hget(ENDPOINTS_KEY, endpoint_id)
-                if not doc:
-                    return False
-                stored = _StoredEndpoint.model_validate_json(doc)
-                new = stored.model_copy(update={"disabled_at": disabled_at}).model_dump_json()
-                if await self._swap(keys=[ENDPOINTS_KEY], args=[endpoint_id, doc, new]):
-                    return True
-            except RedisError as exc:
-                raise StoreError(f"updating a webhook endpoint failed: {exc}") from exc
-        raise StoreError("updating a webhook endpoint failed: too many concurrent writes")
+
+        async def attempt(_: int) -> bool | Again:
+            doc = await self._redis.hget(ENDPOINTS_KEY, endpoint_id)
+            if not doc:
+                return False
+            stored = _StoredEndpoint.model_validate_json(doc)
+            new = stored.model_copy(update={"disabled_at": disabled_at}).model_dump_json()
+            swapped = await self._swap(keys=[ENDPOINTS_KEY], args=[endpoint_id, doc, new])
+            return True if swapped else AGAIN  # written meanwhile: read it again
+
+        try:
+            return await compare_and_set(
+                attempt,
+                attempts=SWAP_ATTEMPTS,
+                exhausted=lambda: StoreError(
+                    "updating a webhook endpoint failed: too many concurrent writes"
+                ),
+            )
+        except RedisError as exc:
+            raise StoreError(f"updating a webhook endpoint failed: {exc}") from exc
 
     async def _docs(self, departments: Collection[str]) -> list[_StoredEndpoint]:
         try:

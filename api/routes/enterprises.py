@@ -33,6 +33,7 @@ from api.schemas import (
     RowStatus,
     errors,
 )
+from core.redis_reply import text_of
 from processors.grades import current_key
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.redis import doc_key
@@ -186,7 +187,7 @@ async def _batch_facts(redis: Redis, account: Account, usccs: Sequence[str]) -> 
             pipe.hget(doc_key(EntityRef("per", key)), "doc")
         replies = await pipe.execute()
     opened, people_docs = replies[: len(profiles)], replies[len(profiles) :]
-    ids = {u: {_text(i) for i in found if i} for u, found in zip(profiles, opened, strict=True)}
+    ids = {u: {text_of(i) for i in found if i} for u, found in zip(profiles, opened, strict=True)}
     people = {
         k: PersonProfile.model_validate_json(d) for k, d in zip(keys, people_docs, strict=True) if d
     }
@@ -217,10 +218,6 @@ async def _visible(redis: Redis, account: Account, alert_ids: set[str]) -> set[s
         for alert_id, doc in zip(ordered, docs, strict=True)
         if doc and account.sees(orjson.loads(doc).get("departments", ()))
     }
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 @router.get(

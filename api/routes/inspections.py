@@ -43,6 +43,7 @@ from api.schemas import (
     InspectorPublic,
     errors,
 )
+from core.redis_reply import text_of
 from processors.profiles.redis import doc_key
 from processors.profiles.store import EntityRef
 
@@ -67,13 +68,13 @@ async def graded_candidates(redis: Redis) -> dict[str, Letter]:
                 pipe.hget(key, "grade")
             letters: list[Any] = await pipe.execute()
         for key, letter in zip(batch, letters, strict=True):
-            text = _text(letter) if letter else ""
+            text = text_of(letter) if letter else ""
             if text in LETTERS:
                 out[key[len("rw:{ent:") : -len("}:grade:v1")]] = cast(Letter, text)
         batch.clear()
 
     async for key in redis.scan_iter(match=GRADE_PATTERN, count=1000):
-        batch.append(_text(key))
+        batch.append(text_of(key))
         if len(batch) >= 1000:
             await flush()
     if batch:
@@ -262,7 +263,3 @@ async def verify_draw(
     record = await _visible_record(redis, account, draw_id)
     problems = check(record)
     return DrawCheckPublic(draw_id=draw_id, ok=not problems, problems=problems)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

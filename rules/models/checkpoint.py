@@ -44,6 +44,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from core.cas import AGAIN, Again, compare_and_set
 from core.errors import StoreError
 from core.telemetry import MODEL_LABELS
 from rules.models.early_warning import DEFAULT_CONFIG, EarlyWarningModel, ModelConfig
@@ -168,28 +169,35 @@ class ModelStore:
         """Learn one round: the labels at the head of the queue (at most
         :data:`MAX_LABELS_PER_WRITE`) that no worker has learned yet, in order."""
         async with self._lock:
-            for attempt in range(MAX_CAS_ATTEMPTS):
-                try:
-                    ver, blob, entries, flags = await self._read_queue(
-                        keys=[self.key, self.learned_key, self.queue_key],
-                        args=[self._version, MAX_LABELS_PER_WRITE],
-                    )
-                except RedisError as exc:
-                    raise StoreError(f"reading model {self.name} failed: {exc}") from exc
-                version = int(ver)
-                if version != self._version:
-                    self._install(version, blob)
-                if not entries:
-                    return LearnResult(0, 0, version, attempt)
-                new: dict[str, Label] = {}
-                for entry, seen in zip(entries, flags, strict=True):
-                    label = Label(*orjson.loads(entry))
-                    if not int(seen):
-                        new.setdefault(label.eid, label)  # offered twice: learned once
-                if await self._write(version, list(new.values()), trim=len(entries)):
-                    _count(len(new), len(entries) - len(new))
-                    return LearnResult(len(new), len(entries) - len(new), self._version, attempt)
-        raise StoreError(f"model {self.name} kept changing under this worker")
+            return await compare_and_set(
+                self._learn_queued_once, attempts=MAX_CAS_ATTEMPTS, exhausted=self._kept_changing
+            )
+
+    async def _learn_queued_once(self, attempt: int) -> LearnResult | Again:
+        try:
+            ver, blob, entries, flags = await self._read_queue(
+                keys=[self.key, self.learned_key, self.queue_key],
+                args=[self._version, MAX_LABELS_PER_WRITE],
+            )
+        except RedisError as exc:
+            raise StoreError(f"reading model {self.name} failed: {exc}") from exc
+        version = int(ver)
+        if version != self._version:
+            self._install(version, blob)
+        if not entries:
+            return LearnResult(0, 0, version, attempt)
+        new: dict[str, Label] = {}
+        for entry, seen in zip(entries, flags, strict=True):
+            label = Label(*orjson.loads(entry))
+            if not int(seen):
+                new.setdefault(label.eid, label)  # offered twice: learned once
+        if not await self._write(version, list(new.values()), trim=len(entries)):
+            return AGAIN
+        _count(len(new), len(entries) - len(new))
+        return LearnResult(len(new), len(entries) - len(new), self._version, attempt)
+
+    def _kept_changing(self) -> StoreError:
+        return StoreError(f"model {self.name} kept changing under this worker")
 
     async def learn(
         self, labels: Sequence[Label | tuple[str, Mapping[str, float], bool]]
@@ -217,15 +225,20 @@ class ModelStore:
 
     async def _learn_chunk(self, chunk: Sequence[Label]) -> tuple[int, int, int]:
         """(labels learned, version after, conflicts) for at most one write's worth."""
-        for attempt in range(MAX_CAS_ATTEMPTS):
+
+        async def attempt(n: int) -> tuple[int, int, int] | Again:
             version, flags = await self._fetch([label.eid for label in chunk])
             new = [label for label, seen in zip(chunk, flags, strict=True) if not seen]
             if not new:
-                return 0, version, attempt
-            if await self._write(version, new, trim=0):
-                _count(len(new), len(chunk) - len(new))
-                return len(new), self._version, attempt
-        raise StoreError(f"model {self.name} kept changing under this worker")
+                return 0, version, n
+            if not await self._write(version, new, trim=0):
+                return AGAIN
+            _count(len(new), len(chunk) - len(new))
+            return len(new), self._version, n
+
+        return await compare_and_set(
+            attempt, attempts=MAX_CAS_ATTEMPTS, exhausted=self._kept_changing
+        )
 
     async def _write(self, version: int, new: Sequence[Label], *, trim: int) -> bool:
         """Learn ``new`` on the cached copy of ``version`` and write it back, adding their

@@ -18,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 BOARD_HTML = ROOT / "api" / "static" / "board.html"
+BOARD_MODULES = ROOT / "api" / "static" / "board"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 LAUNCH_ARGS = [
     "--disable-gpu",

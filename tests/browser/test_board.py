@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .conftest import BOARD_HTML
+from .conftest import BOARD_HTML, BOARD_MODULES
 
 try:
     from playwright.async_api import expect
@@ -266,6 +266,12 @@ class FakeBackend:
         if path == "/":
             await route.fulfill(
                 status=200, content_type="text/html; charset=utf-8", body=BOARD_HTML.read_text()
+            )
+            return
+        if path.startswith("/board/"):  # the board's ES modules, as the API serves them
+            module = BOARD_MODULES / path.removeprefix("/board/")
+            await route.fulfill(
+                status=200, content_type="text/javascript; charset=utf-8", body=module.read_text()
             )
             return
         if req.headers.get("authorization") != f"Bearer {TOKEN}":

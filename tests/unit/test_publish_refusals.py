@@ -20,6 +20,7 @@ from aiokafka.errors import (
 from faust.exceptions import ProducerSendError
 
 from core.errors import DlqReason, InvalidEvent, PublishError
+from core.supervise import Backoff
 from processors import dead_letters
 from processors.dead_letters import KafkaDeadLetters
 from processors.pipeline import DeadLetter, Incoming
@@ -112,7 +113,7 @@ async def test_a_worker_task_that_raises_is_restarted() -> None:
         if len(runs) < 3:
             raise ConnectionError("Redis went away")
 
-    await asyncio.wait_for(keep_running("test", flaky, delay_s=0.001), timeout=5)
+    await asyncio.wait_for(keep_running("test", flaky, backoff=Backoff(0.001, 0.001)), timeout=5)
     assert runs == [0, 1, 2]
 
 

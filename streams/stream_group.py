@@ -1,0 +1,135 @@
+"""Tailing a Redis stream with a consumer group, at least once: the loop both relays run.
+
+Every worker runs the same loop on the same group, so each entry is handled by one of them.
+:meth:`GroupReader.step` reads a batch (entries a dead consumer left pending for
+``claim_idle_ms`` first, else new ones), hands it to the caller and acknowledges it only
+after the handler returned: a handler that raises leaves the batch pending, and it is read
+again. :func:`relay_loop` runs steps until ``stopping`` and survives what Redis and the
+broker do to it:
+
+- Redis refuses the read (``NOGROUP`` / ``UNBLOCKED``: the stream or its group is gone, a
+  Redis restarted without its data): pause ``REFUSED_PAUSE_S``, recreate the group, go on;
+- Redis or a store fails (:class:`~core.errors.StoreError`), or the broker is away
+  (:class:`~core.errors.PublishError`): counted, pause ``RETRY_PAUSE_S``, try again.
+
+The stream alert relay (:mod:`streams.relay`: stream to Kafka) and the webhook scheduler's
+feed tail (:mod:`alerts.notify.deliveries`: feed to delivery queue) are the two users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from core.errors import PublishError, StoreError
+from core.telemetry import PUBLISH_ERRORS, REDIS_ERRORS, get_logger
+
+log = get_logger(__name__)
+
+Entry = tuple[bytes, dict[bytes, bytes]]  # stream entry id, fields
+Handler = Callable[[Sequence[Entry]], Awaitable[object]]
+Sleep = Callable[[float], Awaitable[None]]
+
+RETRY_PAUSE_S = 1.0  # after a Redis, store or broker failure
+REFUSED_PAUSE_S = 0.5  # after Redis refused the read, before recreating the group
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGroup:
+    """One consumer of a consumer group on a stream. ``start_id`` is where a new group
+    starts: ``"0"`` the whole stream, ``"$"`` from now on."""
+
+    stream: str
+    group: str
+    consumer: str
+    start_id: str = "0"
+    batch: int = 500
+    block_ms: int = 1000
+    claim_idle_ms: int = 30_000
+
+
+class GroupReader:
+    """Reads and acknowledges the entries of one :class:`StreamGroup`."""
+
+    def __init__(self, redis: Redis, group: StreamGroup, *, name: str) -> None:
+        self._redis, self.group, self.name = redis, group, name  # name: a bounded label
+
+    async def ensure_group(self) -> None:
+        g = self.group
+        try:
+            await self._redis.xgroup_create(g.stream, g.group, id=g.start_id, mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def read(self) -> list[Entry]:
+        """One batch: entries this consumer or a dead one left pending, else new ones."""
+        g = self.group
+        claimed: Any = await self._redis.xautoclaim(
+            g.stream, g.group, g.consumer, min_idle_time=g.claim_idle_ms, count=g.batch
+        )
+        entries: list[Entry] = [e for e in claimed[1] if e[1]]
+        if entries:
+            return entries
+        reply: Any = await self._redis.xreadgroup(
+            g.group, g.consumer, {g.stream: ">"}, count=g.batch, block=g.block_ms
+        )
+        return reply[0][1] if reply else []
+
+    async def step(self, handle: Handler) -> list[Entry]:
+        """Read one batch, hand it to ``handle``, acknowledge it; answers the batch."""
+        entries = await self.read()
+        if entries:
+            await handle(entries)
+            await self._redis.xack(
+                self.group.stream, self.group.group, *[entry_id for entry_id, _ in entries]
+            )
+        return entries
+
+
+async def relay_loop(
+    reader: GroupReader,
+    step: Callable[[], Awaitable[object]],
+    stopping: asyncio.Event,
+    *,
+    sleep: Sleep = asyncio.sleep,
+) -> None:
+    """Create the group (retrying while Redis is away), then run ``step`` (one
+    :meth:`GroupReader.step` and whatever its user adds) until ``stopping``."""
+    name = reader.name
+    while not stopping.is_set():
+        try:
+            await reader.ensure_group()
+            break
+        except RedisError as exc:
+            REDIS_ERRORS.labels(name).inc()
+            log.warning("relay cannot create its group", relay=name, error=str(exc))
+            await sleep(RETRY_PAUSE_S)
+    while not stopping.is_set():
+        try:
+            await step()
+        except ResponseError as exc:
+            REDIS_ERRORS.labels(name).inc()
+            log.warning("relay read refused, recreating its group", relay=name, error=str(exc))
+            await sleep(REFUSED_PAUSE_S)
+            await _recreate_group(reader)
+        except (RedisError, StoreError) as exc:
+            REDIS_ERRORS.labels(name).inc()
+            log.warning("relay step failed", relay=name, error=str(exc))
+            await sleep(RETRY_PAUSE_S)
+        except PublishError as exc:
+            PUBLISH_ERRORS.labels(name).inc()
+            log.warning("relay publish failed, retrying", relay=name, error=str(exc))
+            await sleep(RETRY_PAUSE_S)
+
+
+async def _recreate_group(reader: GroupReader) -> None:
+    try:
+        await reader.ensure_group()
+    except RedisError as exc:  # Redis still away: the next step tries again
+        log.warning("relay group not recreated", relay=reader.name, error=str(exc))
