@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import redis as redis_sync
 
+from core.redis_client import sync_client
+
 from .conftest import Proc, isolated_settings, start_worker
 from .exactly_once_kit import (
     KILL_AT,
@@ -79,7 +81,7 @@ def test_kill_9_mid_stream_loses_nothing_and_counts_nothing_twice(
         redis_url=claim_redis_db(services, uuid.uuid4().hex[:8]),
         state_dir=tmp_path,
     )
-    client = redis_sync.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url)
     # Child processes inherit these (faust reads them): a dead member leaves the group fast.
     monkeypatch.setenv("BROKER_SESSION_TIMEOUT", "8")
     monkeypatch.setenv("BROKER_HEARTBEAT_INTERVAL", "1")

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis as redis_sync
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
+from core.redis_client import sync_client
 from core.settings import Settings
 
 from .api_kit import eventually
@@ -155,7 +155,7 @@ def test_a_broker_killed_mid_feed_loses_nothing_and_applies_nothing_twice(
         kafka_replication_factor=3,
         kafka_min_insync_replicas=2,
     )
-    client = redis_sync.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url)
     monkeypatch.setenv("BROKER_SESSION_TIMEOUT", "8")
     monkeypatch.setenv("BROKER_HEARTBEAT_INTERVAL", "1")
     context = f"(seed {seed}, app {settings.app_id}, {settings.redis_url})"
