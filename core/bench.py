@@ -55,7 +55,7 @@ from kafka.admin import KafkaAdminClient
 from rich.console import Console
 from rich.progress import Progress
 
-from core.redis_client import sync_client
+from core.redis_client import is_cluster_url, sync_client
 from core.settings import Settings
 from processors.heartbeat import WORKERS_KEY
 from processors.progress import CEILING_STATS_KEY, STATS_KEY
@@ -444,11 +444,16 @@ def summary_text(r: Result) -> str:
 
 
 def with_redis_db(url: str, db: int) -> str:
-    """``url`` pointing at database ``db``.
+    """``url`` pointing at database ``db`` (a cluster has only one: its URL is kept, and
+    the bench empties the whole cluster).
 
     >>> with_redis_db("redis://:pw@127.0.0.1:6379/0?x=1", 14)
     'redis://:pw@127.0.0.1:6379/14?x=1'
+    >>> with_redis_db("redis+cluster://127.0.0.1:7000,127.0.0.1:7001", 14)
+    'redis+cluster://127.0.0.1:7000,127.0.0.1:7001'
     """
+    if is_cluster_url(url):
+        return url
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{db}"))
 

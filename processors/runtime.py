@@ -13,7 +13,9 @@ from redis.asyncio import Redis
 
 from alerts.store import AlertStore
 from core.clock import Clock, SystemClock
+from core.redis_client import is_cluster_url
 from core.redis_client import redis_client as client_for_url
+from core.redis_durability import ReplicaWait
 from core.settings import Settings
 from processors.freshness import SourceFreshness
 from processors.grades import GradeStore
@@ -43,6 +45,14 @@ def redis_client(settings: Settings) -> Redis:
     return client_for_url(settings.redis_url)
 
 
+def replica_wait(redis: Redis, settings: Settings) -> ReplicaWait:
+    """The worker's ``WAIT`` after each batch (:mod:`core.redis_durability`)."""
+    replicas = settings.redis_wait_replicas
+    if replicas is None:
+        replicas = 1 if is_cluster_url(settings.redis_url) else 0
+    return ReplicaWait(redis, replicas=replicas, timeout_ms=settings.redis_wait_timeout_ms)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -54,6 +64,7 @@ class Runtime:
     engine: RuleEngine
     processor: BatchProcessor
     sources: SourceFreshness
+    replicated: ReplicaWait
 
     @classmethod
     def build(
@@ -89,4 +100,16 @@ class Runtime:
             model_inputs=EarlyWarning.inputs,
             sources=sources,
         )
-        return cls(settings, redis, profiles, alerts, grades, models, engine, processor, sources)
+        replicated = replica_wait(redis, settings)
+        return cls(
+            settings,
+            redis,
+            profiles,
+            alerts,
+            grades,
+            models,
+            engine,
+            processor,
+            sources,
+            replicated,
+        )

@@ -344,6 +344,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_run_of_ports(count: int) -> int:
+    """A first port such that it and the ``count - 1`` after it are free on loopback."""
+    import random
+
+    for _ in range(50):
+        base = random.randrange(30_000, 60_000, 2)
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise AssertionError(f"no run of {count} free ports")
+
+
 def api_answers(base: str) -> bool:
     try:
         return httpx.get(f"{base}/healthz", timeout=2).status_code == 200

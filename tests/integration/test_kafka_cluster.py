@@ -25,7 +25,7 @@ from core.redis_client import sync_client
 from core.settings import Settings
 
 from .api_kit import eventually
-from .conftest import ROOT, Proc, isolated_settings, start_worker
+from .conftest import ROOT, Proc, free_run_of_ports, isolated_settings, start_worker
 from .exactly_once_kit import (
     LOCK,
     Departments,
@@ -51,28 +51,12 @@ NODES = 3
 KILLED = 2  # the node killed mid-feed
 
 
-def _free_run_of_ports(count: int) -> int:
-    """A first port such that it and the ``count - 1`` after it are free on loopback."""
-    import socket
-
-    for _ in range(50):
-        base = random.randrange(30_000, 60_000, 2)
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise AssertionError("no run of free ports for the Kafka cluster")
-
-
 class Cluster:
     def __init__(self, directory: Path) -> None:
         self.env = {
             **os.environ,
             "RISKWIRE_CLUSTER_DIR": str(directory),
-            "RISKWIRE_CLUSTER_PORT": str(_free_run_of_ports(2 * NODES)),
+            "RISKWIRE_CLUSTER_PORT": str(free_run_of_ports(2 * NODES)),
             "RISKWIRE_PARTITIONS": "4",
         }
 
