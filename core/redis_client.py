@@ -73,6 +73,11 @@ class TimedRedisCluster(RedisCluster):
     are timed per node by redis-py's own spans only)."""
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        if self._initialize:
+            # Every concurrent first command waits for one discovery of the cluster.
+            # Left to redis-py 8.1, forty concurrent first commands broke connections
+            # mid-reply, and its retry then ran a script twice (an audit entry twice).
+            await self.initialize()
         started = time.perf_counter()
         try:
             return await super().execute_command(*args, **kwargs)
