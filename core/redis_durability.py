@@ -122,12 +122,16 @@ class ReplicaWait:
             masters.append(_Master(node.name, keys[node.name], conn))
         return masters
 
-    async def _forget(self) -> None:
-        """Drop the connections and the topology: the next call finds the masters again
-        (after a failover, the promoted replica)."""
+    async def aclose(self) -> None:
+        """Close the fence connections (a later call opens them again)."""
         for m in self._masters:
             await m.connection.disconnect()
         self._masters = []
+
+    async def _forget(self) -> None:
+        """Drop the connections and the topology: the next call finds the masters again
+        (after a failover, the promoted replica)."""
+        await self.aclose()
         if self._cluster is not None:
             with contextlib.suppress(RedisError):  # still electing: the next call tries again
                 await self._cluster.nodes_manager.initialize()

@@ -14,6 +14,7 @@ mkdir -p build
 SHARED=(
     tests/integration/test_profile_store_contract.py
     tests/integration/test_redis_lua.py
+    tests/integration/test_redis_durability.py
     tests/integration/test_grade_store.py
     tests/integration/test_pipeline_redis.py
     tests/integration/test_alert_listing.py

@@ -39,7 +39,10 @@ async def test_more_replicas_than_a_master_has_fail_within_the_timeout(redis: Re
 async def test_every_master_of_the_cluster_confirms_on_its_replica(redis: Redis) -> None:
     await redis.set("rw:test:durability", b"1")
     wait = ReplicaWait(redis, replicas=1, timeout_ms=5_000)
-    await wait()
-    await wait()  # the connections are kept
-    assert len(wait._masters) == 3
-    assert len({m.key for m in wait._masters}) == 3
+    try:
+        await wait()
+        await wait()  # the connections are kept
+        assert len(wait._masters) == 3
+        assert len({m.key for m in wait._masters}) == 3
+    finally:
+        await wait.aclose()
