@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 STACK  := deploy/stack.sh
 export RISKWIRE_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: help install stack-up stack-down stack-status observe observe-down run test test-unit lint fmt typecheck bench bench-api generate clean
+.PHONY: help install stack-up stack-down stack-status observe observe-down run test test-cluster redis-cluster-up redis-cluster-down test-unit lint fmt typecheck bench bench-api generate clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +44,15 @@ run: install ## start Kafka, Redis, Prometheus, the worker and the API, play a d
 
 test: install ## start what the tests need, run every test, write build/junit.xml
 	bash deploy/test.sh
+
+test-cluster: install ## the Redis-heavy integration suites against a local Redis Cluster (3 masters + 3 replicas)
+	bash deploy/test-cluster.sh
+
+redis-cluster-up: ## start (or reuse) a local Redis Cluster: 3 masters + 3 replicas
+	bash deploy/redis-cluster.sh up
+
+redis-cluster-down: ## stop the Redis Cluster this checkout started
+	bash deploy/redis-cluster.sh down
 
 test-unit: install ## unit tests only (no services)
 	$(BIN)/pytest tests/unit -q

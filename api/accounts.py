@@ -7,6 +7,10 @@ short-lived single-use token for ``/ws/alerts`` (browsers cannot set WebSocket h
     rw:acct:ids:v1               hash    account_id -> sha256(token), to list and revoke by id
     rw:ticket:v1:<ticket>        string  account JSON, with a TTL; deleted on first use
 
+The keys sit in different hash slots of a Redis Cluster, so no command or transaction
+spans two of them: an account is written index first, then its document (see
+:meth:`Accounts.create`).
+
 A department sees only what is routed to it; ``qianhai-authority`` admins see everything
 (:meth:`Account.sees`).
 """
@@ -90,10 +94,11 @@ class Accounts:
             created_at=datetime.now(UTC),
         )
         digest = _digest(token)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(ACCOUNT_KEY.format(digest=digest), account.model_dump_json())
-            pipe.hset(INDEX_KEY, account.account_id, digest)
-            await pipe.execute()
+        # Two slots, so two writes, index first: a crash in between leaves an index entry
+        # with no document, which every reader skips, and no token was handed out. The
+        # other order could leave a token that works but that no one can list or revoke.
+        await self._redis.hset(INDEX_KEY, account.account_id, digest)
+        await self._redis.set(ACCOUNT_KEY.format(digest=digest), account.model_dump_json())
         return account, token
 
     async def get(self, account_id: str) -> Account | None:
@@ -110,7 +115,10 @@ class Accounts:
         digests = [text_of(d) for _, d in sorted(index.items())]
         if not digests:
             return []
-        docs: Any = await self._redis.mget([ACCOUNT_KEY.format(digest=d) for d in digests])
+        async with self._redis.pipeline(transaction=False) as pipe:  # no MGET: many slots
+            for d in digests:
+                pipe.get(ACCOUNT_KEY.format(digest=d))
+            docs: list[Any] = await pipe.execute()
         accounts = [Account.model_validate_json(doc) for doc in docs if doc]
         return [a for a in accounts if department is None or a.department == department]
 

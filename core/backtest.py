@@ -110,15 +110,13 @@ def live_config(settings: Settings, baseline: Path | None) -> tuple[RulesConfig,
     the defaults) with the live overrides read from Redis (read only)."""
     if baseline is not None:
         return load_rules_config(baseline), str(baseline)
-    import redis as redis_sync
     from redis.exceptions import RedisError
 
+    from core.redis_client import sync_client
     from rules.live import RULES_KEY, Overrides, effective, rules_config_from_settings
 
     base = rules_config_from_settings(settings)
-    client = redis_sync.Redis.from_url(
-        settings.redis_url, socket_connect_timeout=3, socket_timeout=10
-    )
+    client = sync_client(settings.redis_url, socket_connect_timeout=3, socket_timeout=10)
     try:
         doc, ver = client.hmget(RULES_KEY, ["doc", "ver"])
     except RedisError as exc:

@@ -55,6 +55,7 @@ from kafka.admin import KafkaAdminClient
 from rich.console import Console
 from rich.progress import Progress
 
+from core.redis_client import is_cluster_url, sync_client
 from core.settings import Settings
 from processors.heartbeat import WORKERS_KEY
 from processors.progress import CEILING_STATS_KEY, STATS_KEY
@@ -443,11 +444,16 @@ def summary_text(r: Result) -> str:
 
 
 def with_redis_db(url: str, db: int) -> str:
-    """``url`` pointing at database ``db``.
+    """``url`` pointing at database ``db`` (a cluster has only one: its URL is kept, and
+    the bench empties the whole cluster).
 
     >>> with_redis_db("redis://:pw@127.0.0.1:6379/0?x=1", 14)
     'redis://:pw@127.0.0.1:6379/14?x=1'
+    >>> with_redis_db("redis+cluster://127.0.0.1:7000,127.0.0.1:7001", 14)
+    'redis+cluster://127.0.0.1:7000,127.0.0.1:7001'
     """
+    if is_cluster_url(url):
+        return url
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{db}"))
 
@@ -1102,7 +1108,7 @@ class _Run:
         pipeline is; they are stopped before the real workers start."""
         s, r = self.settings, self.result
         ceiling = s.model_copy(update={"app_id": f"{s.app_id}-ceiling"})
-        client = redis_sync.Redis.from_url(s.redis_url)
+        client = sync_client(s.redis_url)
         workers = Workers(ceiling, self.workers, ROOT / "build" / "logs", "ceiling-worker")
         self.groups.append(ceiling.app_id)
         workers.start()
@@ -1117,7 +1123,7 @@ class _Run:
 
     def _pipeline(self, n: int) -> float:
         s, r = self.settings, self.result
-        client = redis_sync.Redis.from_url(s.redis_url)
+        client = sync_client(s.redis_url)
         self.worker = Workers(s, self.workers, ROOT / "build" / "logs")
         self.groups.append(s.app_id)
         self.worker.start()
@@ -1144,7 +1150,7 @@ class _Run:
     def _latency(self, paced: Sequence[Paced], rate: int, warmup: int) -> None:
         r = self.result
         assert self.worker is not None
-        client = redis_sync.Redis.from_url(self.settings.redis_url)
+        client = sync_client(self.settings.redis_url)
         try:
             rewrites = aof_rewrites(client)
             before, started = cpu_sample(self.worker, client), time.perf_counter()
@@ -1220,7 +1226,7 @@ def run_bench(
     )
     result.load_avg.append(os.getloadavg()[0])
     try:
-        redis_sync.Redis.from_url(s.redis_url).flushdb()
+        sync_client(s.redis_url).flushdb()
         create_topics(s)
         run.phases(events, rate, latency_seconds)
     except BenchError as exc:

@@ -49,6 +49,7 @@ from alerts.index import ALL_DEPARTMENTS, department_key, reindex
 from alerts.routing import departments_for
 from alerts.store import DOC_KEY, REV_KEY
 from core.bench import percentile, with_redis_db
+from core.redis_client import redis_client, sync_client
 from core.settings import Settings
 from streams import samples
 from streams.alert import RULE_IDS
@@ -158,7 +159,7 @@ def _tokens(url: str) -> dict[str, str]:
     from api.accounts import Accounts, Role
 
     async def make() -> dict[str, str]:
-        redis = Redis.from_url(url)
+        redis = redis_client(url)
         try:
             accounts = Accounts(redis)
             _, samr = await accounts.create(name="基准", department="samr", role=Role.DUTY_OFFICER)
@@ -256,7 +257,7 @@ def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
 def run_bench_api(settings: Settings, *, alerts: int, requests: int, reload: bool) -> int:
     console = Console(width=140)
     url = with_redis_db(settings.redis_url, BENCH_API_REDIS_DB)
-    client = redis_sync.Redis.from_url(url)
+    client = sync_client(url)
     load(client, alerts, console, reload=reload)
     info: Any = client.info("memory")
     console.print(

@@ -39,6 +39,7 @@ from rich.table import Table
 
 from alerts.store import DOC_KEY
 from core.errors import RiskwireError
+from core.redis_client import sync_client
 from core.settings import Settings
 from processors.progress import STATS_KEY
 from streams.simulate.calendar import START, to_datetime
@@ -137,7 +138,7 @@ def run_evaluation(
 
     started = time.monotonic()
     implemented = {rule.rule_id for rule in default_rules()}
-    client = redis_sync.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url)
     try:
         produced = play(settings, sim, client, console=console, stall_timeout=stall_timeout)
         population = set(sim.truth.population)

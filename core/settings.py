@@ -50,7 +50,11 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
 
     kafka_bootstrap: str = "127.0.0.1:9092"
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = "redis://127.0.0.1:6379/0"  # redis+cluster://h:p,h:p for a cluster
+    # Replicas that must hold a batch's writes before its offsets are committed (WAIT,
+    # core/redis_durability.py); None: 1 with a cluster URL, 0 (no wait) with one Redis.
+    redis_wait_replicas: int | None = Field(default=None, ge=0, le=5)
+    redis_wait_timeout_ms: int = Field(default=2_000, ge=10, le=60_000)
     # Keyed hash of person identities (HMAC-SHA256). Outside development it must be set.
     identity_secret: SecretStr = SecretStr(DEV_IDENTITY_SECRET)
     # Keys that seal webhook secrets at rest (AES-256-GCM): "<id>:<secret>,<id>:<secret>",

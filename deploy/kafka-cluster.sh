@@ -35,13 +35,13 @@ TIMEOUT="${RISKWIRE_KAFKA_TIMEOUT:-120}"
 NODES=3
 HOST=127.0.0.1
 
-log() { printf '[kafka-cluster] %s\n' "$*" >&2; }
-die() { printf '[kafka-cluster] ERROR: %s\n' "$*" >&2; exit 1; }
+NODE_TAG=kafka-cluster
+# shellcheck source=deploy/lib/nodes.sh
+source "$SCRIPT_DIR/lib/nodes.sh"
 
 broker_port() { echo $((BASE_PORT + 2 * ($1 - 1))); }
 controller_port() { echo $((BASE_PORT + 2 * ($1 - 1) + 1)); }
 node_dir() { echo "$DIR/node-$1"; }
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 bootstrap() {
     local i out=()
@@ -56,15 +56,7 @@ voters() {
 }
 
 # node_pid N -> prints the pid of node N if it is alive and is our broker
-node_pid() {
-    local pidfile pid
-    pidfile="$(node_dir "$1")/pid"
-    [[ -s "$pidfile" ]] || return 1
-    pid="$(tr -dc '0-9' <"$pidfile")"
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "node-$1/server.properties" || return 1
-    printf '%s' "$pid"
-}
+node_pid() { pidfile_alive "$(node_dir "$1")/pid" "node-$1/server.properties"; }
 
 write_config() {
     local n="$1" d
@@ -178,20 +170,9 @@ wait_node() {
 }
 
 stop_node() {
-    local n="$1" pid i
-    pid="$(node_pid "$n")" || { rm -f "$(node_dir "$n")/pid"; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 300); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    local n="$1" pid
+    pid="$(node_pid "$n")" && stop_pid "$pid" "node $n"
     rm -f "$(node_dir "$n")/pid"
-    log "node $n: stopped"
-}
-
-check_node_arg() {
-    [[ "${1:-}" =~ ^[1-3]$ ]] || die "name a node: 1, 2 or 3"
 }
 
 cmd="${1:-help}"
@@ -221,14 +202,14 @@ case "$cmd" in
         bootstrap
         ;;
     kill)
-        check_node_arg "${2:-}"
+        check_node_arg "${2:-}" "$NODES"
         pid="$(node_pid "$2")" || die "node $2 is not running"
         kill -KILL "$pid"
         rm -f "$(node_dir "$2")/pid"
         log "node $2: killed (kill -9 $pid)"
         ;;
     start)
-        check_node_arg "${2:-}"
+        check_node_arg "${2:-}" "$NODES"
         start_node "$2"
         wait_node "$2"
         ;;

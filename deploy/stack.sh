@@ -55,6 +55,8 @@ KAFKA_LOG_OFFSET=0                 # size of kafka.log before our start (for err
 REDIS_DIR="$STACK_DIR/redis"
 REDIS_PID="$REDIS_DIR/redis.pid"
 REDIS_LOG="$REDIS_DIR/redis.log"
+# shellcheck source=deploy/lib/redis.sh
+source "$SCRIPT_DIR/lib/redis.sh"
 
 # ---------------------------------------------------------------- helpers
 # redact credentials in a URL (redis://user:pass@host -> redis://***@host)
@@ -435,27 +437,13 @@ redis_start() {
     if port_open "$REDIS_PORT"; then
         die "redis: port 127.0.0.1:$REDIS_PORT is taken by something that does not answer PING"
     fi
-    case "$REDIS_APPENDFSYNC" in always|everysec|no) ;;
-        *) die "RISKWIRE_REDIS_APPENDFSYNC must be always, everysec or no (got '$REDIS_APPENDFSYNC')" ;;
-    esac
+    local flags
+    mapfile -t flags < <(redis_durability_flags)   # deploy/lib/redis.sh says why
+    (( ${#flags[@]} )) || exit 1
     mkdir -p "$REDIS_DIR"
     rm -f "$REDIS_PID"
     log "redis: starting on 127.0.0.1:$REDIS_PORT (data $REDIS_DIR, appendfsync $REDIS_APPENDFSYNC)"
-    # AOF is the durability, fsynced before Redis answers (appendfsync always): the worker
-    # commits a batch's Kafka offsets only after Redis has answered for it, so a write
-    # that was answered but not yet on disk (everysec) could be lost by a machine crash
-    # with its offsets committed, and those events would never be applied. Redis fsyncs
-    # once per event-loop pass, so a pipelined batch pays about one fsync per round trip.
-    # RISKWIRE_REDIS_APPENDFSYNC=everysec trades that for speed. No RDB snapshots: each one
-    # forks and writes the whole dataset again (Redis's default schedule: every minute
-    # under load), CPU this 2-core machine shares with the workers, for nothing AOF does
-    # not already keep. The AOF is compacted (rewritten by a forked child) once it has
-    # doubled and reached 1 GB, not 64 MB: every profile write logs the whole document,
-    # so with the default the log doubled every ~20 s under load, and the alerts written
-    # during a rewrite took 215-302 ms instead of ~100 ms (bench, 2026-11-27).
-    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
-        --appendonly yes --appendfsync "$REDIS_APPENDFSYNC" --save "" \
-        --auto-aof-rewrite-percentage 100 --auto-aof-rewrite-min-size 1gb \
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" "${flags[@]}" \
         --dir "$REDIS_DIR" --daemonize yes \
         --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" >&2 9>&- \
         || die "redis-server failed to start (see $REDIS_LOG)"

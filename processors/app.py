@@ -271,6 +271,8 @@ def _attach_agent(app: faust.App, runtime: Runtime, topic_names: Sequence[str]) 
             while True:
                 try:
                     await runtime.processor.process(batch)
+                    # on the replicas before the batch is acked (core/redis_durability.py)
+                    await runtime.replicated()
                     break
                 except (StoreError, RedisError) as exc:
                     # Redis is down or the batch kept conflicting: nothing was acked, so

@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 
 from alerts.store import AlertStore
 from core.clock import Clock, SystemClock
-from core.redis_packing import pack_with_hiredis
-from core.redis_timing import TimedRedis
+from core.redis_client import is_cluster_url
+from core.redis_client import redis_client as client_for_url
+from core.redis_durability import ReplicaWait
 from core.settings import Settings
 from processors.freshness import SourceFreshness
 from processors.grades import GradeStore
@@ -40,22 +41,16 @@ def topic_families(settings: Settings) -> dict[str, Family]:
 
 
 def redis_client(settings: Settings) -> Redis:
-    """The Redis client every riskwire process uses.
+    """The Redis client (single server or cluster) of ``settings``: :mod:`core.redis_client`."""
+    return client_for_url(settings.redis_url)
 
-    No per-reply socket timeout: redis-py arms an asyncio timer for every reply when one is
-    set, which cost about a third of the client's CPU per command on the worker's hot path.
-    A dead peer is still found by TCP keepalive and the periodic health check, and a
-    connection attempt still times out. Commands are packed by hiredis
-    (:mod:`core.redis_packing`) and timed (:mod:`core.redis_timing`)."""
-    redis = TimedRedis.from_url(
-        settings.redis_url,
-        decode_responses=False,
-        health_check_interval=30,
-        socket_keepalive=True,
-        socket_timeout=None,
-        socket_connect_timeout=5,
-    )
-    return pack_with_hiredis(redis)
+
+def replica_wait(redis: Redis, settings: Settings) -> ReplicaWait:
+    """The worker's ``WAIT`` after each batch (:mod:`core.redis_durability`)."""
+    replicas = settings.redis_wait_replicas
+    if replicas is None:
+        replicas = 1 if is_cluster_url(settings.redis_url) else 0
+    return ReplicaWait(redis, replicas=replicas, timeout_ms=settings.redis_wait_timeout_ms)
 
 
 @dataclass
@@ -69,6 +64,7 @@ class Runtime:
     engine: RuleEngine
     processor: BatchProcessor
     sources: SourceFreshness
+    replicated: ReplicaWait
 
     @classmethod
     def build(
@@ -104,4 +100,16 @@ class Runtime:
             model_inputs=EarlyWarning.inputs,
             sources=sources,
         )
-        return cls(settings, redis, profiles, alerts, grades, models, engine, processor, sources)
+        replicated = replica_wait(redis, settings)
+        return cls(
+            settings,
+            redis,
+            profiles,
+            alerts,
+            grades,
+            models,
+            engine,
+            processor,
+            sources,
+            replicated,
+        )

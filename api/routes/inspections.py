@@ -153,10 +153,11 @@ async def _save(
         "department": department,
         "candidates": [{"uscc": u, "grade": g} for u, g in sorted(pool.items())],
     }
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(DRAW_KEY.format(draw_id=public.draw_id), orjson.dumps(record))
-        pipe.zadd(DRAWS_KEY, {public.draw_id: int(public.created_at.timestamp() * 1000)})
-        await pipe.execute()
+    # Two hash slots of a cluster, so two writes, the record first: a crash in between
+    # leaves a record no listing shows (the caller got an error), never a listed draw
+    # without its record.
+    await redis.set(DRAW_KEY.format(draw_id=public.draw_id), orjson.dumps(record))
+    await redis.zadd(DRAWS_KEY, {public.draw_id: int(public.created_at.timestamp() * 1000)})
 
 
 @router.post(

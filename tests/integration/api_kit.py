@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from redis.asyncio import Redis
 from ulid import ULID
 
 from alerts.dedup import Change
 from alerts.store import AlertStore, Upsert
+from core.redis_client import redis_client
 from core.settings import Settings
 from streams import samples
 from streams.alert import Alert, AlertSubject, Evidence, Severity
@@ -117,7 +117,7 @@ def new_alert(
 
 
 async def store_alert(settings: Settings, alert: Alert) -> int:
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     try:
         [seq] = await AlertStore(redis).upsert([Upsert(alert, 0, Change.CREATED, 0)])
     finally:

@@ -6,6 +6,12 @@ CI (``CI=true``) when they cannot be had; locally it is skipped with the reason.
 
 Each session gets its own topics (``t<id>.…``), consumer group and Redis database, so tests
 never see a running ``make run`` stack's data.
+
+``RISKWIRE_TEST_REDIS=cluster`` runs the same tests against a Redis Cluster (three masters,
+three replicas) that the session starts with ``deploy/redis-cluster.sh`` on
+``RISKWIRE_REDIS_CLUSTER_PORT``; a cluster has one database, so the session flushes it
+instead, and a test that claims a database of its own (``claim_redis_db``) gets the whole
+cluster, emptied: such a test runs in a session of its own (``make test-cluster``).
 """
 
 from __future__ import annotations
@@ -23,14 +29,17 @@ from typing import Any
 
 import httpx
 import pytest
-import redis as redis_sync
 
+from core.redis_client import is_cluster_url, sync_client
 from core.settings import Settings
 from streams.kafka import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_REDIS_DB = int(os.environ.get("RISKWIRE_TEST_REDIS_DB", "15"))
+TEST_REDIS = os.environ.get("RISKWIRE_TEST_REDIS", "single")
+CLUSTER_SCRIPT = ROOT / "deploy/redis-cluster.sh"
+_shared_processes: list[str] = []  # session-wide workers and APIs started (cluster claims)
 
 
 def _kafka_up(bootstrap: str) -> bool:
@@ -51,7 +60,11 @@ def _kafka_up(bootstrap: str) -> bool:
 
 def _redis_up(url: str) -> bool:
     try:
-        return bool(redis_sync.Redis.from_url(url, socket_timeout=2).ping())
+        client = sync_client(url, socket_timeout=2)
+        try:
+            return bool(client.ping()) and bool(client.set("rw:test:writable", b"1", ex=60))
+        finally:
+            client.close()
     except Exception:
         return False
 
@@ -62,17 +75,32 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def cluster_url() -> str:
+    """The session's Redis Cluster (deploy/redis-cluster.sh), started if it is not up."""
+    script = ["bash", str(CLUSTER_SCRIPT)]
+    url = subprocess.run([*script, "url"], check=True, capture_output=True, text=True).stdout
+    if not _redis_up(url.strip()):
+        subprocess.run([*script, "up"], check=False, timeout=180)
+    return url.strip()
+
+
 @pytest.fixture(scope="session")
 def services() -> dict[str, str]:
     """Kafka and Redis addresses, after making sure both answer."""
     bootstrap = os.environ.get("RISKWIRE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
     redis_url = os.environ.get("RISKWIRE_REDIS_URL", "redis://127.0.0.1:6379/0")
+    if TEST_REDIS == "cluster":
+        redis_url = cluster_url()
+        if not _redis_up(redis_url):
+            _unavailable(f"the Redis Cluster did not start ({redis_url})")
     if not (_kafka_up(bootstrap) and _redis_up(redis_url)):
         subprocess.run(["bash", str(ROOT / "deploy/stack.sh"), "up"], check=False, timeout=600)
     if not _kafka_up(bootstrap):
         _unavailable(f"Kafka is not reachable at {bootstrap}")
     if not _redis_up(redis_url):
         _unavailable(f"Redis is not reachable at {redis_url}")
+    if is_cluster_url(redis_url):
+        return {"kafka": bootstrap, "redis": redis_url}
     base = redis_url.rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
     return {"kafka": bootstrap, "redis": f"{base}/{TEST_REDIS_DB}"}
 
@@ -149,12 +177,25 @@ def claim_redis_db(
     """The URL of a Redis database (the first free one of ``dbs``) for one test run alone:
     an empty one, or one an earlier run of the same test left behind (it holds
     ``marker``), locked with ``lock`` against concurrent runs and emptied. Other sessions
-    on this Redis (another ``RISKWIRE_TEST_REDIS_DB``, the benchmarks) never lose data."""
+    on this Redis (another ``RISKWIRE_TEST_REDIS_DB``, the benchmarks) never lose data.
+
+    A cluster has one database: the claim empties the whole cluster, so no session-wide
+    worker or API may be running (the test runs in a session of its own)."""
+    if is_cluster_url(services["redis"]):
+        assert not _shared_processes, (
+            f"claiming the Redis Cluster would empty the data of the session's {_shared_processes}:"
+            " run this test in a pytest session of its own (make test-cluster does)"
+        )
+        flush(services["redis"])
+        client = sync_client(services["redis"])
+        client.set(marker, run)
+        client.close()
+        return services["redis"]
     base, _, session_db = services["redis"].rpartition("/")
     for db in dbs:
         if str(db) == session_db:
             continue
-        client = redis_sync.Redis.from_url(f"{base}/{db}")
+        client = sync_client(f"{base}/{db}")
         try:
             if client.dbsize() and not client.exists(marker):
                 continue  # someone else's
@@ -172,8 +213,17 @@ def claim_redis_db(
 
 @pytest.fixture(scope="session")
 def settings(services: dict[str, str]) -> Settings:
-    redis_sync.Redis.from_url(services["redis"]).flushdb()
+    flush(services["redis"])
     return isolated_settings(services, kind="test")
+
+
+def flush(url: str) -> None:
+    """Empty the session's database (every master of a cluster)."""
+    client = sync_client(url)
+    try:
+        client.flushdb()  # a cluster client sends it to every master
+    finally:
+        client.close()
 
 
 @pytest.fixture
@@ -254,7 +304,7 @@ def workers_assigned(settings: Settings) -> int:
 
     from processors.heartbeat import WORKERS_KEY
 
-    client = redis_sync.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url)
     now = time.time()
     return sum(
         orjson.loads(v)["assigned"]
@@ -282,6 +332,7 @@ def start_worker(settings: Settings, logs_dir: Path, name: str = "worker") -> Pr
 
 @pytest.fixture(scope="session")
 def worker(settings: Settings, logs_dir: Path) -> Iterator[Proc]:
+    _shared_processes.append("worker")
     proc = start_worker(settings, logs_dir)
     yield proc
     proc.stop()
@@ -291,6 +342,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_run_of_ports(count: int) -> int:
+    """A first port such that it and the ``count - 1`` after it are free on loopback."""
+    import random
+
+    for _ in range(50):
+        base = random.randrange(30_000, 60_000, 2)
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise AssertionError(f"no run of {count} free ports")
 
 
 def api_answers(base: str) -> bool:
@@ -312,6 +379,7 @@ def start_api(settings: Settings, log: Path, **env: str) -> tuple[Proc, str]:
 
 @pytest.fixture(scope="session")
 def api_server(settings: Settings, logs_dir: Path) -> Iterator[str]:
+    _shared_processes.append("api")
     proc, base = start_api(settings, logs_dir / "api.log")
     yield base
     proc.stop()

@@ -9,12 +9,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import redis as redis_sync
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 
+from core.redis_client import sync_client
 from core.settings import Settings
 from streams.kafka import department_producer, produce_events
 
@@ -81,7 +81,7 @@ def profile_key(uscc: str) -> str:
 
 def wait_for_profiles(settings: Settings, usccs: Sequence[str], timeout: float = 30) -> list[str]:
     """The usccs of ``usccs`` that still have no profile after ``timeout`` seconds."""
-    client = redis_sync.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url)
     missing = list(usccs)
     deadline = time.monotonic() + timeout
     while missing and time.monotonic() < deadline:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import redis as redis_sync
 
+from core.redis_client import sync_client
+
 from .conftest import IN_CI, free_port
 
 
@@ -47,7 +49,7 @@ class RedisServer:
 
     def answers(self) -> bool:
         try:
-            return bool(redis_sync.Redis.from_url(self.url, socket_timeout=1).ping())
+            return bool(sync_client(self.url, socket_timeout=1).ping())
         except redis_sync.RedisError:
             return False
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import redis as redis_sync
-from redis.asyncio import Redis
 from ulid import ULID
 
 from alerts.index import AlertQuery, decode_cursor, list_page
 from alerts.store import DOC_KEY, REV_KEY
+from core.redis_client import redis_client, sync_client
 from core.settings import Settings
 from streams.alert import Alert, AlertStatus, Severity
 
@@ -79,7 +79,7 @@ def test_pages_have_no_duplicates_or_gaps_while_alerts_are_written(
         while not stop.is_set() and len(written) < 60:
             written.append(seed_alert(settings, ["samr"], rule_id=rule))
 
-    sync = redis_sync.Redis.from_url(settings.redis_url)
+    sync = sync_client(settings.redis_url)
     hscans = _hscans(sync)
     thread = threading.Thread(target=writer)
     with client(api_server, samr) as c:
@@ -186,7 +186,7 @@ async def test_a_narrow_filter_pages_in_bounded_steps(settings: Settings) -> Non
     ``budget`` candidates, answers a short page with a cursor, and the pages together are
     exactly the matches."""
     rule, long_ago = _rule(), datetime(2020, 1, 1, tzinfo=UTC)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     try:
         matching: list[str] = []
         for i in range(30):
@@ -217,7 +217,7 @@ def test_the_backfill_indexes_alerts_stored_before_the_indices(
     rule = _rule()
     old = [new_alert(["samr"], rule_id=rule) for _ in range(3)]
     old[0] = old[0].model_copy(update={"status": AlertStatus.RESOLVED})
-    sync = redis_sync.Redis.from_url(settings.redis_url)
+    sync = sync_client(settings.redis_url)
     for a in old:  # as a version without the indices stored them
         sync.hset(DOC_KEY, a.alert_id, a.model_dump_json())
         sync.hset(REV_KEY, a.alert_id, a.revision)

@@ -24,6 +24,7 @@ from alerts.relay import AlertRelay
 from alerts.retention import AlertSweeper
 from alerts.store import CLOSED_KEY, DOC_KEY, FEED_KEY, OPEN_KEY, AlertStore, Upsert
 from core.clock import FakeClock
+from core.redis_client import redis_client
 from core.settings import Settings
 from streams.alert import Actor, Alert, AlertAction
 
@@ -119,7 +120,7 @@ async def _history(store: AlertStore) -> tuple[Alert, Alert, Alert, Alert, Alert
 async def test_the_sweep_removes_closed_alerts_past_the_retention_once_archived(
     own: Settings,
 ) -> None:
-    redis = Redis.from_url(own.redis_url)
+    redis = redis_client(own.redis_url)
     store, clock = AlertStore(redis), FakeClock(T0)
     try:
         a, b, c, first, again = await _history(store)
@@ -173,7 +174,7 @@ def test_the_archive_command_reads_swept_alerts_back_with_a_bounded_scan(
     own: Settings,
 ) -> None:
     async def fill() -> list[Alert]:
-        redis = Redis.from_url(own.redis_url)
+        redis = redis_client(own.redis_url)
         store = AlertStore(redis)
         made = [_at(new_alert(["tax"], rule_id="tax_arrears"), T0) for _ in range(5)]
         try:

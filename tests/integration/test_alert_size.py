@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis
 
 from alerts.size import ALERT_LIMITS
+from core.redis_client import redis_client
 from core.settings import Settings
 from streams.factory import EventFactory
 from streams.relay import Entry, Message, StreamRelay
@@ -100,7 +101,7 @@ async def test_a_message_the_broker_refuses_is_dead_lettered_and_the_relay_goes_
     stream = f"rw:test-refusal:{run}"
     keys = [f"{run}-{n}".encode() for n in ("before", "huge", "after")]
     huge = b'{"v":"' + b"x" * (2 * 1024 * 1024) + b'"}'  # over the producer's 1 MiB
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     publisher = AioPublisher(settings.kafka_bootstrap)
     await publisher.producer.start()
     relay = EchoRelay(

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 import orjson
 import pytest
 import redis as redis_sync
-from redis.asyncio import Redis
 from ulid import ULID
 
 from api.accounts import Account, Role
 from api.audit import HEAD_KEY, STREAM_KEY, AuditAction, AuditLog, verify
+from core.redis_client import redis_client, sync_client
 from core.settings import Settings
 
 from .api_kit import Accounts, cli, client, eventually
@@ -33,7 +33,7 @@ async def test_concurrent_appends_make_one_chain_and_a_removal_is_found(
 ) -> None:
     tag = str(ULID())
     keys = (f"rw:{{audit-test-{tag}}}:v1", f"rw:{{audit-test-{tag}}}:head:v1")
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     try:
         key = settings.audit_key.get_secret_value().encode()
         logs = [AuditLog(redis, key=key, keys=keys) for _ in range(4)]  # four API processes
@@ -63,7 +63,7 @@ def test_the_command_exits_1_on_a_broken_chain(settings: Settings, api_server: s
     intact = cli(settings, "audit", "verify", check=False)
     assert intact.returncode == 0, intact.stderr
     assert "intact" in intact.stdout
-    r = redis_sync.Redis.from_url(settings.redis_url)
+    r = sync_client(settings.redis_url)
     saved = r.dump(STREAM_KEY)
     assert saved is not None
     try:
@@ -95,7 +95,7 @@ def _restored_after(r: redis_sync.Redis) -> Iterator[None]:
 def _anchored(settings: Settings) -> int:
     """The entry count of the head: once ``riskwire audit verify`` says the anchor on
     Kafka reached it (the API publishes it just after the append)."""
-    r = redis_sync.Redis.from_url(settings.redis_url)
+    r = sync_client(settings.redis_url)
     count = int(r.hget(HEAD_KEY, "count") or 0)
 
     def caught_up() -> bool:
@@ -112,7 +112,7 @@ def test_a_cut_tail_with_the_head_reset_is_detected(settings: Settings, api_serv
         for _ in range(3):
             c.get("/api/v1/audit", params={"limit": 1}).raise_for_status()
     count = _anchored(settings)
-    r = redis_sync.Redis.from_url(settings.redis_url)
+    r = sync_client(settings.redis_url)
     with _restored_after(r):  # what a Redis writer can do: cut the end, reset the head to match
         [(_, fields)] = r.xrange(STREAM_KEY, f"{count - 2}-0", f"{count - 2}-0")
         r.xdel(STREAM_KEY, f"{count - 1}-0", f"{count}-0")
@@ -129,7 +129,7 @@ def test_an_entry_forged_by_a_redis_writer_is_detected(settings: Settings, api_s
     with client(api_server, people.oversight) as c:
         c.get("/api/v1/audit", params={"limit": 1}).raise_for_status()
     eventually(lambda: cli(settings, "audit", "verify", check=False).returncode == 0, timeout=60)
-    r = redis_sync.Redis.from_url(settings.redis_url)
+    r = sync_client(settings.redis_url)
     count = int(r.hget(HEAD_KEY, "count") or 0)
     with _restored_after(r):  # a Redis writer appends an entry as the unkeyed chain did
         [(_, last)] = r.xrange(STREAM_KEY, f"{count}-0", f"{count}-0")

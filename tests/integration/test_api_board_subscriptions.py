@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import redis as redis_sync
 import websockets
 
 from alerts.store import OPEN_KEY
+from core.redis_client import sync_client
 from core.settings import Settings
 from streams.factory import EventFactory
 
@@ -54,7 +54,7 @@ async def test_a_subscription_filters_the_departments_live_board(
             )
             seen = await _alerts_until(ws, "litigation_surge", firm)
             downgrade = f"grade_downgrade:enterprise:{firm}".encode()
-            client_redis = redis_sync.Redis.from_url(settings.redis_url)
+            client_redis = sync_client(settings.redis_url)
             for _ in range(300):  # up to 60 s
                 if client_redis.hexists(OPEN_KEY, downgrade):
                     break

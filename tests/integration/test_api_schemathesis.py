@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import pytest
-import redis as redis_sync
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from core.redis_client import sync_client
 from core.settings import Settings
 from rules.live import RULES_KEY
 
@@ -34,7 +34,7 @@ def people(settings: Settings, api_server: str, worker: Proc) -> Iterator[Accoun
     """Accounts, and the rule overrides put back as they were after the run, as a new
     version (versions only move forward) that the running worker has applied before the
     next test relies on the thresholds."""
-    r = redis_sync.Redis.from_url(settings.redis_url)
+    r = sync_client(settings.redis_url)
     doc, ver = r.hmget(RULES_KEY, "doc", "ver")
     yield Accounts(settings, api_server)
     now = int(r.hget(RULES_KEY, "ver") or 0)

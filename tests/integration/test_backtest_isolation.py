@@ -20,6 +20,7 @@ import redis as redis_sync
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
+from core.redis_client import sync_client
 from core.settings import Settings
 from rules.config import RulesConfig
 from rules.live import RULES_KEY, Overrides, effective
@@ -71,7 +72,7 @@ def test_a_backtest_of_the_topics_reads_the_live_rules_and_writes_nothing(
     run = uuid.uuid4().hex[:8]
     url = claim_redis_db(services, run, marker=MARKER, lock=LOCK, dbs=DBS)
     settings = isolated_settings(services, kind="backtest", redis_url=url)
-    client = redis_sync.Redis.from_url(url)
+    client = sync_client(url)
     client.hset(RULES_KEY, mapping={"doc": orjson.dumps({"rules": OVERRIDE}), "ver": 1})
     sim = Simulation(scale_named("tiny"), seed=5, keyer=person_keyer(settings))
     sink = KafkaSink(settings)

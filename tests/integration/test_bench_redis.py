@@ -10,12 +10,13 @@ import pytest
 import redis as redis_sync
 
 from core.bench import aof_rewrites, rewrites_between
+from core.redis_client import sync_client
 
 pytestmark = [pytest.mark.redis]
 
 
 def test_a_rewrite_between_two_samples_is_counted(redis_url: str) -> None:
-    client = redis_sync.Redis.from_url(redis_url)
+    client = sync_client(redis_url)
     try:
         aof = client.config_get("appendonly")["appendonly"] == "yes"
         before = aof_rewrites(client)

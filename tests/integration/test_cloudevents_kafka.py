@@ -12,10 +12,10 @@ from typing import Any
 import jsonschema_rs
 import orjson
 import pytest
-import redis as redis_sync
 import yaml
 
 from alerts.store import FEED_KEY as ALERT_FEED
+from core.redis_client import sync_client
 from core.settings import Settings
 from processors.grades import FEED_KEY as GRADE_FEED
 from streams.asyncapi import DOC_PATH, message_schema
@@ -55,7 +55,7 @@ def _headers(message: Any, kind: str) -> dict[str, str]:
 
 
 def _feed_values(settings: Settings, key: str, field: bytes) -> set[bytes]:
-    client = redis_sync.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url)
     return {fields[field] for _, fields in client.xrange(key)}
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import redis as redis_sync
 import websockets
 from kafka import KafkaConsumer
 
+from core.redis_client import sync_client
 from core.settings import Settings
 from streams.factory import EventFactory
 from streams.kafka import department_producer, produce_events
@@ -220,7 +220,7 @@ def test_bad_input_goes_to_the_dlq_and_the_rest_goes_on(settings: Settings, work
 
 
 def _wait_for_profile(settings: Settings, uscc: str, timeout: float = 30) -> bool:
-    client = redis_sync.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url)
     key = f"rw:{{ent:{uscc}}}:v1"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -244,7 +244,7 @@ def test_no_raw_id_number_in_redis_or_output_topics(settings: Settings, worker: 
     _produce(settings, events)
     assert _wait_for_profile(settings, events[0]["subject"])
     time.sleep(2)
-    client = redis_sync.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url)
     dump = bytearray()
     for k in client.scan_iter(count=1000):
         dump += k

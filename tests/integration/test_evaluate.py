@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis as redis_sync
 
 from core.evaluate import run_evaluation
+from core.redis_client import sync_client
 from core.settings import Settings
 from streams.simulate import Simulation, scale_named
 from streams.simulate.command import person_keyer
@@ -41,7 +41,7 @@ def evaluate_settings(
 ) -> Settings:
     base = services["redis"].rsplit("/", 1)[0]
     redis_url = f"{base}/{EVALUATE_REDIS_DB}"
-    redis_sync.Redis.from_url(redis_url).flushdb()
+    sync_client(redis_url).flushdb()
     return isolated_settings(
         services,
         kind="evaluate",

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from alerts.notify.wiring import NotifyStores
 from core.clock import FakeClock
+from core.redis_client import redis_client
 from core.settings import Settings
 from core.telemetry import (
     RELAY_BACKLOG,
@@ -31,7 +32,7 @@ pytestmark = [pytest.mark.redis]
 
 @pytest.fixture
 async def redis(services: dict[str, str]) -> AsyncIterator[Redis]:
-    client = Redis.from_url(services["redis"])
+    client = redis_client(services["redis"])
     yield client
     await client.aclose()
 

@@ -18,6 +18,7 @@ import pytest
 from redis.asyncio import Redis
 
 from core.errors import StoreError
+from core.redis_client import redis_client
 from core.settings import Settings
 from processors.grades import (
     FEED_KEY,
@@ -40,7 +41,7 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
+    client = redis_client(settings.redis_url)
     yield client
     await client.aclose()
 

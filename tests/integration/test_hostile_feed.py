@@ -20,6 +20,7 @@ import redis as redis_sync
 import websockets
 from kafka import KafkaConsumer, TopicPartition
 
+from core.redis_client import sync_client
 from core.settings import Settings
 from processors.profiles.model import EnterpriseProfile
 from processors.profiles.redis import doc_key, seen_key
@@ -117,7 +118,7 @@ def _drained(client: redis_sync.Redis, feed: Feed, timeout: float = 240) -> Ente
 def played(settings: Settings, worker: Proc) -> Feed:
     feed = Feed(settings)
     feed.play()
-    client = redis_sync.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url)
     try:
         _drained(client, feed)
     finally:
@@ -126,7 +127,7 @@ def played(settings: Settings, worker: Proc) -> Feed:
 
 
 def test_nothing_valid_is_lost(settings: Settings, played: Feed, worker: Proc) -> None:
-    client = redis_sync.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url)
     try:
         busy = _profile(client, played.busy)
         assert busy is not None

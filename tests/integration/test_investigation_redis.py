@@ -13,10 +13,10 @@ import uuid
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from alerts.memory import MemoryAlertStore
 from alerts.store import AlertStore
+from core.redis_client import redis_client
 from core.settings import Settings
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.redis import RedisProfileStore
@@ -77,7 +77,7 @@ async def test_expand_on_redis_matches_the_memory_store(
     seed, events = ring(f)
     memory = MemoryProfileStore()
     await feed(memory, MemoryAlertStore(), decoder, events)
-    client = Redis.from_url(settings.redis_url)
+    client = redis_client(settings.redis_url)
     try:
         on_redis = RedisProfileStore(client)
         await feed(on_redis, AlertStore(client), decoder, events)

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis as redis_sync
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
+from core.redis_client import sync_client
 from core.settings import Settings
 
 from .api_kit import eventually
-from .conftest import ROOT, Proc, isolated_settings, start_worker
+from .conftest import ROOT, Proc, free_run_of_ports, isolated_settings, start_worker
 from .exactly_once_kit import (
     LOCK,
     Departments,
@@ -51,28 +51,12 @@ NODES = 3
 KILLED = 2  # the node killed mid-feed
 
 
-def _free_run_of_ports(count: int) -> int:
-    """A first port such that it and the ``count - 1`` after it are free on loopback."""
-    import socket
-
-    for _ in range(50):
-        base = random.randrange(30_000, 60_000, 2)
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise AssertionError("no run of free ports for the Kafka cluster")
-
-
 class Cluster:
     def __init__(self, directory: Path) -> None:
         self.env = {
             **os.environ,
             "RISKWIRE_CLUSTER_DIR": str(directory),
-            "RISKWIRE_CLUSTER_PORT": str(_free_run_of_ports(2 * NODES)),
+            "RISKWIRE_CLUSTER_PORT": str(free_run_of_ports(2 * NODES)),
             "RISKWIRE_PARTITIONS": "4",
         }
 
@@ -155,7 +139,7 @@ def test_a_broker_killed_mid_feed_loses_nothing_and_applies_nothing_twice(
         kafka_replication_factor=3,
         kafka_min_insync_replicas=2,
     )
-    client = redis_sync.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url)
     monkeypatch.setenv("BROKER_SESSION_TIMEOUT", "8")
     monkeypatch.setenv("BROKER_HEARTBEAT_INTERVAL", "1")
     context = f"(seed {seed}, app {settings.app_id}, {settings.redis_url})"

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from core.errors import StoreError
+from core.redis_client import redis_client
 from core.settings import Settings
 from rules.models.checkpoint import MAX_LABELS_PER_WRITE, ROUND, Label, ModelStore
 from rules.models.early_warning import EarlyWarningModel, ModelConfig
@@ -46,7 +47,7 @@ PROBE = dict.fromkeys(FEATURE_NAMES, 0.0) | {"failed_contacts_180d": 3.0, "age_y
 @pytest.fixture
 async def clients(settings: Settings) -> AsyncIterator[list[Redis]]:
     """Three connections: two workers and one that restarts."""
-    conns = [Redis.from_url(settings.redis_url) for _ in range(3)]
+    conns = [redis_client(settings.redis_url) for _ in range(3)]
     yield conns
     for conn in conns:
         await conn.aclose()
@@ -180,7 +181,7 @@ async def test_learning_on_an_empty_store_starts_a_fresh_model(
 async def test_scoring_and_learning_in_one_worker_do_not_race(settings: Settings) -> None:
     """Several agents of one worker share a ModelStore: reads while another agent learns
     must never install a version without its model (regression: 'vN has no blob')."""
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     store = ModelStore(redis, name=f"race-{uuid.uuid4().hex[:8]}")
     x = dict.fromkeys(FEATURE_NAMES, 0.0)
 

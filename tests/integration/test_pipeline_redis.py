@@ -22,6 +22,7 @@ import pytest
 from redis.asyncio import Redis
 
 from alerts.store import FEED_KEY, AlertStore
+from core.redis_client import redis_client
 from processors.grades import GradeStore
 from processors.pipeline import BatchReport
 from processors.profiles.model import EnterpriseProfile, PersonProfile
@@ -126,7 +127,7 @@ async def redis_factory(services: dict[str, str]) -> AsyncIterator[Any]:
     clients: list[Redis] = []
 
     def make() -> Redis:
-        clients.append(Redis.from_url(services["redis"]))
+        clients.append(redis_client(services["redis"]))
         return clients[-1]
 
     yield make

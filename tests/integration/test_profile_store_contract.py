@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from redis.asyncio import Redis
 
+from core.redis_client import redis_client
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.redis import RedisProfileStore
 from processors.profiles.store import EntityRef, IndexOp, ProfileStore, Write
@@ -56,7 +56,7 @@ async def space(request: pytest.FixtureRequest, services: dict[str, str]) -> Asy
     if request.param == "memory":
         yield Space(MemoryProfileStore(), token)
         return
-    client = Redis.from_url(services["redis"])  # the session's test database
+    client = redis_client(services["redis"])  # the session's test database
     try:
         yield Space(RedisProfileStore(client), token)
     finally:

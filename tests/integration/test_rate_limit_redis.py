@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from api.rate_limit import RATE_KEY, QueryClass, RateLimiter
 from core.clock import FakeClock
+from core.redis_client import redis_client
 from core.settings import Settings
 
 pytestmark = [pytest.mark.redis]
@@ -21,7 +22,7 @@ LIMITS = {QueryClass.BATCH: 3, QueryClass.RELATED: 60, QueryClass.EXPAND: 1, Que
 
 @pytest.fixture
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
+    client = redis_client(settings.redis_url)
     yield client
     await client.aclose()
 

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import redis as redis_sync
 
+from core.redis_client import sync_client
+
 from .conftest import Proc, free_port, isolated_settings, start_worker
 from .exactly_once_kit import (
     Departments,
@@ -62,7 +64,7 @@ class OwnRedis:
                 "--logfile", str(self.dir / "redis.log"),
             ],
         )  # fmt: skip
-        client = redis_sync.Redis.from_url(self.url, socket_timeout=1)
+        client = sync_client(self.url, socket_timeout=1)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -104,7 +106,7 @@ def test_redis_killed_mid_stream_and_restarted_from_its_aof_loses_nothing(
     settings = isolated_settings(
         services, kind="rcrash", redis_url=own_redis.url, state_dir=tmp_path / "faust"
     )
-    client = redis_sync.Redis.from_url(settings.redis_url, socket_timeout=5)
+    client = sync_client(settings.redis_url, socket_timeout=5)
     context = f"(seed {seed}, app {settings.app_id}, logs {logs_dir}/worker-redis-crash.log)"
     worker: Proc | None = None
     try:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError
 
+from core.redis_client import redis_client
 from core.redis_lua import LuaScript, run_pipeline
+
+from .conftest import TEST_REDIS
 
 pytestmark = [pytest.mark.redis]
 
@@ -20,7 +24,7 @@ INCR_BY = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
 
 @pytest.fixture
 async def redis(services: dict[str, str]) -> AsyncIterator[Redis]:
-    client = Redis.from_url(services["redis"])
+    client = redis_client(services["redis"])
     yield client
     await client.aclose()
 
@@ -51,3 +55,30 @@ async def test_a_script_redis_cannot_load_is_an_error(redis: Redis) -> None:
 
     with pytest.raises(NoScriptError):
         await run_pipeline(redis, lambda pipe: unknown.queue(pipe, [], []), unknown)
+
+
+@pytest.mark.skipif(TEST_REDIS != "cluster", reason="one Redis holds its scripts or not")
+async def test_calls_run_once_when_only_some_masters_lost_the_script(redis: Redis) -> None:
+    """A failover leaves the promoted master without the scripts its old master had loaded:
+    one pipeline's calls then meet NOSCRIPT on one node and run on another. Each call still
+    runs exactly once (re-running the whole pipeline would run the others twice)."""
+    tag = uuid.uuid4().hex
+    keys = [f"rw:test:lua:{{{tag}-{i}}}" for i in range(40)]  # slots on every master
+    script = LuaScript(redis, f"{INCR_BY} -- {tag}")
+    cluster: Any = redis
+    await cluster.initialize()
+    masters = {cluster.get_node_from_key(k).name for k in keys}
+    assert len(masters) == 3, masters
+    await redis.script_flush()
+    loaded = cluster.get_node_from_key(keys[0])
+    await cluster.execute_command("SCRIPT LOAD", script.source, target_nodes=loaded)
+
+    def fill(pipe: Pipeline) -> None:
+        for key in keys:
+            script.queue(pipe, [key], [1])
+
+    try:
+        assert await run_pipeline(redis, fill, script) == [1] * len(keys)
+        assert [int(await redis.get(k)) for k in keys] == [1] * len(keys)
+    finally:
+        await redis.delete(*keys)

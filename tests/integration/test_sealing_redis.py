@@ -18,6 +18,7 @@ from alerts.notify.reseal import reseal
 from alerts.notify.sealing import SecretBox
 from alerts.notify.wiring import secret_box
 from core.clock import SystemClock
+from core.redis_client import redis_client
 from core.settings import Settings
 
 from ..unit.test_sealing import legacy_seal
@@ -32,7 +33,7 @@ IDENTITY = b"riskwire-identity-secret-of-test"
 
 @pytest.fixture
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
+    client = redis_client(settings.redis_url)
     yield client
     await client.aclose()
 
@@ -92,7 +93,7 @@ async def test_a_secret_no_key_opens_is_reported_and_left_alone(redis: Redis) ->
 
 def test_the_reseal_command_moves_the_deployments_secrets(settings: Settings) -> None:
     async def make() -> str:
-        client = Redis.from_url(settings.redis_url)
+        client = redis_client(settings.redis_url)
         try:
             store = EndpointStore(client, secret_box(settings), SystemClock())
             return (await store.create("court", "https://hook.example/cmd")).id
@@ -107,7 +108,7 @@ def test_the_reseal_command_moves_the_deployments_secrets(settings: Settings) ->
     assert "failed 0" in done.stdout
 
     async def sealed_with() -> str:
-        client = Redis.from_url(settings.redis_url)
+        client = redis_client(settings.redis_url)
         try:
             raw = await client.hget("rw:wh:endpoints:v1", endpoint_id)
             return str(orjson.loads(raw or b"{}")["sealed_secret"]).split(".")[1]

@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 
 import pytest
 from aiokafka.errors import KafkaConnectionError
-from redis.asyncio import Redis
 
+from core.redis_client import redis_client
 from core.settings import Settings
 from streams.relay import Entry, Message, StreamRelay
 
@@ -39,7 +39,7 @@ async def _until(predicate: Callable[[], bool], seconds: float = 10) -> None:
 
 
 async def test_the_relay_survives_its_stream_being_deleted(settings: Settings) -> None:
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     stream = f"rw:test-relay:{uuid.uuid4().hex[:8]}"
     recorder = Recorder()
     relay = EchoRelay(
@@ -77,7 +77,7 @@ class AwayOnce(Recorder):
 
 
 async def test_the_relay_retries_entries_the_broker_could_not_take(settings: Settings) -> None:
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     stream = f"rw:test-relay:{uuid.uuid4().hex[:8]}"
     broker = AwayOnce()
     relay = EchoRelay(

@@ -23,6 +23,7 @@ from alerts.notify.wiring import NotifyStores
 from alerts.store import DOC_KEY
 from api.accounts import Accounts, Role
 from core.clock import FakeClock
+from core.redis_client import redis_client
 from core.settings import Settings
 
 from ..unit.test_subscriptions import alert
@@ -65,7 +66,7 @@ class Api:
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     await wipe(redis)
     clock = FakeClock(NOW)
     app = webhooks_app(settings, redis, clock, queue_namespace=QUEUE)

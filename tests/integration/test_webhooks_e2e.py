@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from alerts.notify.wiring import build_scheduler
 from core.clock import SystemClock
+from core.redis_client import redis_client
 from core.settings import Settings
 from streams.factory import EventFactory
 from streams.kafka import department_producer, produce_events
@@ -63,7 +64,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url)
+    client = redis_client(settings.redis_url)
     yield client
     await client.aclose()
 

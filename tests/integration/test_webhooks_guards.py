@@ -20,6 +20,7 @@ from alerts.notify.egress import EgressGuard, EgressPolicy
 from alerts.notify.webhook import WebhookNotifier
 from api.accounts import Accounts
 from core.clock import FakeClock
+from core.redis_client import redis_client
 from core.settings import Settings
 
 from ..unit.test_deliveries import Scripted
@@ -47,7 +48,7 @@ async def wipe(redis: Redis) -> None:
 @pytest.fixture
 async def make_api(settings: Settings) -> AsyncIterator[MakeApi]:
     """An API on the session's Redis with some settings changed and its own egress guard."""
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     await wipe(redis)
     made: list[tuple[Api, Any]] = []
 

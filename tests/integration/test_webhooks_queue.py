@@ -22,6 +22,7 @@ from alerts.notify.deliveries import DeliveryQueue, DeliveryScheduler, Limits, R
 from alerts.notify.memory import MemoryDeliveryQueue
 from alerts.notify.queue import Attempt, QueuedDelivery, RedisDeliveryQueue, delivery_id
 from core.clock import FakeClock, SystemClock
+from core.redis_client import redis_client
 
 from ..unit.test_deliveries import (
     Endpoints,
@@ -67,7 +68,7 @@ async def q(
     if request.param == "memory":
         yield Queue(MemoryDeliveryQueue(log_max=5))
         return
-    client = Redis.from_url(services["redis"])
+    client = redis_client(services["redis"])
     try:
         yield Queue(RedisDeliveryQueue(client, namespace=ns, log_max=5))
     finally:
@@ -249,7 +250,7 @@ class Counting:
 
 @pytest.fixture
 async def clients(services: dict[str, str], ns: str) -> AsyncIterator[list[Redis]]:
-    made = [Redis.from_url(services["redis"]) for _ in range(3)]
+    made = [redis_client(services["redis"]) for _ in range(3)]
     yield made
     await wipe(made[2], ns)
     for c in made:
@@ -334,7 +335,7 @@ def receiver() -> Iterator[Receiver]:
 async def test_64_dead_endpoints_of_one_department_do_not_delay_another_s_on_redis(
     services: dict[str, str], ns: str, receiver: Receiver, dead_listeners: list[str]
 ) -> None:
-    client = Redis.from_url(services["redis"])
+    client = redis_client(services["redis"])
     try:
         queue = RedisDeliveryQueue(client, namespace=ns)
         await assert_no_department_starves(queue, receiver, dead_listeners)

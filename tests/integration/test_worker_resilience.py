@@ -8,8 +8,8 @@ import hashlib
 
 import orjson
 import pytest
-import redis as redis_sync
 
+from core.redis_client import sync_client
 from core.settings import Settings
 from processors.dead_letters import KafkaDeadLetters
 from processors.progress import STATS_KEY
@@ -98,7 +98,7 @@ def test_a_redis_error_in_the_progress_counter_is_reported_not_a_crash(
 ) -> None:
     f = EventFactory(source="progress-fault", seed=902)
     first, second = f.registered(), f.registered()
-    client = redis_sync.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url)
     saved = client.hget(STATS_KEY, "processed")
     log_from = worker.log.stat().st_size
     client.delete(STATS_KEY)
