@@ -153,6 +153,10 @@ class Settings(BaseSettings):
     alert_sweep_interval_s: float = Field(default=60.0, gt=0)
     alert_sweep_batch: int = Field(default=500, ge=1, le=10_000)
 
+    # Grade history per enterprise: every change of letter, plus this many of the newest
+    # revisions of score or factors under an unchanged letter.
+    grade_revisions_max: int = Field(default=20, ge=1, le=10_000)
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_development(self) -> Settings:
         identity = self.identity_secret.get_secret_value()

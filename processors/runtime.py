@@ -82,7 +82,9 @@ class Runtime:
         redis = redis_client(settings)
         profiles = RedisProfileStore(redis)
         alerts = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
-        grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
+        grades = GradeStore(
+            redis, feed_maxlen=settings.feed_maxlen, revisions_max=settings.grade_revisions_max
+        )
         models = ModelStore(redis)
         engine = (
             RuleEngine(rules)
