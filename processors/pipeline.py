@@ -276,17 +276,11 @@ class BatchProcessor:
             for ref in todo:
                 work = _start(ref, loaded[ref])
                 for i in by_ref[ref]:
-                    event = events[i][1]
                     duplicates.discard(i)
                     beyond.discard(i)
-                    if event.eid in work.loaded.seen or event.eid in work.ids:
-                        duplicates.add(i)
-                    elif horizon.beyond(work.loaded.marks.get(event.source), event.time):
-                        beyond.add(i)
-                    else:
-                        _fold(work.profile, event)
-                        work.applied.append(_stamp(event))
-                        work.ids.add(event.eid)
+                    outcome = _apply_one(work, events[i][1])
+                    if outcome != _APPLIED:
+                        (duplicates if outcome == _DUPLICATE else beyond).add(i)
                 working[ref] = work
                 profiles[ref] = work.profile
                 if work.applied:
@@ -556,6 +550,22 @@ def _count_grades(changes: Sequence[GradeChange]) -> None:
 
 async def _no_hubs() -> dict[str, Hub]:
     return {}
+
+
+_APPLIED, _DUPLICATE, _BEYOND = "applied", "duplicate", "beyond"
+
+
+def _apply_one(work: _Working, event: Event) -> str:
+    """Fold ``event`` into ``work`` unless it is a duplicate or beyond the replay horizon;
+    answers which of the three it was."""
+    if event.eid in work.loaded.seen or event.eid in work.ids:
+        return _DUPLICATE
+    if horizon.beyond(work.loaded.marks.get(event.source), event.time):
+        return _BEYOND
+    _fold(work.profile, event)
+    work.applied.append(_stamp(event))
+    work.ids.add(event.eid)
+    return _APPLIED
 
 
 def _stamp(event: Event) -> Stamp:
