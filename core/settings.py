@@ -164,7 +164,7 @@ class Settings(BaseSettings):
     replay_horizon_days: int = Field(default=35, ge=2, le=3650)
     # Grade history per enterprise: every change of letter, plus this many of the newest
     # revisions of score or factors under an unchanged letter.
-    grade_revisions_max: int = Field(default=20, ge=1, le=10_000)
+    grade_revisions_max: int = Field(default=5, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _refuse_short_horizon(self) -> Settings:

@@ -46,7 +46,7 @@ from streams.relay import Entry, Message, Publisher, StreamRelay
 FEED_KEY = "rw:{grades}:feed:v1"
 GROUP = "kafka-relay"
 OUTBOX_MAX = 100
-REVISIONS_MAX = 20  # the default of RISKWIRE_GRADE_REVISIONS_MAX
+REVISIONS_MAX = 5  # the default of RISKWIRE_GRADE_REVISIONS_MAX
 log = get_logger(__name__)
 
 _RECORD_LUA = """
