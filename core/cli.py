@@ -32,6 +32,8 @@ draws_app = typer.Typer(help="Published inspection draws.", no_args_is_help=True
 app.add_typer(draws_app, name="draws")
 secrets_app = typer.Typer(help="Secrets sealed at rest.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")
+state_app = typer.Typer(help="The profile state in Redis.", no_args_is_help=True)
+app.add_typer(state_app, name="state")
 
 
 def _settings() -> Settings:
@@ -513,6 +515,28 @@ def alerts_archive(
 
     query = ArchiveFilter(alert_id, uscc, rule_id, department, status)
     raise typer.Exit(archive_command(_settings(), query, max_records=max_records))
+
+
+@state_app.command("migrate")
+def state_migrate() -> None:
+    """Move stored profiles from state v1 to v2 (the dedup record bounded by the replay
+    horizon), in place. Run once with every worker stopped; idempotent. Prints:
+    profiles=<n> identities=<n> indices=<n>"""
+    import asyncio
+
+    from core.clock import SystemClock
+    from processors.profiles.migrate import StateMigration
+    from processors.runtime import redis_client
+
+    async def run() -> None:
+        redis = redis_client(_settings())
+        try:
+            done = await StateMigration(redis, SystemClock()).run()
+        finally:
+            await redis.aclose()
+        typer.echo(f"profiles={done.profiles} identities={done.identities} indices={done.indices}")
+
+    asyncio.run(run())
 
 
 @draws_app.command("verify")

@@ -45,6 +45,9 @@ class DlqReason(enum.StrEnum):
     BAD_ID_NUMBER = "bad_id_number"
     BAD_DATE = "bad_date"
     BAD_SUBJECT = "bad_subject"
+    # Not in its profile's dedup set and not later than its source's horizon mark: it may
+    # have been applied more than the replay horizon ago, so it is never applied again.
+    BEYOND_HORIZON = "beyond_horizon"
     # An output message (an alert, a grade) the broker or producer refused for good.
     BROKER_REFUSED = "broker_refused"
 

@@ -157,6 +157,30 @@ class Settings(BaseSettings):
     alert_sweep_interval_s: float = Field(default=60.0, gt=0)
     alert_sweep_batch: int = Field(default=500, ge=1, le=10_000)
 
+    # The input topics keep messages this long (retention.ms; segments roll daily, so a
+    # message lives at most a day more). riskwire sets it on the topics it creates.
+    input_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Each profile remembers the identities of the events it applied this long (by the
+    # worker's clock); older ones are folded into per-source marks, and an event not later
+    # than its source's mark that is not remembered is refused as beyond_horizon. Must be
+    # longer than the input retention plus the daily segment roll, so a redelivery from
+    # the topics is always recognised by identity (ARCHITECTURE.md, "Exactly once").
+    replay_horizon_days: int = Field(default=35, ge=2, le=3650)
+    # Grade history per enterprise: every change of letter, plus this many of the newest
+    # revisions of score or factors under an unchanged letter.
+    grade_revisions_max: int = Field(default=5, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _refuse_short_horizon(self) -> Settings:
+        if self.replay_horizon_days <= self.input_retention_days + 1:
+            raise ConfigError(
+                "RISKWIRE_REPLAY_HORIZON_DAYS must exceed RISKWIRE_INPUT_RETENTION_DAYS plus "
+                f"one day ({self.replay_horizon_days} <= {self.input_retention_days} + 1): a "
+                "message still on an input topic could be redelivered after its identity "
+                "was forgotten, and would be refused instead of recognised as a duplicate"
+            )
+        return self
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_outside_development(self) -> Settings:
         identity = self.identity_secret.get_secret_value()

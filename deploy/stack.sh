@@ -26,6 +26,9 @@ REDIS_APPENDFSYNC="${RISKWIRE_REDIS_APPENDFSYNC:-always}"
 REDIS_URL="${RISKWIRE_REDIS_URL:-}"
 
 PARTITIONS="${RISKWIRE_PARTITIONS:-8}"
+# Input topics keep messages this long, and roll segments daily (the replay horizon,
+# RISKWIRE_REPLAY_HORIZON_DAYS, must outlast both; see core/settings.py).
+INPUT_RETENTION_DAYS="${RISKWIRE_INPUT_RETENTION_DAYS:-30}"
 DEPARTMENTS="${RISKWIRE_DEPARTMENTS:-samr tax court police enforcement-bureau drc qianhai-authority}"
 TOPIC_REGISTRATION="${RISKWIRE_TOPIC_REGISTRATION:-registration.changes}"
 TOPIC_COURT="${RISKWIRE_TOPIC_COURT:-court.filings}"
@@ -394,8 +397,12 @@ kafka_stop() {
 }
 
 topic_specs() {
-    local t d
-    for t in "$TOPIC_REGISTRATION" "$TOPIC_COURT" "$TOPIC_TAX" "$TOPIC_ENFORCEMENT" "$TOPIC_ALERTS" "$TOPIC_DLQ" "$TOPIC_DLQ_OUTPUTS"; do
+    local t d day_ms=86400000
+    for t in "$TOPIC_REGISTRATION" "$TOPIC_COURT" "$TOPIC_TAX" "$TOPIC_ENFORCEMENT"; do
+        printf '%s:%s:retention.ms=%s,segment.ms=%s\n' "$t" "$PARTITIONS" \
+            "$((INPUT_RETENTION_DAYS * day_ms))" "$day_ms"
+    done
+    for t in "$TOPIC_ALERTS" "$TOPIC_DLQ" "$TOPIC_DLQ_OUTPUTS"; do
         printf '%s:%s\n' "$t" "$PARTITIONS"
     done
     printf '%s:%s:cleanup.policy=compact\n' "$TOPIC_GRADES" "$PARTITIONS"

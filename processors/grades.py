@@ -5,14 +5,20 @@ Keys (versioned; an enterprise's keys share its profile's hash tag, so one Lua s
 them together on a cluster)::
 
     rw:{ent:<uscc>}:grade:v1          hash    doc (Grade JSON), at (epoch ms), sig, grade
-    rw:{ent:<uscc>}:grades:v1         zset    Grade JSON -> epoch ms of its ``at``
+    rw:{ent:<uscc>}:grades:v1         zset    Grade JSON -> epoch ms of its ``at``: the
+                                              first grade and every change of letter
+    rw:{ent:<uscc>}:grades:rev:v1     zset    the same for revisions (new score or factors
+                                              under the same letter), the newest N kept
     rw:{ent:<uscc>}:grades:outbox:v1  list    "<previous letter>|<Grade JSON>" not yet fed
     rw:{grades}:feed:v1               stream  grade -> the riskwire.grades message
 
 A record is a compare-and-set on the current grade: a grade computed for an older time
 than the current one is stale and writes nothing; one with the same content (score,
 letter, factors) only moves the current grade's time; any other enters the history, and
-a new letter also enters the enterprise's outbox. The outbox is moved to the feed in a
+a new letter also enters the enterprise's outbox. History is bounded: every change of letter
+is kept (up to ``history_max``), and of the revisions only the newest ``revisions_max``
+(``RISKWIRE_GRADE_REVISIONS_MAX``), so an enterprise whose score moves with every event
+holds a few dozen grades, not one per event. The outbox is moved to the feed in a
 second call and emptied only after that, so a crash in between loses no change: the next
 record of that enterprise (a replay of the same event, say) feeds it again.
 """
@@ -41,11 +47,12 @@ from streams.relay import Entry, Message, Publisher, StreamRelay
 FEED_KEY = "rw:{grades}:feed:v1"
 GROUP = "kafka-relay"
 OUTBOX_MAX = 100
+REVISIONS_MAX = 5  # the default of RISKWIRE_GRADE_REVISIONS_MAX
 log = get_logger(__name__)
 
 _RECORD_LUA = """
--- KEYS: current, history, outbox.
--- ARGV: doc, at (ms), letter, sig, history max, outbox max.
+-- KEYS: current, history (letter changes), outbox, revisions.
+-- ARGV: doc, at (ms), letter, sig, history max, outbox max, revisions max.
 -- Returns {outcome, the outbox after this record}.
 local at = tonumber(ARGV[2])
 local cur = redis.call('HMGET', KEYS[1], 'at', 'sig', 'grade')
@@ -57,12 +64,15 @@ elseif cur[2] == ARGV[4] then
   outcome = 'unchanged'
 else
   redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'at', ARGV[2], 'sig', ARGV[4], 'grade', ARGV[3])
-  redis.call('ZADD', KEYS[2], at, ARGV[1])
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[5]) + 1))
   if cur[3] ~= ARGV[3] then
+    redis.call('ZADD', KEYS[2], at, ARGV[1])
+    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[5]) + 1))
     redis.call('RPUSH', KEYS[3], (cur[3] or '') .. '|' .. ARGV[1])
     redis.call('LTRIM', KEYS[3], -tonumber(ARGV[6]), -1)
     outcome = 'changed'
+  else
+    redis.call('ZADD', KEYS[4], at, ARGV[1])
+    redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(tonumber(ARGV[7]) + 1))
   end
 end
 return {outcome, redis.call('LRANGE', KEYS[3], 0, -1)}
@@ -75,6 +85,10 @@ def current_key(uscc: str) -> str:
 
 def history_key(uscc: str) -> str:
     return f"rw:{{ent:{uscc}}}:grades:v1"
+
+
+def revisions_key(uscc: str) -> str:
+    return f"rw:{{ent:{uscc}}}:grades:rev:v1"
 
 
 def outbox_key(uscc: str) -> str:
@@ -181,11 +195,17 @@ def _ms(when: datetime) -> int:
 
 class GradeStore:
     def __init__(
-        self, redis: Redis, *, feed_maxlen: int = 100_000, history_max: int = 1_000
+        self,
+        redis: Redis,
+        *,
+        feed_maxlen: int = 100_000,
+        history_max: int = 1_000,
+        revisions_max: int = REVISIONS_MAX,
     ) -> None:
         self._redis = redis
         self._feed_maxlen = feed_maxlen
         self._history_max = history_max
+        self._revisions_max = revisions_max
         self._record = LuaScript(redis, _RECORD_LUA)
 
     async def current(self, usccs: Collection[str]) -> dict[str, Grade]:
@@ -208,7 +228,12 @@ class GradeStore:
             for c in changes:
                 self._record.queue(
                     pipe,
-                    [current_key(c.uscc), history_key(c.uscc), outbox_key(c.uscc)],
+                    [
+                        current_key(c.uscc),
+                        history_key(c.uscc),
+                        outbox_key(c.uscc),
+                        revisions_key(c.uscc),
+                    ],
                     [
                         c.current.model_dump_json(),
                         _ms(c.current.at),
@@ -216,6 +241,7 @@ class GradeStore:
                         c.current.signature(),
                         self._history_max,
                         OUTBOX_MAX,
+                        self._revisions_max,
                     ],
                 )
 
@@ -230,20 +256,28 @@ class GradeStore:
         return [Recorded(text_of(outcome)) for outcome, _ in replies]
 
     async def as_of(self, uscc: str, when: datetime) -> Grade | None:
-        """The grade ``uscc`` had at ``when``: the latest one computed at or before it."""
-        [docs] = await self._read(
+        """The grade ``uscc`` had at ``when``: the latest one kept at or before it."""
+        replies = await self._read(
             f"reading the grade of {uscc} as of {when.isoformat()}",
-            lambda pipe: pipe.zrevrangebyscore(history_key(uscc), _ms(when), "-inf", 0, 1),
+            lambda pipe: [
+                pipe.zrevrangebyscore(key(uscc), _ms(when), "-inf", 0, 1, withscores=True)
+                for key in (history_key, revisions_key)
+            ],
         )
-        return Grade.model_validate_json(docs[0]) if docs else None
+        found = _newest_first(replies)
+        return found[0] if found else None
 
     async def history(self, uscc: str, limit: int = 100) -> list[Grade]:
-        """The distinct grades of ``uscc``, newest first."""
-        [docs] = await self._read(
+        """The kept grades of ``uscc`` (every change of letter, the newest revisions),
+        newest first."""
+        replies = await self._read(
             f"reading the grades of {uscc}",
-            lambda pipe: pipe.zrevrange(history_key(uscc), 0, limit - 1),
+            lambda pipe: [
+                pipe.zrevrange(key(uscc), 0, limit - 1, withscores=True)
+                for key in (history_key, revisions_key)
+            ],
         )
-        return [Grade.model_validate_json(d) for d in docs]
+        return _newest_first(replies)[:limit]
 
     async def _read(self, what: str, fill: Callable[[Pipeline], object]) -> list[Any]:
         try:
@@ -274,13 +308,21 @@ class GradeStore:
             raise StoreError(f"feeding {len(items)} grade changes failed: {exc}") from exc
 
 
+def _newest_first(replies: Sequence[Sequence[tuple[bytes, float]]]) -> list[Grade]:
+    """Merge (doc, epoch ms) replies of the history and revision sets, newest first."""
+    pairs = sorted((pair for reply in replies for pair in reply), key=lambda p: -p[1])
+    return [Grade.model_validate_json(doc) for doc, _ in pairs]
+
+
 class MemoryGradeStore:
     """:class:`GradeStore`'s semantics in process, for the pipeline's unit tests."""
 
-    def __init__(self) -> None:
-        self.grades: dict[str, list[Grade]] = {}  # history by uscc, oldest first
+    def __init__(self, *, revisions_max: int = REVISIONS_MAX) -> None:
+        self.grades: dict[str, list[Grade]] = {}  # first grade and letter changes, oldest first
+        self.revisions: dict[str, list[Grade]] = {}  # the newest revisions, oldest first
         self.now: dict[str, Grade] = {}
         self.feed: list[bytes] = []
+        self._revisions_max = revisions_max
 
     async def current(self, usccs: Collection[str]) -> dict[str, Grade]:
         return {u: self.now[u] for u in usccs if u in self.now}
@@ -295,19 +337,27 @@ class MemoryGradeStore:
         self.now[uscc] = new
         if old is not None and old.signature() == new.signature():
             return Recorded.UNCHANGED
+        if old is not None and old.grade == new.grade:
+            revisions = self.revisions.setdefault(uscc, [])
+            revisions.append(new)
+            revisions.sort(key=lambda g: g.at)
+            del revisions[: -self._revisions_max]
+            return Recorded.REVISED
         history = self.grades.setdefault(uscc, [])
         history.append(new)
         history.sort(key=lambda g: g.at)
-        if old is not None and old.grade == new.grade:
-            return Recorded.REVISED
         self.feed.append(grade_message(uscc, new, old.grade if old else None))
         return Recorded.CHANGED
 
+    def _kept(self, uscc: str) -> list[Grade]:
+        kept = [*self.grades.get(uscc, []), *self.revisions.get(uscc, [])]
+        return sorted(kept, key=lambda g: g.at, reverse=True)
+
     async def as_of(self, uscc: str, when: datetime) -> Grade | None:
-        return next((g for g in reversed(self.grades.get(uscc, [])) if g.at <= when), None)
+        return next((g for g in self._kept(uscc) if g.at <= when), None)
 
     async def history(self, uscc: str, limit: int = 100) -> list[Grade]:
-        return list(reversed(self.grades.get(uscc, [])))[:limit]
+        return self._kept(uscc)[:limit]
 
 
 class GradeRelay(StreamRelay):

@@ -39,9 +39,18 @@ from core.telemetry import (
     PROFILE_CONFLICTS,
 )
 from processors.grades import GradeChange, Recorded, Regrader
+from processors.profiles import horizon
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.reducers import apply_to_enterprise, apply_to_person, index_entries
-from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, ProfileStore, Write
+from processors.profiles.store import (
+    EntityRef,
+    Hub,
+    IndexOp,
+    Loaded,
+    ProfileStore,
+    Stamp,
+    Write,
+)
 from processors.stages import Stage, StageTimes
 from rules.base import Clear, Facts, Need, Verdict
 from rules.engine import RuleEngine
@@ -124,7 +133,8 @@ class _Working:
     loaded: Loaded
     profile: EnterpriseProfile | PersonProfile
     before: dict[str, float]
-    applied: list[str] = field(default_factory=list)
+    applied: list[Stamp] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
 
 
 class BatchProcessor:
@@ -169,7 +179,10 @@ class BatchProcessor:
                 await self._dead_letters.dead_letter(letters)
         if events:
             with times.stage(Stage.APPLY):
-                profiles, duplicates = await self._apply(events)
+                profiles, duplicates, beyond = await self._apply(events)
+            if beyond:
+                events = await self._refuse_beyond_horizon(events, beyond)
+                report.dead_lettered += len(beyond)
             report.duplicates = len(duplicates)
             report.applied = len(events) - len(duplicates)
             verdicts, regrader, labels = await self._evaluate(events, profiles, times)
@@ -218,34 +231,56 @@ class BatchProcessor:
             self._sources.note(seen)
         return events, letters
 
+    async def _refuse_beyond_horizon(
+        self, events: Sequence[tuple[Incoming, Event]], beyond: Collection[int]
+    ) -> list[tuple[Incoming, Event]]:
+        """Dead-letter the events the horizon refused; answers the others."""
+        letters = [
+            DeadLetter(
+                events[i][0],
+                InvalidEvent(
+                    DlqReason.BEYOND_HORIZON,
+                    "not in the profile's dedup record and not later than what its source "
+                    "sent this profile more than the replay horizon ago: it may have been "
+                    "applied already, so it is not applied",
+                ),
+            )
+            for i in sorted(beyond)
+        ]
+        for letter in letters:
+            EVENTS_DEAD_LETTERED.labels(letter.message.topic, DlqReason.BEYOND_HORIZON).inc()
+        await self._dead_letters.dead_letter(letters)
+        return [e for i, e in enumerate(events) if i not in beyond]
+
     # -- apply: exactly once per (event, profile) ----------------------------------------
 
     async def _apply(
         self, events: Sequence[tuple[Incoming, Event]]
-    ) -> tuple[dict[EntityRef, EnterpriseProfile | PersonProfile], set[int]]:
+    ) -> tuple[dict[EntityRef, EnterpriseProfile | PersonProfile], set[int], set[int]]:
+        """Apply each event to its profile once: answers the profiles, the events already
+        applied (duplicates) and those refused as beyond the replay horizon."""
         by_ref: dict[EntityRef, list[int]] = defaultdict(list)
         for i, (_, event) in enumerate(events):
             by_ref[_ref(event)].append(i)
         profiles: dict[EntityRef, EnterpriseProfile | PersonProfile] = {}
         duplicates: set[int] = set()
+        beyond: set[int] = set()
         finish: list[tuple[EntityRef, int, Sequence[IndexOp]]] = []
         todo = set(by_ref)
         for _attempt in range(MAX_CAS_ATTEMPTS):
             loaded = await self._store.load(
-                {ref: {events[i][1].eid for i in by_ref[ref]} for ref in todo}
+                {ref: {_stamp(events[i][1]) for i in by_ref[ref]} for ref in todo}
             )
             writes: list[Write] = []
             working: dict[EntityRef, _Working] = {}
             for ref in todo:
                 work = _start(ref, loaded[ref])
                 for i in by_ref[ref]:
-                    eid = events[i][1].eid
-                    if eid in work.loaded.seen or eid in work.applied:
-                        duplicates.add(i)
-                        continue
                     duplicates.discard(i)
-                    _fold(work.profile, events[i][1])
-                    work.applied.append(eid)
+                    beyond.discard(i)
+                    outcome = _apply_one(work, events[i][1])
+                    if outcome != _APPLIED:
+                        (duplicates if outcome == _DUPLICATE else beyond).add(i)
                 working[ref] = work
                 profiles[ref] = work.profile
                 if work.applied:
@@ -275,7 +310,7 @@ class BatchProcessor:
             await self._repair_indices(dict(touched))
         for i in duplicates:
             EVENTS_DUPLICATE.labels(events[i][0].topic).inc()
-        return profiles, duplicates
+        return profiles, duplicates, beyond
 
     async def _repair_indices(self, touched: dict[EntityRef, set[str]]) -> None:
         """Our index operations may have landed after a newer version's: set each index we
@@ -515,6 +550,26 @@ def _count_grades(changes: Sequence[GradeChange]) -> None:
 
 async def _no_hubs() -> dict[str, Hub]:
     return {}
+
+
+_APPLIED, _DUPLICATE, _BEYOND = "applied", "duplicate", "beyond"
+
+
+def _apply_one(work: _Working, event: Event) -> str:
+    """Fold ``event`` into ``work`` unless it is a duplicate or beyond the replay horizon;
+    answers which of the three it was."""
+    if event.eid in work.loaded.seen or event.eid in work.ids:
+        return _DUPLICATE
+    if horizon.beyond(work.loaded.marks.get(event.source), event.time):
+        return _BEYOND
+    _fold(work.profile, event)
+    work.applied.append(_stamp(event))
+    work.ids.add(event.eid)
+    return _APPLIED
+
+
+def _stamp(event: Event) -> Stamp:
+    return Stamp(event.source, event.eid, event.time)
 
 
 def _ref(event: Event) -> EntityRef:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis.asyncio import Redis
 
@@ -76,9 +77,14 @@ class Runtime:
         rules: Sequence[Rule] | None = None,
     ) -> Runtime:
         redis = redis_client(settings)
-        profiles = RedisProfileStore(redis)
+        clock = clock or SystemClock()
+        profiles = RedisProfileStore(
+            redis, clock=clock, replay_horizon=timedelta(days=settings.replay_horizon_days)
+        )
         alerts = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
-        grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
+        grades = GradeStore(
+            redis, feed_maxlen=settings.feed_maxlen, revisions_max=settings.grade_revisions_max
+        )
         models = ModelStore(redis)
         engine = (
             RuleEngine(rules)
@@ -95,7 +101,7 @@ class Runtime:
             engine=engine,
             grades=grades,
             dead_letters=dead_letters,
-            clock=clock or SystemClock(),
+            clock=clock,
             model=models,
             model_inputs=EarlyWarning.inputs,
             sources=sources,

@@ -15,11 +15,20 @@ from kafka.errors import TopicAlreadyExistsError
 from core.settings import Settings
 from streams.factory import topic_for
 
+DAY_MS = 24 * 3600 * 1000
+
 
 def all_topics(settings: Settings) -> dict[str, dict[str, str]]:
     """Every topic riskwire reads or writes, with its topic configs."""
     base = {"min.insync.replicas": str(settings.min_insync_replicas)}
-    topics: dict[str, dict[str, str]] = {key: dict(base) for key in settings.input_topics}
+    # Input messages outlive neither the retention nor, by more than a segment's roll (a
+    # day), the replay horizon that must outlast them (see Settings.replay_horizon_days).
+    retained = {
+        **base,
+        "retention.ms": str(settings.input_retention_days * DAY_MS),
+        "segment.ms": str(DAY_MS),
+    }
+    topics: dict[str, dict[str, str]] = {key: dict(retained) for key in settings.input_topics}
     topics[settings.topic_alerts] = dict(base)
     topics[settings.topic_dlq] = dict(base)
     topics[settings.topic_dlq_outputs] = dict(base)

@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import timedelta
 
-from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Write
+from core.clock import Clock, SystemClock
+from processors.profiles import horizon
+from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Stamp, Write
 
 
 class MemoryProfileStore:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        replay_horizon: timedelta = horizon.DEFAULT_HORIZON,
+    ) -> None:
         self.docs_by_ref: dict[EntityRef, tuple[bytes, int, list[IndexOp]]] = {}
-        self.seen: dict[EntityRef, set[str]] = {}
+        # dedup member -> score, and source tag -> mark, as the Redis store keeps them
+        self.seen: dict[EntityRef, dict[bytes, int]] = {}
+        self.marks: dict[EntityRef, dict[int, int]] = {}
         self.indices: dict[str, dict[str, float]] = {}
+        self._clock = clock or SystemClock()
+        self._horizon = replay_horizon
 
-    async def load(self, asks: Mapping[EntityRef, Collection[str]]) -> dict[EntityRef, Loaded]:
+    async def load(self, asks: Mapping[EntityRef, Collection[Stamp]]) -> dict[EntityRef, Loaded]:
         out = {}
-        for ref, eids in asks.items():
+        for ref, stamps in asks.items():
             doc, ver, pending = self.docs_by_ref.get(ref, (None, 0, []))
-            seen = self.seen.get(ref, set())
-            out[ref] = Loaded(doc, ver, {e for e in eids if e in seen}, list(pending))
+            seen = self.seen.get(ref, {})
+            out[ref] = Loaded(
+                doc,
+                ver,
+                {s.eid for s in stamps if horizon.member(s.eid) in seen},
+                list(pending),
+                horizon.marks_by_source(self.marks.get(ref, {}), (s.source for s in stamps)),
+            )
         return out
 
     async def commit(self, writes: Sequence[Write]) -> dict[EntityRef, int | None]:
@@ -29,9 +47,21 @@ class MemoryProfileStore:
                 result[w.ref] = None
                 continue
             self.docs_by_ref[w.ref] = (w.doc, ver + 1, list(w.index_ops))
-            self.seen.setdefault(w.ref, set()).update(w.applied)
+            self._record(w.ref, w.applied)
             result[w.ref] = ver + 1
         return result
+
+    def _record(self, ref: EntityRef, applied: Sequence[Stamp]) -> None:
+        """What commit.lua does to the dedup set and the marks."""
+        now = self._clock.now()
+        seen = self.seen.setdefault(ref, {})
+        for s in applied:
+            seen[horizon.member(s.eid)] = horizon.score(now, s.time, horizon.source_tag(s.source))
+        cutoff = horizon.cutoff(now, self._horizon)
+        marks = self.marks.setdefault(ref, {})
+        for old in [m for m, score in seen.items() if score < cutoff]:
+            tag, minute = horizon.tag_and_minute(seen.pop(old))
+            marks[tag] = max(marks.get(tag, -1), minute)
 
     async def finish_indices(
         self, done: Sequence[tuple[EntityRef, int, Sequence[IndexOp]]]

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-STATE_VERSION = "v1"  # bump when a change would misread stored profiles
+STATE_VERSION = "v2"  # bump when a change would misread stored profiles (v2: seen zset)
 
 
 class _Model(BaseModel):

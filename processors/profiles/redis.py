@@ -2,10 +2,12 @@
 
 Keys (versioned, and hash-tagged so that a profile's keys share one cluster slot)::
 
-    rw:{ent:<uscc>}:v1          hash  doc (JSON), ver (int), ix (pending index ops, JSON)
-    rw:{ent:<uscc>}:seen:v1     set   event identities applied to this profile
-    rw:{per:<key>}:v1 / :seen:v1      the same for a person
-    rw:ix:v1:<index>            zset  uscc -> score (addr: registration day ordinal)
+    rw:{ent:<uscc>}:v2          hash  doc (JSON), ver (int), ix (pending index ops, JSON),
+                                      h<tag> (horizon mark of a source tag, epoch minute)
+    rw:{ent:<uscc>}:seen:v2     zset  event identities applied within the replay horizon
+                                      (member and score: processors/profiles/horizon.py)
+    rw:{per:<key>}:v2 / :seen:v2      the same for a person
+    rw:ix:v2:<index>            zset  uscc -> score (addr: registration day ordinal)
 
 Every public method is one pipelined round trip, whatever the batch size.
 """
@@ -13,6 +15,7 @@ Every public method is one pipelined round trip, whatever the batch size.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import timedelta
 from importlib import resources
 
 import orjson
@@ -20,18 +23,23 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from core.clock import Clock, SystemClock
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
+from processors.profiles import horizon
 from processors.profiles.model import STATE_VERSION
-from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Write
+from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Stamp, Write
 
 _COMMIT_LUA = resources.files("processors.profiles").joinpath("commit.lua").read_text()
-# One call per profile: its document, version, pending note and which events it applied.
+# One call per profile: its document, version, pending note, which events it applied and
+# the marks of their sources. ARGV: n, n dedup members, then the mark fields.
 _READ_LUA = """
 local h = redis.call('HMGET', KEYS[1], 'doc', 'ver', 'ix')
-local flags = {}
-if #ARGV > 0 then flags = redis.call('SMISMEMBER', KEYS[2], unpack(ARGV)) end
-return {h[1] or '', h[2] or '0', h[3] or '', flags}
+local n = tonumber(ARGV[1])
+local flags, marks = {}, {}
+if n > 0 then flags = redis.call('ZMSCORE', KEYS[2], unpack(ARGV, 2, n + 1)) end
+if #ARGV > n + 1 then marks = redis.call('HMGET', KEYS[1], unpack(ARGV, n + 2)) end
+return {h[1] or '', h[2] or '0', h[3] or '', flags, marks}
 """
 _ACK_LUA = """
 if redis.call('HGET', KEYS[1], 'ver') == ARGV[1] then
@@ -55,44 +63,69 @@ def index_key(index: str) -> str:
 
 
 class RedisProfileStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        clock: Clock | None = None,
+        replay_horizon: timedelta = horizon.DEFAULT_HORIZON,
+    ) -> None:
         self._redis = redis
+        self._clock = clock or SystemClock()
+        self._horizon = replay_horizon
         self._commit = LuaScript(redis, _COMMIT_LUA)
         self._ack = LuaScript(redis, _ACK_LUA)
         self._read = LuaScript(redis, _READ_LUA)
 
-    async def load(self, asks: Mapping[EntityRef, Collection[str]]) -> dict[EntityRef, Loaded]:
+    async def load(self, asks: Mapping[EntityRef, Collection[Stamp]]) -> dict[EntityRef, Loaded]:
         refs = list(asks)
-        eids = {ref: list(asks[ref]) for ref in refs}
+        stamps = {ref: list(asks[ref]) for ref in refs}
+        tags = {ref: sorted({horizon.source_tag(s.source) for s in stamps[ref]}) for ref in refs}
 
         def fill(pipe: Pipeline) -> None:
             for ref in refs:
-                self._read.queue(pipe, [doc_key(ref), seen_key(ref)], eids[ref])
+                members = [horizon.member(s.eid) for s in stamps[ref]]
+                fields = [horizon.mark_field(t) for t in (horizon.ANY_SOURCE, *tags[ref])]
+                self._read.queue(
+                    pipe, [doc_key(ref), seen_key(ref)], [len(members), *members, *fields]
+                )
 
         try:
             replies = await run_pipeline(self._redis, fill, self._read)
         except RedisError as exc:
             raise StoreError(f"loading {len(refs)} profiles failed: {exc}") from exc
         out: dict[EntityRef, Loaded] = {}
-        for ref, (doc, ver, ix, flags) in zip(refs, replies, strict=True):
+        for ref, (doc, ver, ix, flags, marks) in zip(refs, replies, strict=True):
             pending = [IndexOp.from_json(op) for op in orjson.loads(ix)] if ix else []
+            found = {
+                tag: int(mark)
+                for tag, mark in zip((horizon.ANY_SOURCE, *tags[ref]), marks, strict=True)
+                if mark is not None
+            }
             out[ref] = Loaded(
                 doc=doc or None,
                 version=int(ver or 0),
-                seen={eid for eid, flag in zip(eids[ref], flags, strict=True) if flag},
+                seen={s.eid for s, flag in zip(stamps[ref], flags, strict=True) if flag},
                 pending=pending,
+                marks=horizon.marks_by_source(found, (s.source for s in stamps[ref])),
             )
         return out
 
     async def commit(self, writes: Sequence[Write]) -> dict[EntityRef, int | None]:
+        now = self._clock.now()
+        cutoff = horizon.cutoff(now, self._horizon)
 
         def fill(pipe: Pipeline) -> None:
             for w in writes:
                 ix = orjson.dumps([op.to_json() for op in w.index_ops]) if w.index_ops else b""
+                pairs: list[int | bytes] = []
+                for s in w.applied:
+                    tag = horizon.source_tag(s.source)
+                    pairs += [horizon.score(now, s.time, tag), horizon.member(s.eid)]
                 self._commit.queue(
                     pipe,
                     [doc_key(w.ref), seen_key(w.ref)],
-                    [w.expected_version, w.doc, ix, *w.applied],
+                    [w.expected_version, w.doc, ix, cutoff, *pairs],
                 )
 
         try:

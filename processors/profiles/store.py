@@ -4,6 +4,7 @@ A store reads profiles with the subset of given event ids they have already appl
 and writes new versions with compare-and-set: the dedup record and the profile update are
 one atomic step, so a redelivered or replayed event changes nothing, and two workers that
 touch the same profile cannot lose each other's update (the loser re-reads and re-applies).
+The dedup record is bounded by the replay horizon (:mod:`processors.profiles.horizon`).
 
 Cross-entity indices (address, person and phone -> enterprises) are sorted sets updated
 after the commit. The commit records the pending index operations inside the profile's
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
 
 EntityKind = Literal["ent", "per"]
@@ -27,6 +29,17 @@ EntityKind = Literal["ent", "per"]
 class EntityRef:
     kind: EntityKind
     id: str  # uscc, or a person's keyed hash
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """An event as a profile's dedup state knows it: who sent it, its identity (see
+    :func:`streams.event.event_identity`) and its business time (see
+    :mod:`processors.profiles.horizon`)."""
+
+    source: str
+    eid: str
+    time: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +62,14 @@ class IndexOp:
 @dataclass(slots=True)
 class Loaded:
     """A profile as read: its JSON (``None`` when new), version, the asked event ids it
-    has already applied, and index operations a crashed writer left unfinished."""
+    has already applied, index operations a crashed writer left unfinished, and the
+    horizon mark (business second) of each asked source that has one."""
 
     doc: bytes | None
     version: int
     seen: set[str] = field(default_factory=set)
     pending: list[IndexOp] = field(default_factory=list)
+    marks: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +77,7 @@ class Write:
     ref: EntityRef
     expected_version: int
     doc: bytes
-    applied: Sequence[str]  # event ids applied in this write
+    applied: Sequence[Stamp]  # events applied in this write
     index_ops: Sequence[IndexOp]  # pending ones first, then this write's
 
 
@@ -76,13 +91,16 @@ class Hub:
 
 
 class ProfileStore(Protocol):
-    async def load(self, asks: Mapping[EntityRef, Collection[str]]) -> dict[EntityRef, Loaded]:
-        """Read profiles and which of the given event ids each has applied."""
+    async def load(self, asks: Mapping[EntityRef, Collection[Stamp]]) -> dict[EntityRef, Loaded]:
+        """Read profiles, which of the given events each has applied, and the horizon
+        marks of their sources."""
         ...
 
     async def commit(self, writes: Sequence[Write]) -> dict[EntityRef, int | None]:
         """Write each profile if its version is unchanged: the new version, or ``None``
-        when another writer got there first (re-read and re-apply)."""
+        when another writer got there first (re-read and re-apply). The same step records
+        the applied events and forgets those applied more than the horizon ago, folding
+        them into their sources' marks."""
         ...
 
     async def finish_indices(

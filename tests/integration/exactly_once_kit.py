@@ -22,7 +22,7 @@ import redis as redis_sync
 from kafka import KafkaConsumer, TopicPartition
 
 from core.settings import Settings
-from processors.profiles.model import EnterpriseProfile
+from processors.profiles.model import STATE_VERSION, EnterpriseProfile
 from processors.profiles.redis import doc_key, seen_key
 from processors.profiles.store import EntityRef
 from processors.progress import STATS_KEY
@@ -196,7 +196,7 @@ def assert_profiles_exact(client: redis_sync.Redis, plan: Plan, context: str) ->
     with client.pipeline(transaction=False) as pipe:
         for ref in refs:
             pipe.hget(doc_key(ref), "doc")
-            pipe.scard(seen_key(ref))
+            pipe.zcard(seen_key(ref))
         replies = pipe.execute()
     wrong: list[str] = []
     for i, uscc in enumerate(plan.usccs):
@@ -228,7 +228,7 @@ def assert_profiles_exact(client: redis_sync.Redis, plan: Plan, context: str) ->
     assert not wrong, f"{len(wrong)} of {len(refs)} profiles are wrong {context}:\n" + "\n".join(
         wrong[:20]
     )
-    profile_keys = {k for k in client.scan_iter(match="rw:{ent:*}:v1", count=1000)}
+    profile_keys = {k for k in client.scan_iter(match=f"rw:{{ent:*}}:{STATE_VERSION}", count=1000)}
     assert profile_keys == {doc_key(r).encode() for r in refs}
 
 

@@ -16,6 +16,8 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from core.redis_client import sync_client
 from core.settings import Settings
+from processors.profiles.redis import doc_key
+from processors.profiles.store import EntityRef
 from streams.kafka import department_producer, produce_events
 
 
@@ -76,7 +78,7 @@ def read_topic(
 
 
 def profile_key(uscc: str) -> str:
-    return f"rw:{{ent:{uscc}}}:v1"
+    return doc_key(EntityRef("ent", uscc))
 
 
 def wait_for_profiles(settings: Settings, usccs: Sequence[str], timeout: float = 30) -> list[str]:

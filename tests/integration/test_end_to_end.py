@@ -17,6 +17,8 @@ from kafka import KafkaConsumer
 
 from core.redis_client import sync_client
 from core.settings import Settings
+from processors.profiles.redis import doc_key
+from processors.profiles.store import EntityRef
 from streams.factory import EventFactory
 from streams.kafka import department_producer, produce_events
 
@@ -221,7 +223,7 @@ def test_bad_input_goes_to_the_dlq_and_the_rest_goes_on(settings: Settings, work
 
 def _wait_for_profile(settings: Settings, uscc: str, timeout: float = 30) -> bool:
     client = sync_client(settings.redis_url)
-    key = f"rw:{{ent:{uscc}}}:v1"
+    key = doc_key(EntityRef("ent", uscc))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if client.hexists(key, "doc"):

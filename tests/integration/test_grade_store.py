@@ -7,6 +7,7 @@ are filtered by uscc, since the feed is shared.
 
 from __future__ import annotations
 
+import itertools
 import random
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -28,6 +29,7 @@ from processors.grades import (
     Recorded,
     current_key,
     history_key,
+    revisions_key,
 )
 from processors.profiles.model import EnterpriseProfile, Listing, Tax, Touch
 from rules.grading import Grade, grade
@@ -113,6 +115,28 @@ async def test_history_keeps_every_distinct_grade_newest_first(
     assert await store.history(uscc, 10) == [c, b_jitter, b]
     assert await store.history(uscc, 2) == [c, b_jitter]
     assert (await store.current([uscc]))[uscc] == c
+
+
+async def test_history_keeps_every_letter_change_and_only_the_newest_revisions(
+    redis: Redis, uscc: str
+) -> None:
+    store = GradeStore(redis, revisions_max=3)
+    first = graded(uscc, T0)
+    # Eight revisions under the same letter: the score moves back and forth.
+    revisions = [graded(uscc, T0 + DAY * i, failures=i % 2) for i in range(1, 9)]
+    c = graded(uscc, T0 + 20 * DAY, abnormal=True)
+    back = graded(uscc, T0 + 30 * DAY)
+    grades = [first, *revisions, c, back]
+    changes = [GradeChange(uscc, None, first)]
+    changes += [GradeChange(uscc, old, new) for old, new in itertools.pairwise(grades)]
+    outcomes = await store.record(changes)
+    assert outcomes.count(Recorded.REVISED) == 8
+    assert outcomes.count(Recorded.CHANGED) == 3
+    assert await store.history(uscc) == [back, c, *reversed(revisions[-3:]), first]
+    assert await redis.zcard(revisions_key(uscc)) == 3
+    assert await store.as_of(uscc, T0 + 7 * DAY) == revisions[6]
+    assert await store.as_of(uscc, T0 + 3 * DAY) == first  # its revisions are forgotten
+    assert await store.as_of(uscc, T0 + 25 * DAY) == c
 
 
 async def test_as_of_a_past_date_returns_that_grade_with_its_factors(

@@ -132,7 +132,7 @@ def test_nothing_valid_is_lost(settings: Settings, played: Feed, worker: Proc) -
         busy = _profile(client, played.busy)
         assert busy is not None
         assert busy.event_counts["tax.paid"] == BURST
-        assert client.scard(seen_key(EntityRef("ent", played.busy))) == BURST + 1
+        assert client.zcard(seen_key(EntityRef("ent", played.busy))) == BURST + 1
         for uscc in (played.firm, played.odd, played.deep):
             assert _profile(client, uscc) is not None, uscc
         deep = _profile(client, played.deep)

@@ -28,7 +28,7 @@ from processors.pipeline import BatchReport
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.redis import RedisProfileStore, doc_key
 from processors.profiles.reducers import index_entries
-from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Write
+from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Stamp, Write
 from rules.engine import RuleEngine, default_rules
 from streams.address import normalise_address
 from streams.codec import Decoder
@@ -56,7 +56,7 @@ class Probe:
         self.gate: asyncio.Event | None = None
         self.at_gate = asyncio.Event()
 
-    async def load(self, asks: Mapping[EntityRef, Collection[str]]) -> dict[EntityRef, Loaded]:
+    async def load(self, asks: Mapping[EntityRef, Collection[Stamp]]) -> dict[EntityRef, Loaded]:
         loaded = await self.inner.load(asks)
         if self.jitter:  # a worker that takes a while between its read and its write
             await asyncio.sleep(random.random() * self.jitter)
@@ -265,7 +265,8 @@ async def test_a_crash_between_commit_and_indices_is_finished_by_the_next_reader
         await dying.feed(crashing)
     # The profile is committed (so a redelivery is a duplicate) but the indices are not.
     ref = EntityRef("ent", uscc)
-    loaded = (await live.store.load({ref: {decoder.decode(orjson.dumps(crashing)).eid}}))[ref]
+    event = decoder.decode(orjson.dumps(crashing))
+    loaded = (await live.store.load({ref: {Stamp(event.source, event.eid, event.time)}}))[ref]
     assert loaded.seen
     assert loaded.pending
     new_indices = index_entries(await live.profile(uscc))

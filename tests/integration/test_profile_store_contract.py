@@ -10,23 +10,42 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.clock import FakeClock
 from core.redis_client import redis_client
+from processors.profiles.horizon import business_minute
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.redis import RedisProfileStore
-from processors.profiles.store import EntityRef, IndexOp, ProfileStore, Write
+from processors.profiles.store import EntityRef, IndexOp, ProfileStore, Stamp, Write
+from streams.event import event_identity
 
 pytestmark = [pytest.mark.redis]
+
+SOURCE = "contract-test"
+T = datetime(2026, 1, 1, tzinfo=UTC)
+CLOCK_START = datetime(2026, 6, 1, 8, tzinfo=UTC)  # on the hour
+HORIZON = timedelta(days=35)
+
+
+def st(*names: str, source: str = SOURCE, at: datetime = T) -> list[Stamp]:
+    """The stamps of events named ``names`` (their ids), all of business time ``at``."""
+    return [Stamp(source, event_identity(source, n), at) for n in names]
+
+
+def ids(*names: str, source: str = SOURCE) -> set[str]:
+    return {event_identity(source, n) for n in names}
 
 
 @dataclass
 class Space:
-    """A store and a key space nobody else uses."""
+    """A store, the clock it commits by and a key space nobody else uses."""
 
     store: ProfileStore
     token: str
+    clock: FakeClock
 
     def ent(self, n: int = 0) -> EntityRef:
         return EntityRef("ent", f"T{self.token}E{n}")
@@ -42,7 +61,7 @@ class Space:
         ref: EntityRef,
         expected: int,
         doc: bytes,
-        applied: list[str] | None = None,
+        applied: list[Stamp] | None = None,
         ops: list[IndexOp] | None = None,
     ) -> int | None:
         result = await self.store.commit([Write(ref, expected, doc, applied or [], ops or [])])
@@ -53,12 +72,13 @@ class Space:
 @pytest.fixture(params=["memory", "redis"])
 async def space(request: pytest.FixtureRequest, services: dict[str, str]) -> AsyncIterator[Space]:
     token = uuid.uuid4().hex[:12]
+    clock = FakeClock(CLOCK_START)
     if request.param == "memory":
-        yield Space(MemoryProfileStore(), token)
+        yield Space(MemoryProfileStore(clock=clock, replay_horizon=HORIZON), token, clock)
         return
     client = redis_client(services["redis"])  # the session's test database
     try:
-        yield Space(RedisProfileStore(client), token)
+        yield Space(RedisProfileStore(client, clock=clock, replay_horizon=HORIZON), token, clock)
     finally:
         keys = [k async for k in client.scan_iter(match=f"rw:*{token}*", count=1000)]
         if keys:
@@ -68,7 +88,7 @@ async def space(request: pytest.FixtureRequest, services: dict[str, str]) -> Asy
 
 async def test_an_unknown_profile_loads_as_new(space: Space) -> None:
     ent, per = space.ent(), space.per()
-    loaded = await space.store.load({ent: {"e1", "e2"}, per: set()})
+    loaded = await space.store.load({ent: set(st("e1", "e2")), per: set()})
     assert set(loaded) == {ent, per}
     for ref in (ent, per):
         assert loaded[ref].doc is None
@@ -81,11 +101,11 @@ async def test_an_unknown_profile_loads_as_new(space: Space) -> None:
 async def test_commit_with_the_expected_version_bumps_it(space: Space) -> None:
     a, b = space.ent(1), space.per(2)
     results = await space.store.commit(
-        [Write(a, 0, b'{"v":1}', ["e1"], []), Write(b, 0, b'{"p":1}', ["e1"], [])]
+        [Write(a, 0, b'{"v":1}', st("e1"), []), Write(b, 0, b'{"p":1}', st("e1"), [])]
     )
     assert results == {a: 1, b: 1}
-    assert await space.write(a, 1, b'{"v":2}', ["e2"]) == 2
-    assert await space.write(a, 2, b'{"v":3}', ["e3"]) == 3
+    assert await space.write(a, 1, b'{"v":2}', st("e2")) == 2
+    assert await space.write(a, 2, b'{"v":3}', st("e3")) == 3
     loaded = await space.store.load({a: set(), b: set()})
     assert (loaded[a].doc, loaded[a].version) == (b'{"v":3}', 3)
     assert (loaded[b].doc, loaded[b].version) == (b'{"p":1}', 1)
@@ -94,32 +114,59 @@ async def test_commit_with_the_expected_version_bumps_it(space: Space) -> None:
 async def test_a_stale_commit_changes_nothing(space: Space) -> None:
     ref, other = space.ent(), space.ent(1)
     op = IndexOp(space.index("a"), ref.id, 10.0)
-    assert await space.write(ref, 0, b'{"v":1}', ["e1"], [op]) == 1
-    stale = Write(ref, 0, b'{"v":"lost"}', ["e2"], [IndexOp(space.index("b"), ref.id, 1.0)])
-    ahead = Write(ref, 5, b'{"v":"ahead"}', ["e3"], [])
-    fresh = Write(other, 0, b'{"o":1}', ["e2"], [])
+    assert await space.write(ref, 0, b'{"v":1}', st("e1"), [op]) == 1
+    stale = Write(ref, 0, b'{"v":"lost"}', st("e2"), [IndexOp(space.index("b"), ref.id, 1.0)])
+    ahead = Write(ref, 5, b'{"v":"ahead"}', st("e3"), [])
+    fresh = Write(other, 0, b'{"o":1}', st("e2"), [])
     results = await space.store.commit([stale, fresh])
     assert results == {ref: None, other: 1}  # one loser does not fail the others
     assert await space.store.commit([ahead]) == {ref: None}
-    loaded = (await space.store.load({ref: {"e1", "e2", "e3"}}))[ref]
+    loaded = (await space.store.load({ref: set(st("e1", "e2", "e3"))}))[ref]
     assert loaded.doc == b'{"v":1}'
     assert loaded.version == 1
-    assert loaded.seen == {"e1"}  # the losers' event ids were not recorded
+    assert loaded.seen == ids("e1")  # the losers' event ids were not recorded
     assert loaded.pending == [op]  # nor their index ops
     assert await space.store.docs([ref]) == {ref: b'{"v":1}'}
 
 
 async def test_applied_event_ids_are_seen_by_later_loads(space: Space) -> None:
     ref, other = space.ent(), space.ent(1)
-    assert await space.write(ref, 0, b"{}", ["e1", "e2"]) == 1
-    assert await space.write(ref, 1, b"{}", ["e3"]) == 2
-    assert await space.write(other, 0, b"{}", ["x1"]) == 1
-    loaded = await space.store.load({ref: {"e1", "e3", "e4", "x1"}, other: {"e1", "x1"}})
-    assert loaded[ref].seen == {"e1", "e3"}  # only the asked ones that were applied here
-    assert loaded[other].seen == {"x1"}  # dedup is per profile
-    assert (await space.store.load({ref: {"e2"}}))[ref].seen == {"e2"}
+    assert await space.write(ref, 0, b"{}", st("e1", "e2")) == 1
+    assert await space.write(ref, 1, b"{}", st("e3")) == 2
+    assert await space.write(other, 0, b"{}", st("x1")) == 1
+    loaded = await space.store.load(
+        {ref: set(st("e1", "e3", "e4", "x1")), other: set(st("e1", "x1"))}
+    )
+    assert loaded[ref].seen == ids("e1", "e3")  # only the asked ones that were applied here
+    assert loaded[other].seen == ids("x1")  # dedup is per profile
+    assert (await space.store.load({ref: set(st("e2"))}))[ref].seen == ids("e2")
     assert (await space.store.load({ref: set()}))[ref].seen == set()
-    assert (await space.store.load({ref: {"e5"}}))[ref].seen == set()
+    assert (await space.store.load({ref: set(st("e5"))}))[ref].seen == set()
+
+
+async def test_identities_leave_after_the_horizon_into_their_sources_marks(space: Space) -> None:
+    ref, early, later = space.ent(), T, T + timedelta(days=2)
+    other = st("o1", source="other", at=early)
+    assert await space.write(ref, 0, b"{}", st("e1", at=later) + st("e2", at=early)) == 1
+    assert await space.write(ref, 1, b"{}", other) == 2
+    asked = {ref: {*st("e1", "e2", "e3", "e4"), *other}}
+    space.clock.advance(HORIZON.total_seconds())  # exactly the horizon: all still known
+    assert await space.write(ref, 2, b"{}", st("e3", at=early)) == 3
+    loaded = (await space.store.load(asked))[ref]
+    assert loaded.seen == ids("e1", "e2", "e3") | ids("o1", source="other")
+    assert loaded.marks == {}
+    space.clock.advance(3600)  # an hour more: the first two writes' identities go
+    assert await space.write(ref, 3, b"{}", st("e4", at=early)) == 4
+    loaded = (await space.store.load(asked))[ref]
+    assert loaded.seen == ids("e3", "e4")
+    assert loaded.marks == {SOURCE: business_minute(later), "other": business_minute(early)}
+    # A mark never moves back: an older identity forgotten later leaves it where it is.
+    space.clock.advance((HORIZON + timedelta(hours=1)).total_seconds())
+    assert await space.write(ref, 4, b"{}", st("e5", at=early)) == 5
+    loaded = (await space.store.load(asked))[ref]
+    assert loaded.seen == set()
+    assert loaded.marks[SOURCE] == business_minute(later)
+    assert (await space.store.load({ref: set()}))[ref].marks == {}  # only asked sources
 
 
 async def test_pending_index_ops_live_until_their_version_is_finished(space: Space) -> None:
@@ -128,10 +175,10 @@ async def test_pending_index_ops_live_until_their_version_is_finished(space: Spa
     drop_a = IndexOp(space.index("a"), ref.id, None)
     add_b = IndexOp(space.index("b"), ref.id, 0.0)
 
-    assert await space.write(ref, 0, b"{}", ["e1"], [add_a]) == 1
+    assert await space.write(ref, 0, b"{}", st("e1"), [add_a]) == 1
     assert (await space.store.load({ref: set()}))[ref].pending == [add_a]
     # A writer that saw the note carries it over, then adds its own ops, in order.
-    assert await space.write(ref, 1, b"{}", ["e2"], [add_a, drop_a, add_b]) == 2
+    assert await space.write(ref, 1, b"{}", st("e2"), [add_a, drop_a, add_b]) == 2
     assert (await space.store.load({ref: set()}))[ref].pending == [add_a, drop_a, add_b]
 
     # A slow finisher of version 1 must not clear version 2's note, and learns that the
@@ -154,8 +201,8 @@ async def test_finish_indices_answers_only_the_profiles_that_moved_on(space: Spa
     still, moved = space.ent(1), space.ent(2)
     ix = space.index("a")
     for ref in (still, moved):
-        assert await space.write(ref, 0, b"{}", ["e1"], [IndexOp(ix, ref.id, 1.0)]) == 1
-    assert await space.write(moved, 1, b"{}", ["e2"], [IndexOp(ix, moved.id, 2.0)]) == 2
+        assert await space.write(ref, 0, b"{}", st("e1"), [IndexOp(ix, ref.id, 1.0)]) == 1
+    assert await space.write(moved, 1, b"{}", st("e2"), [IndexOp(ix, moved.id, 2.0)]) == 2
     done = [(still, 1, [IndexOp(ix, still.id, 1.0)]), (moved, 1, [IndexOp(ix, moved.id, 1.0)])]
     assert await space.store.finish_indices(done) == {moved}
     assert await space.store.finish_indices([]) == set()
@@ -171,7 +218,7 @@ async def test_apply_index_ops_touches_only_the_indices(space: Space) -> None:
     ref = space.ent()
     a, b = space.index("a"), space.index("b")
     note = [IndexOp(a, ref.id, 5.0)]
-    assert await space.write(ref, 0, b'{"v":1}', ["e1"], note) == 1
+    assert await space.write(ref, 0, b'{"v":1}', st("e1"), note) == 1
     await space.store.apply_index_ops(
         [IndexOp(a, ref.id, 3.0), IndexOp(b, ref.id, 1.0), IndexOp(b, ref.id, None)]
     )
@@ -185,8 +232,8 @@ async def test_apply_index_ops_touches_only_the_indices(space: Space) -> None:
 
 async def test_a_commit_without_index_ops_leaves_no_note(space: Space) -> None:
     ref = space.ent()
-    assert await space.write(ref, 0, b"{}", ["e1"], [IndexOp(space.index("a"), ref.id, 1.0)]) == 1
-    assert await space.write(ref, 1, b"{}", ["e2"], []) == 2
+    assert await space.write(ref, 0, b"{}", st("e1"), [IndexOp(space.index("a"), ref.id, 1.0)]) == 1
+    assert await space.write(ref, 1, b"{}", st("e2"), []) == 2
     assert (await space.store.load({ref: set()}))[ref].pending == []
 
 
@@ -194,7 +241,7 @@ async def test_finish_indices_maintains_the_hubs(space: Space) -> None:
     ix, ties, untouched = space.index("hub"), space.index("ties"), space.index("none")
     refs = [space.ent(n) for n in range(6)]
     for ref in refs:
-        assert await space.write(ref, 0, b"{}", [f"reg-{ref.id}"]) == 1
+        assert await space.write(ref, 0, b"{}", st(f"reg-{ref.id}")) == 1
     scores = [5.0, 1.0, 4.0, 2.0, 6.0, 3.0]
     assert not await space.store.finish_indices(
         [

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 from redis.asyncio import Redis
 
+from core.redis_client import redis_client
 from core.settings import Settings
 from streams.stream_group import Entry, GroupReader, StreamGroup
 
@@ -47,7 +48,7 @@ class Tail:
 
 @pytest.fixture
 async def tail(settings: Settings) -> AsyncIterator[Tail]:
-    on = Tail(Redis.from_url(settings.redis_url), f"rw:test-group:{uuid.uuid4().hex[:8]}")
+    on = Tail(redis_client(settings.redis_url), f"rw:test-group:{uuid.uuid4().hex[:8]}")
     try:
         yield on
     finally:
