@@ -20,6 +20,7 @@ from processors.freshness import SourceFreshness
 from processors.grades import GradeStore
 from processors.pipeline import BatchProcessor, DeadLetterSink
 from processors.profiles.redis import RedisProfileStore
+from processors.shadow import ShadowLane
 from rules.base import Rule
 from rules.early_warning import EarlyWarning
 from rules.engine import RuleEngine
@@ -69,6 +70,7 @@ class Runtime:
     engine: RuleEngine
     processor: BatchProcessor
     sources: SourceFreshness
+    shadow: ShadowLane
 
     @classmethod
     def build(
@@ -90,6 +92,7 @@ class Runtime:
             else RuleEngine.from_config(rules_config_from_settings(settings))
         )
         sources = SourceFreshness(redis, settings.departments, settings.source_interval_s())
+        shadow = ShadowLane(redis, cap=settings.shadow_max_alerts)
         keyer = PersonKeyer(settings.identity_secret.get_secret_value().encode())
         processor = BatchProcessor(
             decoder=Decoder(keyer, max_bytes=settings.max_message_bytes),
@@ -103,5 +106,8 @@ class Runtime:
             model=models,
             model_inputs=EarlyWarning.inputs,
             sources=sources,
+            shadow=shadow,
         )
-        return cls(settings, redis, profiles, alerts, grades, models, engine, processor, sources)
+        return cls(
+            settings, redis, profiles, alerts, grades, models, engine, processor, sources, shadow
+        )
