@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from alerts.dedup import verdict_fingerprint
 from core.telemetry import get_logger
-from rules.base import Clear, Facts, Verdict
+from rules.base import Clear, Facts, Hit, Verdict
 from rules.config import build_rules
 from rules.engine import RuleEngine
 from rules.shadow import (
@@ -46,21 +46,21 @@ class ShadowRun:
     engine: RuleEngine
 
 
-def example_of(verdict: Verdict, event: Event) -> bytes:
+def example_of(hit: Hit, event: Event) -> bytes:
     """What the diff shows of one alert: its rule, subject and title, and the event."""
-    doc = {
-        "fingerprint": verdict_fingerprint(verdict),
-        "rule_id": verdict.rule_id,
-        "subject": {"kind": verdict.subject_kind, "id": verdict.subject_id},
-    }
-    if not isinstance(verdict, Clear):
-        doc |= {
-            "severity": verdict.severity.value,
-            "title": verdict.title[:MAX_TITLE],
-            "enterprises": list(verdict.enterprises[:MAX_EXAMPLE_ENTERPRISES]),
+    return orjson.dumps(
+        {
+            "fingerprint": verdict_fingerprint(hit),
+            "rule_id": hit.rule_id,
+            "subject": {"kind": hit.subject_kind, "id": hit.subject_id},
+            "severity": hit.severity.value,
+            "title": hit.title[:MAX_TITLE],
+            "enterprises": list(hit.enterprises[:MAX_EXAMPLE_ENTERPRISES]),
+            "event_id": event.id,
+            "event_type": event.type,
+            "event_time": event.time.isoformat(),
         }
-    doc |= {"event_id": event.id, "event_type": event.type, "event_time": event.time.isoformat()}
-    return orjson.dumps(doc)
+    )
 
 
 class ShadowLane:

@@ -193,6 +193,8 @@ class ShadowRules:
     ) -> tuple[list[str], str | None]:
         key = ADDED_KEY if kind == "added" else DROPPED_KEY
         allowed = set(wanted)
+        if not allowed:
+            return [], None
         lo = f"[{rule_id}:" if rule_id else "-"
         hi = f"({rule_id};" if rule_id else "+"
         if cursor is not None and (rule_id is None or cursor >= f"{rule_id}:"):
