@@ -72,7 +72,8 @@ class AlertSweeper:
         safe = _seq(group["last-delivered-id"])
         if group["pending"]:
             pending: Any = await self._redis.xpending(FEED_KEY, GROUP)
-            safe = min(safe, _seq(pending["min"]) - 1)
+            if pending["min"] is not None:  # the relay may have acked them all meanwhile
+                safe = min(safe, _seq(pending["min"]) - 1)
         return safe
 
     async def _due(self, safe: int) -> list[tuple[str, int]]:
