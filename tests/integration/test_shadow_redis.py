@@ -220,7 +220,7 @@ async def test_promotion_is_one_compare_and_set_that_clears_the_shadow(
         await shadows.promote(by="t", now=NOW, expected_generation=loaded.generation + 1)
     assert (await live.read()).version == before.version
     applied: list[int] = []
-    watcher = RulesWatcher(redis, base, lambda rules: applied.append(len(rules)))
+    watcher = RulesWatcher(redis, base, lambda rules, _config: applied.append(len(rules)))
     watcher.version = before.version
     lane = ShadowLane(redis, cap=100)
     await lane.poll()
