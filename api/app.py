@@ -32,6 +32,7 @@ from api.routes import (
     investigations,
     metrics,
     rules,
+    shadow,
     subscriptions,
     tickets,
     webhooks,
@@ -48,6 +49,7 @@ from processors.grades import GradeStore
 from processors.profiles.redis import RedisProfileStore
 from processors.runtime import redis_client
 from rules.live import LiveRules, rules_config_from_settings
+from rules.shadow_store import ShadowRules
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -76,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.profiles = RedisProfileStore(redis)
         app.state.grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
         app.state.live_rules = LiveRules(redis, rules_config_from_settings(settings))
+        app.state.shadow_rules = ShadowRules(redis, app.state.live_rules.base)
         app.state.uploads = UploadProducer(settings)
         app.state.notify = NotifyStores.build(redis, settings, SystemClock())
         tail = asyncio.create_task(
@@ -118,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
         inspectors.router,
         inspections.router,
         enforcement.router,
+        shadow.router,  # before rules.router: /rules/shadow is not a rule id
         rules.router,
     ):
         app.include_router(router)

@@ -19,6 +19,7 @@ from core.settings import Settings
 from core.telemetry import API_REFUSED
 
 INBOUND_PREFIX = "/api/v1/webhooks/inbound/"
+SHADOW_PATH = "/api/v1/rules/shadow"  # a candidate rules file
 
 
 class BodyTooLarge(HTTPException):
@@ -42,7 +43,10 @@ class BodyLimits:
     def from_settings(cls, settings: Settings) -> BodyLimits:
         return cls(
             settings.api_max_body_bytes,
-            ((INBOUND_PREFIX, settings.api_max_inbound_body_bytes),),
+            (
+                (INBOUND_PREFIX, settings.api_max_inbound_body_bytes),
+                (SHADOW_PATH, settings.shadow_max_body_bytes),
+            ),
         )
 
     def for_path(self, path: str) -> int:
@@ -116,8 +120,10 @@ def limits_description(settings: Settings) -> str:
     return (
         "**Limits.** Every request body is limited to "
         f"{settings.api_max_body_bytes} bytes ({settings.api_max_inbound_body_bytes} for "
-        "`POST /api/v1/webhooks/inbound/{endpoint_id}`), counted as it arrives, chunked or "
-        "not: past it the answer is 413 before the rest is read. The query routes are rate "
+        "`POST /api/v1/webhooks/inbound/{endpoint_id}`, "
+        f"{settings.shadow_max_body_bytes} for `/api/v1/rules/shadow`), counted as it "
+        "arrives, chunked or not: past it the answer is 413 before the rest is read. The "
+        "query routes are rate "
         "limited per token and kind of query, per minute: `POST /api/v1/enterprises/batch` "
         f"{settings.rate_limit_batch_per_min}, `GET /api/v1/enterprises/{{uscc}}/related` "
         f"{settings.rate_limit_related_per_min}, `POST /api/v1/investigations/expand` "

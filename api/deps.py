@@ -18,6 +18,7 @@ from core.settings import Settings
 from processors.grades import GradeStore
 from processors.profiles.redis import RedisProfileStore
 from rules.live import LiveRules
+from rules.shadow_store import ShadowRules
 
 bearer = HTTPBearer(auto_error=False, description="An account's bearer token")
 
@@ -57,6 +58,11 @@ async def get_live_rules(request: Request) -> LiveRules:
     return live
 
 
+async def get_shadow_rules(request: Request) -> ShadowRules:
+    shadow: ShadowRules = request.app.state.shadow_rules
+    return shadow
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
@@ -64,6 +70,7 @@ AlertStoreDep = Annotated[AlertStore, Depends(get_alert_store)]
 ProfilesDep = Annotated[RedisProfileStore, Depends(get_profiles)]
 GradesDep = Annotated[GradeStore, Depends(get_grades)]
 LiveRulesDep = Annotated[LiveRules, Depends(get_live_rules)]
+ShadowRulesDep = Annotated[ShadowRules, Depends(get_shadow_rules)]
 
 
 async def current_account(

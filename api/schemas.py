@@ -74,6 +74,7 @@ _ERRORS: dict[int, str] = {
     404: "Not found, or not visible to the caller's department",
     409: "Not allowed in the current state (or the state changed meanwhile)",
     413: "The request body is larger than the route's limit (RISKWIRE_API_MAX_BODY_BYTES)",
+    415: "The request body's Content-Type is not one the route reads",
     422: "The request is not valid (the detail says why)",
     429: "Too many queries of this kind with this token: retry after `Retry-After` seconds",
     503: "A backing service (Kafka, Redis) is not reachable",

@@ -55,6 +55,7 @@ from kafka.admin import KafkaAdminClient
 from rich.console import Console
 from rich.progress import Progress
 
+from core.errors import ConfigError
 from core.redis_client import is_cluster_url, sync_client
 from core.settings import Settings
 from processors.heartbeat import WORKERS_KEY
@@ -1197,6 +1198,7 @@ def run_bench(
     rate: int,
     latency_seconds: int,
     workers: int | None = None,
+    shadow: Path | None = None,
 ) -> int:
     """Run every phase on fresh resources; answers the process exit code (0, 1 when the
     run failed or too few alerts arrived, 2 for bad options, 130 on Ctrl-C)."""
@@ -1227,6 +1229,8 @@ def run_bench(
     result.load_avg.append(os.getloadavg()[0])
     try:
         sync_client(s.redis_url).flushdb()
+        if shadow is not None:
+            result.worker["shadow"] = load_shadow(s, shadow)
         create_topics(s)
         run.phases(events, rate, latency_seconds)
     except BenchError as exc:
@@ -1242,6 +1246,23 @@ def run_bench(
         shutil.rmtree(state_dir, ignore_errors=True)
     result.load_avg.append(os.getloadavg()[0])
     return _report(result)
+
+
+def load_shadow(s: Settings, path: Path) -> str:
+    """Put the candidate rules file at ``path`` in shadow in the bench's database, before
+    the workers start (checked as strictly as the file); answers its rules version."""
+    from rules.config import loads_rules_config
+    from rules.shadow import DIFF_KEYS, LOAD_LUA, SHADOW_KEY, Shadow, candidate_version
+
+    try:
+        _, tables = loads_rules_config(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, ConfigError) as exc:
+        raise BenchError(f"--shadow: {exc}") from None
+    shadow = Shadow(0, tables, candidate_version(tables), datetime.now().isoformat(), "bench")
+    sync_client(s.redis_url).eval(
+        LOAD_LUA, 1 + len(DIFF_KEYS), SHADOW_KEY, *DIFF_KEYS, shadow.doc()
+    )
+    return shadow.version
 
 
 def _report(result: Result) -> int:

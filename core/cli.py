@@ -191,6 +191,10 @@ def bench(
         int | None,
         typer.Option(help="worker processes in the consumer group (default: one per CPU)"),
     ] = None,
+    shadow: Annotated[
+        Path | None,
+        typer.Option(help="a candidate rules file the workers run in shadow (its cost)"),
+    ] = None,
 ) -> None:
     """Measure pipeline throughput, event-to-alert latency and the raw consume ceiling."""
     from core.bench import run_bench
@@ -202,6 +206,7 @@ def bench(
             rate=rate,
             latency_seconds=latency_seconds,
             workers=workers,
+            shadow=shadow,
         )
     )
 

@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     rate_limit_draws_per_min: int = Field(default=10, ge=1)
 
     rules_file: Path | None = None
+    # Shadow rules: the largest candidate an admin may load (the body of PUT
+    # /api/v1/rules/shadow), and how many alerts (fingerprints) its diff follows.
+    shadow_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    shadow_max_alerts: int = Field(default=200_000, ge=100, le=10_000_000)
 
     # Webhooks. Networks (CIDR) beside the public internet that endpoints may reach, as a
     # JSON list or comma-separated; unset: loopback in development, none otherwise.

@@ -214,6 +214,7 @@ def create_app(settings: Settings) -> faust.App:
     @app.timer(interval=3.0, on_leader=False)
     async def reload_rules() -> None:
         await reported("reload_rules", watcher.poll)
+        await reported("reload_shadow_rules", runtime.shadow.poll)
 
     @app.timer(interval=LEARN_EVERY_S, on_leader=False)
     async def learn_labels() -> None:

@@ -51,6 +51,7 @@ from processors.profiles.store import (
     Stamp,
     Write,
 )
+from processors.shadow import ShadowLane
 from processors.stages import Stage, StageTimes
 from rules.base import Clear, Facts, Need, Verdict
 from rules.engine import RuleEngine
@@ -152,6 +153,7 @@ class BatchProcessor:
         model: WarningModel | None = None,
         model_inputs: Collection[str] = frozenset(),
         sources: SourceClock | None = None,
+        shadow: ShadowLane | None = None,
     ) -> None:
         self._decoder = decoder
         self._families = families
@@ -164,6 +166,7 @@ class BatchProcessor:
         self._dead_letters = dead_letters
         self._clock = clock
         self._sources = sources
+        self._shadow = shadow
         for topic in families:  # every reason at 0 before the first dead letter
             for reason in DlqReason:
                 EVENTS_DEAD_LETTERED.labels(topic, reason.value)
@@ -197,6 +200,8 @@ class BatchProcessor:
                 _count_grades(regrader.changes)
                 if labels and self._model is not None:
                     await self._model.offer(labels)
+                if self._shadow is not None:
+                    await self._shadow.flush()
         BATCH_SIZE.observe(len(batch))
         BATCH_SECONDS.observe(time.perf_counter() - started)
         times.observe()
@@ -342,6 +347,9 @@ class BatchProcessor:
         """Regrade every enterprise the batch touched (person events fan out to the live
         enterprises that person serves) and run the rules that read each event."""
         mark = time.perf_counter()
+        # One candidate for the whole batch (the shadow rules: never an alert, see
+        # processors/shadow.py); None, the usual case, costs one attribute read.
+        shadow = self._shadow.current if self._shadow is not None else None
         fan_out = {f"person:{ev.subject.id}" for _, ev in events if ev.subject.kind == "person"}
         served = await self._store.hubs(fan_out, cap=10_000) if fan_out else {}
         pairs: list[tuple[Incoming, Event, str]] = []
@@ -359,6 +367,8 @@ class BatchProcessor:
                 continue
             people_keys.update(p.key for p in ent.people())  # grading reads them all
             needs = self._engine.needs_for(ev.type)
+            if shadow is not None:
+                needs |= shadow.engine.needs_for(ev.type)
             if Need.ADDRESS_HUB in needs and ent.address_norm:
                 hub_names.add(f"addr:{ent.address_norm}")
             if Need.PERSON_HUBS in needs:
@@ -407,6 +417,8 @@ class BatchProcessor:
                     labels.append(Label(ev.eid, x, label))
                 mark = times.lap(Stage.SCORE, mark)
             found = self._engine.evaluate(ev, facts)
+            if shadow is not None and self._shadow is not None:
+                self._shadow.compare(shadow, ev, facts, found)
             mark = times.lap(Stage.RULES, mark)
             verdicts += [(v, ev, msg.timestamp_ms) for v in found]
         return verdicts, regrader, labels

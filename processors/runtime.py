@@ -22,6 +22,7 @@ from processors.freshness import SourceFreshness
 from processors.grades import GradeStore
 from processors.pipeline import BatchProcessor, DeadLetterSink
 from processors.profiles.redis import RedisProfileStore
+from processors.shadow import ShadowLane
 from rules.base import Rule
 from rules.early_warning import EarlyWarning
 from rules.engine import RuleEngine
@@ -65,6 +66,7 @@ class Runtime:
     engine: RuleEngine
     processor: BatchProcessor
     sources: SourceFreshness
+    shadow: ShadowLane
     replicated: ReplicaWait
 
     @classmethod
@@ -92,6 +94,7 @@ class Runtime:
             else RuleEngine.from_config(rules_config_from_settings(settings))
         )
         sources = SourceFreshness(redis, settings.departments, settings.source_interval_s())
+        shadow = ShadowLane(redis, cap=settings.shadow_max_alerts)
         keyer = PersonKeyer(settings.identity_secret.get_secret_value().encode())
         processor = BatchProcessor(
             decoder=Decoder(keyer, max_bytes=settings.max_message_bytes),
@@ -105,6 +108,7 @@ class Runtime:
             model=models,
             model_inputs=EarlyWarning.inputs,
             sources=sources,
+            shadow=shadow,
         )
         replicated = replica_wait(redis, settings)
         return cls(
@@ -117,5 +121,6 @@ class Runtime:
             engine,
             processor,
             sources,
+            shadow,
             replicated,
         )

@@ -56,6 +56,7 @@ __all__ = [
     "apply_tables",
     "build_rules",
     "load_rules_config",
+    "loads_rules_config",
     "render",
     "rules_from_settings",
 ]
@@ -101,16 +102,35 @@ def load_rules_config(path: Path | str) -> RulesConfig:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-        doc = tomllib.loads(text)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the rules file: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return loads_rules_config(text, str(path), path=path)[0]
+
+
+def loads_rules_config(
+    text: str, origin: str, *, path: Path | None = None, as_json: bool = False
+) -> tuple[RulesConfig, dict[str, Any]]:
+    """A rules file's text (TOML, or the same document as JSON) checked exactly as the
+    file is: the config and the ``{rule_id: table}`` it set. ``origin`` names it in errors.
+
+    >>> loads_rules_config('{"rules": {"tax_arrears": {"min_arrears_cny": 5000}}}', "x",
+    ...                    as_json=True)[1]
+    {'tax_arrears': {'min_arrears_cny': 5000}}
+    """
+    try:
+        doc = orjson.loads(text) if as_json else tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, orjson.JSONDecodeError) as exc:
+        kind = "JSON" if as_json else "TOML"
+        raise ConfigError(f"{origin}: not valid {kind}: {exc}") from None
 
     def fail(message: str, rule_id: str | None = None, key: str | None = None) -> ConfigError:
-        line = line_of(text, rule_id, key)
-        return ConfigError(f"{path}: {f'line {line}: ' if line else ''}{message}")
+        line = None if as_json else line_of(text, rule_id, key)
+        return ConfigError(f"{origin}: {f'line {line}: ' if line else ''}{message}")
 
+    if not isinstance(doc, dict):
+        raise fail("must be a table of [rules.<rule_id>] tables")
     for top in doc:
         if top not in ("rules", "grading"):
             raise fail(
@@ -122,18 +142,18 @@ def load_rules_config(path: Path | str) -> RulesConfig:
         raise fail("'rules' must be a table of [rules.<rule_id>] tables", key="rules")
     base = RulesConfig()
     if "grading" in doc:
-        base = RulesConfig(grading=_grading(doc["grading"], text, path))
-    return apply_tables(base, tables, fail, path=path)
+        base = RulesConfig(grading=_grading(doc["grading"], text, origin))
+    return apply_tables(base, tables, fail, path=path), tables
 
 
-def _grading(table: object, text: str, path: Path) -> GradeWeights:
+def _grading(table: object, text: str, origin: str) -> GradeWeights:
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: 'grading' must be a table ([grading])")
+        raise ConfigError(f"{origin}: 'grading' must be a table ([grading])")
     try:
         return checked_grading(table)
     except GradingError as exc:
         line = line_of(text, None, exc.key) if exc.key else None
-        raise ConfigError(f"{path}: {f'line {line}: ' if line else ''}{exc}") from None
+        raise ConfigError(f"{origin}: {f'line {line}: ' if line else ''}{exc}") from None
 
 
 Fail = Callable[..., ConfigError]

@@ -26,6 +26,7 @@ from processors.pipeline import (
 )
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.store import ProfileStore
+from processors.shadow import ShadowLane
 from rules.engine import RuleEngine, default_rules
 from streams.codec import Decoder
 from streams.factory import topic_for
@@ -69,6 +70,7 @@ def processor(
     model: WarningModel | None = None,
     model_inputs: Collection[str] = frozenset(),
     sources: SourceClock | None = None,
+    shadow: ShadowLane | None = None,
 ) -> BatchProcessor:
     """A processor on in-memory stores, every rule and a fake clock, unless told otherwise."""
     return BatchProcessor(
@@ -83,6 +85,7 @@ def processor(
         model=model,
         model_inputs=model_inputs,
         sources=sources,
+        shadow=shadow,
     )
 
 

@@ -10,6 +10,7 @@ import { alertPurpose, closeDrawerAndReturn, onKey } from './keyboard.js';
 import { renderAll, showMore } from './list.js';
 import { toggleRow } from './rows.js';
 import { loadOlder, showSignIn, signOut, startSession } from './session.js';
+import { renderShadow } from './shadow.js';
 import { LANG_KEY, REMIND_MS, TOKEN_KEY, state } from './state.js';
 
 function init() {
@@ -33,6 +34,7 @@ function init() {
     applyI18n();
     renderAll();
     if (!$('drawer').hidden) renderEnterprise();
+    renderShadow();
   });
   $('help-btn').addEventListener('click', () => { $('help').hidden = false; });
   $('help').addEventListener('click', () => { $('help').hidden = true; });

@@ -6,6 +6,7 @@ import { closeDrawer } from './drawer.js';
 import { api, setNotice } from './http.js';
 import { renderAll } from './list.js';
 import { merge } from './model.js';
+import { clearShadow, loadShadow } from './shadow.js';
 import { PAGE, ROW_CAP, TOKEN_KEY, state } from './state.js';
 
 export function showSignIn(errKey) {
@@ -26,6 +27,7 @@ export function startSession(token) {
   connect();
   loadAlerts();
   loadAssignees();
+  loadShadow(state.session);
 }
 
 async function loadAssignees() {              // the department's active accounts, for the "assign to" picker
@@ -46,6 +48,7 @@ export function signOut(errKey) {
   Object.assign(state, { token: null, lastSeq: null, retry: 0, cursor: undefined, limit: ROW_CAP, critical: [], newer: 0 });
   for (const m of [state.alerts, state.rows, state.expanded, state.pending, state.drafts, state.msgs]) m.clear();
   closeDrawer();
+  clearShadow();
   setConn('disconnected');
   renderAll();
   showSignIn(errKey);

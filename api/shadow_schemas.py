@@ -1,0 +1,81 @@
+"""The shapes of ``/api/v1/rules/shadow``: the candidate in shadow, its live/shadow diff
+and a promotion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ShadowPublic(BaseModel):
+    version: str = Field(description="the candidate's rules version (a hash of its content)")
+    generation: int = Field(description="+1 on every load, drop and promotion")
+    loaded_at: str
+    loaded_by: str
+    rules: dict[str, dict[str, Any]] = Field(
+        description="the candidate's tables as loaded ({rule_id: {key: value, enabled}})"
+    )
+    thresholds: dict[str, dict[str, Any]] = Field(
+        description="what each rule runs with in shadow (defaults where the candidate is silent)"
+    )
+    disabled: list[str] = Field(description="rules the candidate turns off")
+
+
+class RuleDiffPublic(BaseModel):
+    rule_id: str
+    departments: list[str] = Field(description="the departments the rule's alerts go to")
+    added: int = Field(description="alerts only the shadow raised")
+    dropped: int = Field(description="alerts only the live rules raised")
+
+
+class DepartmentDiffPublic(BaseModel):
+    department: str
+    added: int
+    dropped: int
+
+
+class ShadowExample(BaseModel):
+    fingerprint: str
+    rule_id: str
+    subject: dict[str, str]
+    severity: str | None = None
+    title: str | None = None
+    enterprises: list[str] = Field(default_factory=list)
+    event_id: str
+    event_type: str
+    event_time: str
+
+
+class ShadowDiffPublic(BaseModel):
+    loaded: bool = Field(description="whether a candidate is in shadow")
+    version: str | None = Field(description="the candidate's rules version")
+    generation: int | None
+    loaded_at: str | None
+    config_version: int = Field(description="the live rules' config_version")
+    tracked: int = Field(description="alerts (fingerprints) followed since the load")
+    untracked: int = Field(
+        description="alerts seen after RISKWIRE_SHADOW_MAX_ALERTS was reached (not counted)"
+    )
+    rules: list[RuleDiffPublic] = Field(description="each rule with a difference")
+    departments: list[DepartmentDiffPublic]
+    kind: str = Field(description="the kind of the examples: added or dropped")
+    examples: list[ShadowExample]
+    next_cursor: str | None = Field(description="pass as cursor for the next page")
+
+
+class PromoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"generation": 3}]})
+
+    generation: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**53,
+        description="refuse (409) unless this is the shadow's generation (what was reviewed)",
+    )
+
+
+class PromotionPublic(BaseModel):
+    version: str = Field(description="the rules version now live")
+    config_version: int = Field(description="the live rules' new config_version")
+    overrides: dict[str, dict[str, Any]] = Field(description="the live overrides now in force")
