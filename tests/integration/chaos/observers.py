@@ -52,7 +52,7 @@ class Boards:
     def __init__(self, base: str, token: str, count: int) -> None:
         self.base, self.token = base, token
         self.seqs: list[set[int]] = [set() for _ in range(count)]
-        self.resumes = [0] * count
+        self.resumes = [0] * count  # connections made: the first, then one per resume
         self.gaps = 0
         self.connected = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -77,11 +77,11 @@ class Boards:
                 async with websockets.connect(url, open_timeout=30) as ws:
                     if i == len(self.seqs) - 1:
                         self.connected.set()
+                    self.resumes[i] += 1
                     last = await self._listen(ws, i, last)
             except (OSError, httpx.HTTPError, websockets.ConnectionClosed, TimeoutError):
                 pass  # the API is restarting: take a new ticket and resume
             if not self._stop.is_set():
-                self.resumes[i] += 1
                 await asyncio.sleep(0.5)
 
     async def _ticketed_url(self, last: int) -> str:

@@ -122,7 +122,7 @@ def judge(config: ChaosConfig, clean: Snapshot, run: Faulted, faulted: Snapshot)
         f"seed {config.seed}: {len(run.events):,} events, {len(clean.profiles):,} profiles, "
         f"{sum(clean.alerts.values()):,} alerts ({len(clean.rules)} rules), "
         f"{len(faulted.feed):,} feed changes; {retried} webhooks retried under the same id; "
-        f"board resumes {run.boards.resumes}, gaps {run.boards.gaps}; "
+        f"board connections {run.boards.resumes}, gaps {run.boards.gaps}; "
         f"workers that exited by themselves: {run.stack.exits or 'none'}; "
         f"ws_missed={tally.ws_missed}"
     )
@@ -161,7 +161,7 @@ def test_faults_in_flight_lose_nothing_and_apply_nothing_twice(
     finally:
         run.close()
         stack.stop()
-    assert min(run.boards.resumes) >= config.api_restarts, "a board never had to resume"
+    assert min(run.boards.resumes) > config.api_restarts, "a board did not resume every time"
     assert FLAKY == 0 or any(len(a) > 1 for a in run.webhooks.received().values())
     print(f"chaos: {time.monotonic() - started:,.0f} s in all")
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)
