@@ -18,7 +18,7 @@ from ..conftest import api_answers, wait_for
 from ..exactly_once_kit import Lag
 from .config import ChaosConfig
 from .feed import Feed
-from .stack import WORKERS, RunStack
+from .stack import START_S, WORKERS, RunStack
 
 KINDS = ("worker_kill", "redis_kill", "broker_stop", "broker_kill", "api_restart")
 DOWN_S = 3.0  # how long Redis or a broker stays down
@@ -147,7 +147,7 @@ def restart_api(stack: RunStack, target: int) -> None:
     assert stack.api is not None
     stack.api.stop()  # SIGTERM: every WebSocket drops
     stack.api.start()  # the same port: the boards resume with since=
-    wait_for(lambda: api_answers(stack.base), timeout=90, what="API back", proc=stack.api)
+    wait_for(lambda: api_answers(stack.base), timeout=START_S, what="API back", proc=stack.api)
 
 
 INJECT: dict[str, Callable[[RunStack, int], None]] = {

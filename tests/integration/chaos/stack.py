@@ -18,6 +18,7 @@ from ..kafka_cluster_kit import NODES, Cluster
 from ..redis_server import RedisServer
 
 WORKERS = 2
+START_S = 240.0  # the machine is shared: a process may take minutes to import and start
 STALL_S = 45.0  # a wedged consumer is replaced within a minute (processors.stall)
 
 
@@ -47,8 +48,10 @@ class RunStack:
 
     def start(self, logs: Path) -> RunStack:
         for i in range(WORKERS):
-            self.workers.append(start_worker(self.settings, logs, name=f"chaos-{self.name}-w{i}"))
-        self.api, self.base = start_api(self.settings, logs / f"chaos-{self.name}-api.log")
+            name = f"chaos-{self.name}-w{i}"
+            self.workers.append(start_worker(self.settings, logs, name, timeout=START_S))
+        log = logs / f"chaos-{self.name}-api.log"
+        self.api, self.base = start_api(self.settings, log, timeout=START_S)
         self._keeper.start()
         return self
 
