@@ -87,7 +87,7 @@ class Faulted:
         feed = Feed(self.stack.settings, self.events, rate=self.config.rate, gate=injector.gate)
         injector.start(feed)
         feed.start()
-        budget = 600 + 3 * len(self.events) / self.config.rate
+        budget = 900 + len(self.events) / 50  # a bound for a hang: 50 events/s on a busy machine
         injector.finish(timeout=budget)
         feed.finish(timeout=budget)
         self._settle()
