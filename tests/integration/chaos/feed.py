@@ -28,10 +28,13 @@ Event = dict[str, Any]
 BARRIERS_FROM = "2023-01"  # streams.simulate.calendar.START: months before are registrations
 
 
-def simulate(config: ChaosConfig, settings: Settings) -> list[Event]:
-    """Every event of the run's simulation, in business-time order."""
+def simulate(config: ChaosConfig, settings: Settings) -> tuple[list[Event], set[str]]:
+    """Every event of the run's simulation, in business-time order, and the fingerprints
+    of the alerts its planted cases must fire (the simulator's ground truth)."""
     scale = scale_named(config.scale, config.enterprises)
-    return list(Simulation(scale, config.seed, person_keyer(settings)).events())
+    sim = Simulation(scale, config.seed, person_keyer(settings))
+    events = list(sim.events())
+    return events, {e.fingerprint for e in sim.truth.expectations if e.fire}
 
 
 class Feed:

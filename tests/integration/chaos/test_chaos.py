@@ -110,10 +110,12 @@ class Faulted:
         self.receiver.close()
 
 
-def judge(config: ChaosConfig, clean: Snapshot, run: Faulted, faulted: Snapshot) -> Tally:
+def judge(
+    config: ChaosConfig, clean: Snapshot, planted: set[str], run: Faulted, faulted: Snapshot
+) -> Tally:
     tally = Tally(faults=sum(f.done for f in run.faults))
     compare_profiles(clean, faulted, tally)
-    compare_alerts(clean, faulted, tally)
+    compare_alerts(clean, faulted, planted, tally)
     received = run.webhooks.received()
     compare_webhooks(faulted, run.webhooks.endpoint, received, tally)
     compare_boards(faulted, run.boards.seqs, tally)
@@ -145,7 +147,7 @@ def test_faults_in_flight_lose_nothing_and_apply_nothing_twice(
         cluster("start", str(node))  # whole again, whatever an earlier test left
     clean_stack = RunStack("clean", services, cluster, tmp_path / "clean")
     try:
-        events = simulate(config, clean_stack.settings)
+        events, planted = simulate(config, clean_stack.settings)
         clean = play_clean(clean_stack, events, logs_dir)
     finally:
         clean_stack.stop()
@@ -157,7 +159,7 @@ def test_faults_in_flight_lose_nothing_and_apply_nothing_twice(
     run = Faulted(stack, config, events)
     try:
         faulted = run.play()
-        tally = judge(config, clean, run, faulted)
+        tally = judge(config, clean, planted, run, faulted)
     finally:
         run.close()
         stack.stop()
