@@ -62,7 +62,7 @@ def _profiles(client: redis_sync.Redis) -> Iterator[tuple[str, Profile]]:
         with client.pipeline(transaction=False) as pipe:
             for key in part:
                 kind, _, ident = key[len("rw:{") : key.index("}")].partition(":")
-                pipe.smembers(key)
+                pipe.zrange(key, 0, -1)  # members only: scores carry the arrival time
                 pipe.hget(doc_key(EntityRef(kind, ident)), "doc")  # type: ignore[arg-type]
             replies = pipe.execute()
         for i, key in enumerate(part):
