@@ -34,7 +34,7 @@ from processors.profiles.store import EntityRef
 
 CHUNK = 500
 ORDER_SENSITIVE = frozenset({"grade_downgrade", "unreachable_contact", "early_warning"})
-Profile = tuple[dict[str, int], frozenset[str]]  # event counts, applied event ids
+Profile = tuple[dict[str, int], frozenset[bytes]]  # event counts, applied identities
 
 
 @dataclass
@@ -68,7 +68,7 @@ def _profiles(client: redis_sync.Redis) -> Iterator[tuple[str, Profile]]:
         for i, key in enumerate(part):
             seen, doc = replies[2 * i], replies[2 * i + 1]
             counts = orjson.loads(doc).get("event_counts", {}) if doc else {}
-            yield key, (counts, frozenset(m.decode() for m in seen))
+            yield key, (counts, frozenset(seen))  # processors.profiles.horizon.member
 
 
 def _feed(client: redis_sync.Redis) -> list[dict[str, Any]]:
