@@ -203,7 +203,7 @@ case "$cmd" in
         bootstrap
         ;;
     stop)
-        check_node_arg "${2:-}"
+        check_node_arg "${2:-}" "$NODES"
         stop_node "$2"
         ;;
     kill)
