@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # while a batch is processed waits for it and then this, so it bounds the alert latency
     # at moderate rates; under a backlog batches fill to worker_batch_max at once.
     worker_batch_within_s: float = Field(default=0.025, gt=0)
+    # A worker whose agent has read nothing for this long while messages wait on its input
+    # partitions exits (status 70) for its supervisor to restart (processors.stall).
+    worker_stall_s: float = Field(default=90.0, ge=10)
     worker_metrics_port: int = 9464
     max_message_bytes: int = 1024 * 1024
 

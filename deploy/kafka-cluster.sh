@@ -4,12 +4,13 @@
 # min.insync.replicas 2 for every topic, the consumer offsets and the transaction log.
 # It runs from the same Maven jars as deploy/stack.sh (which fetches them), no Docker.
 #
-#   deploy/kafka-cluster.sh up | down | status | bootstrap | kill N | start N | help
+#   deploy/kafka-cluster.sh up | down | status | bootstrap | stop N | kill N | start N | help
 #
 #   up         format (first time) and start every node, wait until all three serve
 #   down       stop the nodes this script started (SIGTERM, then SIGKILL after 30 s)
 #   status     one line per node; exit code 1 if any is down
 #   bootstrap  print the bootstrap list (host:port,host:port,host:port)
+#   stop N     stop node N cleanly (SIGTERM, SIGKILL after 30 s): a broker restart's first half
 #   kill N     kill -9 node N (1..3): a broker crash, for fault tests
 #   start N    start node N again (after kill or down) and wait until it serves
 #
@@ -201,6 +202,10 @@ case "$cmd" in
     bootstrap)
         bootstrap
         ;;
+    stop)
+        check_node_arg "${2:-}" "$NODES"
+        stop_node "$2"
+        ;;
     kill)
         check_node_arg "${2:-}" "$NODES"
         pid="$(node_pid "$2")" || die "node $2 is not running"
@@ -214,9 +219,9 @@ case "$cmd" in
         wait_node "$2"
         ;;
     help|-h|--help)
-        sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
         ;;
     *)
-        die "unknown command '$cmd' (up, down, status, bootstrap, kill N, start N)"
+        die "unknown command '$cmd' (up, down, status, bootstrap, stop N, kill N, start N)"
         ;;
 esac

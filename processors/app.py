@@ -41,6 +41,7 @@ from processors.heartbeat import beat
 from processors.pipeline import Incoming
 from processors.progress import Progress
 from processors.runtime import Runtime
+from processors.stall import StallWatch, check_stall
 from processors.supervise import keep_running, reported
 from rules.live import RulesWatcher, rules_config_from_settings
 from rules.models.checkpoint import LEARN_EVERY_S
@@ -132,7 +133,12 @@ def create_app(settings: Settings) -> faust.App:
     runtime = Runtime.build(settings, KafkaDeadLetters(publisher, settings.topic_dlq))
     app.riskwire = runtime  # type: ignore[attr-defined]
 
-    _attach_agent(app, runtime, settings.input_topics)
+    watch = StallWatch(settings.worker_stall_s)
+    _attach_agent(app, runtime, settings.input_topics, watch)
+
+    @app.timer(interval=5.0, on_leader=False)
+    async def watch_for_stall() -> None:
+        await check_stall(watch, app.consumer, settings.input_topics)
 
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     relay = AlertRelay(
@@ -255,7 +261,9 @@ def create_app(settings: Settings) -> faust.App:
     return app
 
 
-def _attach_agent(app: faust.App, runtime: Runtime, topic_names: Sequence[str]) -> None:
+def _attach_agent(
+    app: faust.App, runtime: Runtime, topic_names: Sequence[str], watch: StallWatch
+) -> None:
     """One agent over every input topic, so that a batch holds whatever arrived on any of
     them: a batch's Redis round trips, grade writes and model checkpoint are paid once for
     all four topics (at 1,000 events/s an agent per topic made batches of about ten
@@ -268,6 +276,7 @@ def _attach_agent(app: faust.App, runtime: Runtime, topic_names: Sequence[str]) 
 
     async def consume(stream: Any) -> None:
         async for events in stream.take_events(batch_max, within=within):
+            watch.batch_started()
             batch = [incoming(e) for e in events]
             while True:
                 try:
@@ -287,6 +296,7 @@ def _attach_agent(app: faust.App, runtime: Runtime, topic_names: Sequence[str]) 
                     log.warning("batch's dead letters failed, retrying", error=str(exc))
                     await asyncio.sleep(1.0)
             await progress.add(len(batch))  # reports its own Redis errors
+            watch.batch_done()
 
     app.agent(topic, name="riskwire.agent.inputs")(consume)
 

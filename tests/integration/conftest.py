@@ -320,13 +320,17 @@ def logs_dir() -> Path:
     return path
 
 
-def start_worker(settings: Settings, logs_dir: Path, name: str = "worker") -> Proc:
+def start_worker(
+    settings: Settings, logs_dir: Path, name: str = "worker", *, timeout: float = 90
+) -> Proc:
     """A worker process, serving its own /metrics on a free port (``proc.metrics_url``)."""
     port = free_port()
     env = child_env(settings, RISKWIRE_WORKER_METRICS_PORT=str(port))
     metrics = f"http://127.0.0.1:{port}/metrics"
     proc = Proc(["worker"], env, logs_dir / f"{name}.log", metrics_url=metrics).start()
-    wait_for(lambda: workers_assigned(settings) > 0, timeout=90, what="worker ready", proc=proc)
+    wait_for(
+        lambda: workers_assigned(settings) > 0, timeout=timeout, what="worker ready", proc=proc
+    )
     return proc
 
 
@@ -367,13 +371,15 @@ def api_answers(base: str) -> bool:
         return False
 
 
-def start_api(settings: Settings, log: Path, **env: str) -> tuple[Proc, str]:
+def start_api(
+    settings: Settings, log: Path, *, timeout: float = 60, **env: str
+) -> tuple[Proc, str]:
     """An API process on a free port (``env``: extra ``RISKWIRE_*`` over ``settings``),
     once it answers ``/healthz``; its base URL."""
     port = free_port()
     proc = Proc(["api", "--port", str(port)], child_env(settings, **env), log).start()
     base = f"http://127.0.0.1:{port}"
-    wait_for(lambda: api_answers(base), timeout=60, what="API healthy", proc=proc)
+    wait_for(lambda: api_answers(base), timeout=timeout, what="API healthy", proc=proc)
     return proc, base
 
 

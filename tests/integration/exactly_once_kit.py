@@ -150,8 +150,9 @@ class Lag:
         self._checked = 0.0
         self.last: int | None = None
 
-    def __call__(self) -> int | None:
-        if time.monotonic() - self._checked > 0.5:
+    def __call__(self, *, fresh: bool = False) -> int | None:
+        """The lag, asked of the broker at most every 0.5 s unless ``fresh``."""
+        if fresh or time.monotonic() - self._checked > 0.5:
             self._checked = time.monotonic()
             ends = self._consumer.end_offsets(self._tps)
             self.last = sum(ends.values()) - self.committed()

@@ -53,6 +53,13 @@ class RedisServer:
         except redis_sync.RedisError:
             return False
 
+    def kill9(self) -> None:
+        """A crash: ``kill -9``, so only what the append-only file holds comes back."""
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(timeout=30)
+        self.popen = None
+
     def stop(self) -> None:
         if self.popen is not None and self.popen.poll() is None:
             self.popen.terminate()  # a clean shutdown: the append-only file is complete

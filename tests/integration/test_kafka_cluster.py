@@ -10,9 +10,7 @@ each distinct event exactly once.
 from __future__ import annotations
 
 import gc
-import os
 import random
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +23,7 @@ from core.redis_client import sync_client
 from core.settings import Settings
 
 from .api_kit import eventually
-from .conftest import ROOT, Proc, free_run_of_ports, isolated_settings, start_worker
+from .conftest import Proc, isolated_settings, start_worker
 from .exactly_once_kit import (
     LOCK,
     Departments,
@@ -36,6 +34,7 @@ from .exactly_once_kit import (
     topic_size,
     wait,
 )
+from .kafka_cluster_kit import Cluster, running_cluster
 
 pytestmark = [
     pytest.mark.kafka,
@@ -46,44 +45,12 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
 
-SCRIPT = ROOT / "deploy" / "kafka-cluster.sh"
-NODES = 3
 KILLED = 2  # the node killed mid-feed
-
-
-class Cluster:
-    def __init__(self, directory: Path) -> None:
-        self.env = {
-            **os.environ,
-            "RISKWIRE_CLUSTER_DIR": str(directory),
-            "RISKWIRE_CLUSTER_PORT": str(free_run_of_ports(2 * NODES)),
-            "RISKWIRE_PARTITIONS": "4",
-        }
-
-    def __call__(self, *args: str, timeout: float = 300) -> str:
-        done = subprocess.run(
-            ["bash", str(SCRIPT), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        assert done.returncode == 0, f"kafka-cluster.sh {' '.join(args)}: {done.stderr[-2000:]}"
-        return done.stdout.strip()
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """Three nodes of the project's own Kafka, started for this module; in CI a failure to
-    start fails the test (nothing is skipped)."""
-    c = Cluster(tmp_path_factory.mktemp("kafka-cluster"))
-    try:
-        c("up")
-        yield c
-    finally:
-        c("down")
-        gc.collect()
+    yield from running_cluster(tmp_path_factory)
 
 
 def leaders(admin: KafkaAdminClient, topics: list[str]) -> dict[tuple[str, int], int]:

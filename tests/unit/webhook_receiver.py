@@ -31,6 +31,7 @@ class Received:
 class Receiver:
     def __init__(self) -> None:
         self.requests: list[Received] = []
+        self.answered: list[tuple[Received, int]] = []  # each request and the status it got
         self._released = threading.Event()
         self._lock = threading.Lock()
         self._flaky: Counter[str] = Counter()
@@ -39,16 +40,18 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                got = Received(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.monotonic(),
+                )
                 with receiver._lock:
-                    receiver.requests.append(
-                        Received(
-                            self.path,
-                            {k.lower(): v for k, v in self.headers.items()},
-                            body,
-                            time.monotonic(),
-                        )
-                    )
-                self._answer(receiver._status_for(self.path.split("?", 1)[0]))
+                    receiver.requests.append(got)
+                code = receiver._status_for(self.path.split("?", 1)[0])
+                with receiver._lock:
+                    receiver.answered.append((got, code))
+                self._answer(code)
 
             def _answer(self, code: int) -> None:
                 self.send_response(code)
