@@ -566,4 +566,17 @@ def secrets_reseal() -> None:
 
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    if _command(sys.argv[1:]) != "api":
+        _own_metrics_only()
     app()
+
+
+def _command(argv: list[str]) -> str | None:
+    """The subcommand named on the command line: only the API's processes write into the
+    multiprocess directory the API serves; any other command that ran the pipeline there
+    (a backtest, an evaluation) would show its counts as the API's.
+
+    >>> _command(["--help"]), _command(["api", "--port", "1"]), _command(["backtest"])
+    (None, 'api', 'backtest')
+    """
+    return next((arg for arg in argv if not arg.startswith("-")), None)

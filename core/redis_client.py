@@ -45,7 +45,9 @@ class ClusterAddress:
 
     @classmethod
     def parse(cls, url: str) -> ClusterAddress:
-        """>>> ClusterAddress.parse("redis+cluster://127.0.0.1:7000,127.0.0.1:7001").nodes
+        """The nodes, TLS and credentials of a ``redis+cluster://`` URL.
+
+        >>> ClusterAddress.parse("redis+cluster://127.0.0.1:7000,127.0.0.1:7001").nodes
         (('127.0.0.1', 7000), ('127.0.0.1', 7001))
         """
         scheme, _, rest = url.partition("://")
