@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 STACK  := deploy/stack.sh
 export RISKWIRE_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: help install stack-up stack-down stack-status observe observe-down run test test-cluster redis-cluster-up redis-cluster-down test-unit chaos lint fmt typecheck bench bench-api generate clean
+.PHONY: help install stack-up stack-down stack-status observe observe-down run test test-cluster redis-cluster-up redis-cluster-down test-unit test-order chaos lint fmt typecheck bench bench-api generate clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +59,13 @@ chaos: install ## the fault suite at full scale (100,000 events, 14 faults in fl
 
 test-unit: install ## unit tests only (no services)
 	$(BIN)/pytest tests/unit -q
+
+test-order: install ## same answers in any legal order: 10 interleavings of the medium simulation, 1/2/4 workers
+	RISKWIRE_ORDER_SCALE=$${RISKWIRE_ORDER_SCALE:-medium} \
+	RISKWIRE_ORDER_INTERLEAVINGS=$${RISKWIRE_ORDER_INTERLEAVINGS:-10} \
+	bash deploy/test.sh tests/integration/test_order_independence.py -q -s
+
+chaos: test-order ## the long robustness checks (order independence; fault injection to come)
 
 lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import ClassVar
 
+from processors.profiles.model import EnterpriseProfile
 from rules.base import Facts, Need, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
 from rules.grading import Grade, grade, rank
@@ -24,7 +25,7 @@ DEFAULTS = {"grades": ("C", "D")}
 
 class GradeDowngrade(Rule):
     rule_id = "grade_downgrade"
-    version = 1
+    version = 2
     severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset(EVENT_TYPES)  # any event may change a grade
     needs: ClassVar[frozenset[Need]] = frozenset({Need.PEOPLE})  # grades read the people
@@ -34,33 +35,44 @@ class GradeDowngrade(Rule):
         self.grades = grades
 
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:
-        now, before = facts.grade, facts.previous_grade
-        if not isinstance(now, Grade) or not isinstance(before, Grade):
-            return ()  # not graded yet, or graded for the first time: nothing fell
+        """Fires while the grade is in ``grades`` and worse than the enterprise's first
+        grade (at its first fact, from the facts dated up to then); clears when that no
+        longer holds. Both grades are functions of the facts, not of the order they
+        arrived in, so a late fact gives the verdict it would have given in time."""
+        now = facts.grade
+        if not isinstance(now, Grade):
+            return ()  # not graded yet
         ent = facts.enterprise
-        if now.grade in self.grades and rank(now.grade) > rank(before.grade):
-            name = ent.name or ent.uscc
-            fall = f"信用等级由{before.grade}降为{now.grade}（风险分{now.score:.1f}分）"
-            reasons = "；".join(f"{i}. {f.text_zh}" for i, f in enumerate(now.top(3), start=1))
+        if now.grade not in self.grades:
+            # Always, not only when the grade read before was in grades: another worker
+            # may have recorded a newer grade between this one's alert and its grade.
+            return (self._clear(ent, f"信用等级回升至{now.grade}"),)
+        first = self._first_grade(facts)
+        if first is None or rank(now.grade) <= rank(first.grade):
             return (
-                self.hit(
-                    subject_kind="enterprise",
-                    subject_id=ent.uscc,
-                    enterprises=[ent.uscc],
-                    title=f"{name}：信用等级降为{now.grade}",
-                    explanation=f"企业{name}（{ent.uscc}）{fall}。主要因素：{reasons}。",
-                    evidence=[evidence_of(event, fall)],
-                ),
+                self._clear(ent, f"信用等级{now.grade}不低于首次评级{getattr(first, 'grade', '')}"),
             )
-        if before.grade in self.grades and now.grade not in self.grades:
-            return (
-                self.clear(
-                    subject_kind="enterprise",
-                    subject_id=ent.uscc,
-                    reason=f"信用等级回升至{now.grade}",
-                ),
-            )
-        return ()
+        name = ent.name or ent.uscc
+        fall = f"信用等级由{first.grade}降为{now.grade}（风险分{now.score:.1f}分）"
+        reasons = "；".join(f"{i}. {f.text_zh}" for i, f in enumerate(now.top(3), start=1))
+        return (
+            self.hit(
+                subject_kind="enterprise",
+                subject_id=ent.uscc,
+                enterprises=[ent.uscc],
+                title=f"{name}：信用等级降为{now.grade}",
+                explanation=f"企业{name}（{ent.uscc}）{fall}。主要因素：{reasons}。",
+                evidence=[evidence_of(event, fall)],
+            ),
+        )
+
+    def _first_grade(self, facts: Facts) -> Grade | None:
+        """The grade at the enterprise's first fact, from the facts dated up to then."""
+        at = facts.enterprise.first_event_time
+        return grade(facts.enterprise, facts.people, at) if at is not None else None
+
+    def _clear(self, ent: EnterpriseProfile, reason: str) -> Verdict:
+        return self.clear(subject_kind="enterprise", subject_id=ent.uscc, reason=reason)
 
     # -- the shared rule contract's cases ---------------------------------------------
 

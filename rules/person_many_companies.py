@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from processors.profiles.store import Hub
-from rules.base import Facts, Hit, Need, Rule, evidence_of
+from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
 from streams.alert import Severity
 from streams.event import Event
@@ -26,6 +26,7 @@ class PersonManyCompanies(Rule):
     severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset({"enterprise.registered", "enterprise.changed"})
     needs: ClassVar[frozenset[Need]] = frozenset({Need.PERSON_HUBS})
+    judges: ClassVar[frozenset[str]] = frozenset({"person"})
 
     def __init__(self, min_enterprises: int = DEFAULTS["min_enterprises"]) -> None:
         super().__init__(min_enterprises=min_enterprises)
@@ -59,6 +60,18 @@ class PersonManyCompanies(Rule):
                 )
             )
         return hits
+
+    def reevaluate_hub(self, trigger: Event, hub: Hub) -> Sequence[Verdict]:
+        """Cleared when the person serves fewer than ``min_enterprises`` live enterprises
+        (one was deregistered or changed its people), however the facts arrived."""
+        if serves_many(hub, self.min_enterprises):
+            return ()
+        reason = (
+            f"该人员现担任{hub.size}家未注销企业的法定代表人或高管，"
+            f"低于阈值{self.min_enterprises}家"
+        )
+        key = hub.index.removeprefix("person:")
+        return (self.clear(subject_kind="person", subject_id=key, reason=reason),)
 
     @classmethod
     def example(cls) -> Example:

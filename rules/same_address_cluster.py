@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from processors.profiles.store import Hub
-from rules.base import Facts, Hit, Need, Rule, evidence_of
+from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
 from streams.alert import Severity
 from streams.event import Event
@@ -35,6 +35,7 @@ class SameAddressCluster(Rule):
     severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset({"enterprise.registered", "enterprise.changed"})
     needs: ClassVar[frozenset[Need]] = frozenset({Need.ADDRESS_HUB})
+    judges: ClassVar[frozenset[str]] = frozenset({"addr"})
 
     def __init__(
         self,
@@ -78,6 +79,18 @@ class SameAddressCluster(Rule):
                 evidence=[evidence_of(event, fact)],
             ),
         )
+
+    def reevaluate_hub(self, trigger: Event, hub: Hub) -> Sequence[Verdict]:
+        """Cleared when the address is no longer a cluster (a member was deregistered or
+        moved away), however the facts arrived."""
+        if recent_cluster(hub, self.min_enterprises, self.min_recent, self.recent_days):
+            return ()
+        reason = (
+            f"该地址现有{hub.size}家未注销企业，不再满足聚集阈值（{self.min_enterprises}家，"
+            f"其中{self.min_recent}家在{self.recent_days}天内登记）"
+        )
+        address = hub.index.removeprefix("addr:")
+        return (self.clear(subject_kind="address", subject_id=address, reason=reason),)
 
     @classmethod
     def example(cls) -> Example:

@@ -205,6 +205,19 @@ class RedisProfileStore:
             raise StoreError(f"reading {len(wanted)} profiles failed: {exc}") from exc
         return {ref: doc for ref, doc in zip(wanted, replies, strict=True) if doc is not None}
 
+    async def versions(self, refs: Collection[EntityRef]) -> dict[EntityRef, int]:
+        wanted = list(refs)
+        if not wanted:
+            return {}
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for ref in wanted:
+                    pipe.hget(doc_key(ref), "ver")
+                replies = await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"reading {len(wanted)} profile versions failed: {exc}") from exc
+        return {ref: int(v or 0) for ref, v in zip(wanted, replies, strict=True)}
+
 
 def _queue_ops(pipe: Pipeline, ops: Sequence[IndexOp]) -> None:
     for op in ops:

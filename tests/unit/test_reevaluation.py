@@ -1,0 +1,184 @@
+"""Verdicts that depend on other enterprises' facts are the same whichever arrived first:
+dependents are re-evaluated when a shared fact changes (bounded, the overflow counted),
+hub alerts clear when the hub no longer holds, and a person's fact that arrives before the
+enterprise named the person grades it as in time."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from alerts.memory import MemoryAlertStore
+from processors.dependents import changed_by, pick
+from processors.grades import MemoryGradeStore
+from processors.profiles.memory import MemoryProfileStore
+from processors.profiles.model import EnterpriseProfile
+from processors.profiles.store import Hub
+from streams.codec import Decoder
+from streams.factory import EventFactory
+
+from .pipeline_kit import T0, Feeder, processor
+
+ADDRESS = "广东省深圳市南山区桂湾五路１２８号"
+
+
+class World(Feeder):
+    def __init__(self, decoder: Decoder, **options: Any) -> None:
+        self.alerts = MemoryAlertStore()
+        self.grades = MemoryGradeStore()
+        super().__init__(
+            processor(
+                decoder,
+                store=MemoryProfileStore(),
+                alerts=self.alerts,
+                grades=self.grades,
+                **options,
+            )
+        )
+
+    def open(self, rule_id: str) -> set[tuple[str, tuple[str, ...]]]:
+        return {
+            (a.subject.id, tuple(sorted(a.enterprises)))
+            for a in self.alerts.by_id.values()
+            if a.rule_id == rule_id and a.status.is_open
+        }
+
+    async def feed_each(self, *events: dict[str, Any]) -> None:
+        for event in events:  # one batch each: the order is the order they arrive in
+            await self.feed(event)
+
+
+def day(n: int) -> Any:
+    return T0 + timedelta(days=n)
+
+
+def failed(factory: EventFactory, uscc: str, n: int) -> dict[str, Any]:
+    data = {"department": "samr", "channel": "phone"}
+    return factory.event("contact.failed", uscc, data, time=day(n))
+
+
+def shell_and_cluster(factory: EventFactory) -> tuple[str, list[dict[str, Any]], list[Any]]:
+    """A firm with no paid-in capital and two failed contacts (one indicator), and four
+    firms registered at its address before those contacts (the cluster: a second one)."""
+    firm = factory.uscc()
+    own = [
+        factory.registered(firm, address=ADDRESS, capital_paid=0.0, time=day(0)),
+        failed(factory, firm, 10),
+        failed(factory, firm, 20),
+    ]
+    others = [factory.registered(address=ADDRESS, time=day(2 + i)) for i in range(4)]
+    return firm, own, others
+
+
+async def test_a_cluster_completed_after_the_firms_facts_reevaluates_it(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    firm, own, others = shell_and_cluster(factory)
+    late, in_time = World(decoder), World(decoder)
+    await late.feed_each(*own, *others)  # the firm's facts first, the cluster late
+    await in_time.feed_each(own[0], *others, *own[1:])
+    assert late.open("shell_company") == {(firm, (firm,))}
+    assert late.open("shell_company") == in_time.open("shell_company")
+    assert late.open("same_address_cluster") == in_time.open("same_address_cluster")
+
+
+async def test_a_legal_rep_crossing_the_company_threshold_reevaluates_the_firm(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    front = factory.person()
+    firm = factory.uscc()
+    world = World(decoder)
+    await world.feed_each(
+        factory.registered(firm, legal_rep=front, capital_paid=0.0, time=day(0)),
+        failed(factory, firm, 10),
+        failed(factory, firm, 20),
+    )
+    assert world.open("shell_company") == set()
+    for i in range(4):
+        await world.feed(factory.registered(legal_rep=front, time=day(2 + i)))
+    assert world.open("shell_company") == {(firm, (firm,))}
+
+
+async def test_a_hub_over_the_cap_reevaluates_the_newest_and_counts_the_rest(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    """Members are read newest first: with a cap of 2 the firm (the oldest) is left out."""
+    _, own, others = shell_and_cluster(factory)
+    world = World(decoder, fanout_cap=2)
+    before = REGISTRY.get_sample_value("riskwire_fanout_overflow_total", {"hub": "addr"}) or 0.0
+    await world.feed_each(*own, *others)
+    after = REGISTRY.get_sample_value("riskwire_fanout_overflow_total", {"hub": "addr"})
+    # The 3rd, 4th and 5th registrations each found a hub of 3, 4 and 5 over the cap of 2.
+    assert after == before + (3 - 2) + (4 - 2) + (5 - 2)
+    assert world.open("shell_company") == set()
+
+
+async def test_a_deregistration_clears_the_cluster_and_the_front_man(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    front = factory.person()
+    firms = [factory.uscc() for _ in range(5)]
+    world = World(decoder)
+    for i, uscc in enumerate(firms):
+        await world.feed(factory.registered(uscc, legal_rep=front, address=ADDRESS, time=day(i)))
+    assert len(world.open("same_address_cluster")) == 1
+    assert len(world.open("person_many_companies")) == 1
+    gone = factory.event("enterprise.deregistered", firms[0], {"reason": "注销"}, time=day(9))
+    await world.feed(gone)
+    assert world.open("same_address_cluster") == set()
+    assert world.open("person_many_companies") == set()
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+async def test_a_persons_listing_grades_the_same_whichever_arrives_first(
+    decoder: Decoder, factory: EventFactory, order: tuple[int, ...]
+) -> None:
+    """Registration (day 0), a tax report (day 1) and the legal rep's listing (day 5), in
+    every order: the same grade letter, and the same grade_downgrade verdict."""
+    boss = factory.person()
+    uscc = factory.uscc()
+    events = [
+        factory.registered(uscc, legal_rep=boss, time=day(0)),
+        factory.tax_paid(uscc, time=day(1)),
+        factory.debtor_listed_person(boss, time=day(5)),
+    ]
+    in_time, shuffled = World(decoder), World(decoder)
+    await in_time.feed_each(*events)
+    await shuffled.feed_each(*(events[i] for i in order))
+    letter = (await in_time.grades.current([uscc]))[uscc].grade
+    assert (await shuffled.grades.current([uscc]))[uscc].grade == letter
+    assert shuffled.open("grade_downgrade") == in_time.open("grade_downgrade")
+    assert shuffled.open("dishonest_officer") == in_time.open("dishonest_officer") != set()
+
+
+def test_the_hubs_an_event_changes() -> None:
+    ent = EnterpriseProfile.model_validate(
+        {
+            "uscc": "U1",
+            "address_norm": "a",
+            "legal_rep": {"key": "p", "masked": "m", "name": "n", "birth_date": "1980-01-01"},
+        }
+    )
+    assert changed_by("enterprise.registered", None, ent, ()) == {"addr:a", "person:p"}
+    assert changed_by("enterprise.changed", "address_registered", ent, ["addr:old"]) == {
+        "addr:a",
+        "addr:old",
+    }
+    assert changed_by("enterprise.changed", "legal_rep", ent, ["retired:x"]) == {"person:p"}
+    assert changed_by("enterprise.changed", "capital_paid", ent, ["addr:a"]) == set()
+    assert changed_by("tax.paid", None, ent, ["addr:a"]) == set()
+
+
+def test_pick_leaves_out_the_changer_and_keeps_the_last_trigger() -> None:
+    hubs = {
+        "addr:a": Hub("addr:a", 2, [("U1", 2.0), ("U2", 1.0)]),
+        "person:p": Hub("person:p", 2, [("U2", 0.0), ("U3", 0.0)]),
+    }
+    picked = pick({"addr:a": ("first", "U1"), "person:p": ("second", "U3")}, hubs, cap=10)
+    assert sorted(picked) == ["U2"]
+    assert picked["U2"].trigger == "second"
+    assert picked["U2"].via == {"addr:a", "person:p"}
