@@ -1,15 +1,19 @@
 """``grade_downgrade``: the enterprise's grade falls to ``C`` or ``D`` from a better one.
 
-Reads the grade the pipeline computed for this event (``facts.grade``) and the one the
-enterprise had before it (``facts.previous_grade``); it fires when the letter falls into
-``grades`` (``C`` to ``D`` falls too, and updates the open alert), and clears the open
-alert when the letter rises back out of them.
+Reads the grade the pipeline computed for this event (``facts.grade``) and compares it with
+the grade the enterprise came in with: the grade from the facts dated *before* its first
+fact (its registration, usually). It fires while the letter is in ``grades`` and worse than
+that (``C`` to ``D`` falls too, and updates the open alert), and clears the open alert when
+that no longer holds. Both grades are functions of the facts, not of the order in which
+they arrived, so a firm that registers and falls to ``C`` fires whether its adverse facts
+arrive in one batch with the registration, after it, or before it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import ClassVar
 
 from processors.profiles.model import EnterpriseProfile
@@ -21,6 +25,7 @@ from streams.event import Event
 from streams.schemas import EVENT_TYPES
 
 DEFAULTS = {"grades": ("C", "D")}
+JUST_BEFORE = timedelta(microseconds=1)  # event times carry microseconds at most
 
 
 class GradeDowngrade(Rule):
@@ -35,10 +40,9 @@ class GradeDowngrade(Rule):
         self.grades = grades
 
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:
-        """Fires while the grade is in ``grades`` and worse than the enterprise's first
-        grade (at its first fact, from the facts dated up to then); clears when that no
-        longer holds. Both grades are functions of the facts, not of the order they
-        arrived in, so a late fact gives the verdict it would have given in time."""
+        """Fires while the grade is in ``grades`` and worse than the grade the enterprise
+        came in with; clears when that no longer holds. A late fact gives the verdict it
+        would have given in time."""
         now = facts.grade
         if not isinstance(now, Grade):
             return ()  # not graded yet
@@ -67,9 +71,14 @@ class GradeDowngrade(Rule):
         )
 
     def _first_grade(self, facts: Facts) -> Grade | None:
-        """The grade at the enterprise's first fact, from the facts dated up to then."""
-        at = facts.enterprise.first_event_time
-        return grade(facts.enterprise, facts.people, at) if at is not None else None
+        """The grade the enterprise came in with: from the facts dated before its first
+        fact. Facts dated at the same instant as the first one (a registration and the
+        arrears filed with it) are not part of it: which of them Kafka delivers first
+        depends on the topics, so none of them may decide what the grade fell from."""
+        first = facts.enterprise.first_event_time
+        if first is None:
+            return None
+        return grade(facts.enterprise, facts.people, first - JUST_BEFORE)
 
     def _clear(self, ent: EnterpriseProfile, reason: str) -> Verdict:
         return self.clear(subject_kind="enterprise", subject_id=ent.uscc, reason=reason)

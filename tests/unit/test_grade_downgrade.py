@@ -1,6 +1,6 @@
-"""``grade_downgrade``: fires while the grade is C or D and worse than the enterprise's first
-grade (from the facts dated up to its first fact), clears when it rises out or when no
-fall remains, whatever order the facts arrived in."""
+"""``grade_downgrade``: fires while the grade is C or D and worse than the grade the
+enterprise came in with (from the facts dated before its first fact), clears when it rises
+out or when no fall remains, whatever order the facts arrived in."""
 
 from __future__ import annotations
 

@@ -155,6 +155,32 @@ async def test_a_persons_listing_grades_the_same_whichever_arrives_first(
     assert shuffled.open("dishonest_officer") == in_time.open("dishonest_officer") != set()
 
 
+def registers_and_falls(factory: EventFactory) -> tuple[str, list[dict[str, Any]]]:
+    """A firm registers and, at the same instant, three cases and arrears arrive on other
+    topics (the board subscription test's feed): its grade falls from B to C."""
+    firm = factory.uscc()
+    return firm, [
+        factory.registered(firm, time=T0),
+        *(factory.case_filed(firm, time=T0) for _ in range(3)),
+        factory.tax_arrears(firm, 500_000.0, time=T0),
+    ]
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3, 4), (4, 3, 2, 1, 0), (1, 4, 0, 3, 2)])
+async def test_a_firm_that_registers_and_falls_to_c_fires_in_any_order(
+    decoder: Decoder, factory: EventFactory, order: tuple[int, ...]
+) -> None:
+    """One batch or one batch per event, in any order: the grade it came in with (from
+    the facts dated before its first) is B, the grade now C, so grade_downgrade is open."""
+    firm, events = registers_and_falls(factory)
+    together, apart = World(decoder), World(decoder)
+    await together.feed(*(events[i] for i in order))
+    await apart.feed_each(*(events[i] for i in order))
+    assert (await together.grades.current([firm]))[firm].grade == "C"
+    assert together.open("grade_downgrade") == {(firm, (firm,))}
+    assert apart.open("grade_downgrade") == together.open("grade_downgrade")
+
+
 def test_the_hubs_an_event_changes() -> None:
     ent = EnterpriseProfile.model_validate(
         {
