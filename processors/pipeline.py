@@ -500,18 +500,22 @@ class BatchProcessor:
                 grade=change.current,
                 previous_grade=change.previous,
             )
-        times.lap(Stage.GRADE, mark)
+        mark = times.lap(Stage.GRADE, mark)
         # The changed hubs first: they were read before the hubs the rules read below.
         verdicts: list[tuple[Verdict, Event, int]] = [
             (v, trigger, msg.timestamp_ms)
             for (msg, trigger), hub in plan.hubs
             for v in self._engine.reevaluate_hub(trigger, hub)
         ]
+        spent = time.perf_counter() - mark
         labels = await self._rules(pairs, facts_of, verdicts, times)
+        mark = time.perf_counter()
         verdicts += [
             (v, ev, msg.timestamp_ms)
             for msg, ev, v in reevaluate(self._engine, dependents, enterprises, hubs)
         ]
+        if plan.hubs or dependents:  # observed only for the batches that changed a hub
+            times.add(Stage.REEVALUATE, spent + time.perf_counter() - mark)
         return verdicts, regrader, labels
 
     async def _rules(
