@@ -27,13 +27,15 @@ from typing import Final, Generic, TypeVar
 from core.telemetry import FANOUT_OVERFLOW, REEVALUATIONS
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.store import EntityRef, Hub
-from rules.base import Facts, Shared, Verdict
+from rules.base import Clear, Facts, Shared, Verdict
 from rules.engine import RuleEngine
+from streams.alert import Alert
 from streams.event import Event
 
 DEFAULT_FANOUT_CAP: Final = 200
 MEMBERSHIP_FIELDS: Final = frozenset({"address_registered", "legal_rep", "officers"})
 HUB_KINDS: Final = {"addr": Shared.ADDRESS, "person": Shared.LEGAL_REP_HUB}
+HUB_OF_SUBJECT: Final = {"address": "addr", "person": "person"}  # an alert about a hub
 
 T = TypeVar("T")
 
@@ -163,3 +165,21 @@ def reevaluate(
         facts = Facts(enterprise=ent, hubs=hubs)
         out += [(msg, trigger, v) for v in engine.reevaluate(trigger, facts, shared)]
     return out
+
+
+def hub_of(alert: Alert) -> str | None:
+    """The hub an alert is about (an address, a person's companies), if it is about one."""
+    kind = HUB_OF_SUBJECT.get(alert.subject.kind)
+    return f"{kind}:{alert.subject.id}" if kind is not None else None
+
+
+def agrees(verdict: Verdict, alert: Alert) -> bool:
+    """Whether ``alert`` as written says what ``verdict`` says: resolved for a clear, open
+    with the hit's members for a hit."""
+    if isinstance(verdict, Clear):
+        return not alert.status.is_open
+    return (
+        alert.status.is_open
+        and alert.enterprises == list(verdict.enterprises)
+        and alert.enterprises_total == verdict.enterprises_total
+    )

@@ -39,7 +39,15 @@ from core.telemetry import (
     PROFILE_CONFLICTS,
     STALE_VERDICTS,
 )
-from processors.dependents import DEFAULT_FANOUT_CAP, Dependent, changed_hubs, pick, reevaluate
+from processors.dependents import (
+    DEFAULT_FANOUT_CAP,
+    Dependent,
+    agrees,
+    changed_hubs,
+    hub_of,
+    pick,
+    reevaluate,
+)
 from processors.dependents import hub_names as dependent_hubs
 from processors.grades import GradeChange, Recorded, Regrader, regrade_in_time
 from processors.profiles import horizon
@@ -137,7 +145,7 @@ class _Plan:
 
     pairs: list[tuple[Incoming, Event, str]]
     dependents: dict[str, Dependent[tuple[Incoming, Event]]]
-    hubs: list[tuple[tuple[Incoming, Event], Hub]]  # changed hubs, judged as such
+    hubs: list[tuple[tuple[Incoming, Event], str]]  # changed hubs, judged as such
 
     def only(self, usccs: Collection[str]) -> _Plan:
         """The part about ``usccs``: the hubs were judged already."""
@@ -417,7 +425,7 @@ class BatchProcessor:
             else:
                 for kind in ("person", "retired"):
                     pairs += [(msg, ev, u) for u, _ in served[f"{kind}:{ev.subject.id}"].members]
-        hubs = [(trigger, read[ix]) for ix, (trigger, _) in changed.items()]
+        hubs = [(trigger, ix) for ix, (trigger, _) in changed.items()]
         return _Plan(pairs, pick(changed, read, self._fanout_cap), hubs)
 
     async def _judge(
@@ -442,7 +450,8 @@ class BatchProcessor:
             )
             first_labels = labels if first_labels is None else first_labels
             with times.stage(Stage.WRITE):
-                written += await self._write_alerts(verdicts, regrader.latest)
+                now = await self._write_alerts(verdicts, regrader.latest)
+                written += now + await self._settle_hubs(verdicts, now, regrader.latest)
                 await self._grades.record(regrader.changes)
                 _count_grades(regrader.changes)
                 moved = basis.moved(await self._store.versions(list(basis.versions)))
@@ -451,6 +460,36 @@ class BatchProcessor:
             STALE_VERDICTS.inc(len(moved))
             plan, profiles, versions = plan.only(moved), {}, {}
         raise StoreError(f"{len(moved)} enterprises kept changing while they were judged")
+
+    async def _settle_hubs(
+        self,
+        verdicts: Sequence[tuple[Verdict, Event, int]],
+        written: Sequence[Alert],
+        grades: Mapping[str, Grade],
+    ) -> list[Alert]:
+        """Judge each hub whose alert was just written again from a fresh read, and write
+        what differs, until the alerts agree with their hubs. Another worker may have
+        moved a member between this worker's read of the hub and its write (hubs carry no
+        version), and its own write may have landed first: the last write of a hub's
+        alert must then still name the hub's members as they are."""
+        trigger = {verdict_fingerprint(v): (ev, ts) for v, ev, ts in verdicts}
+        last = {a.fingerprint: a for a in written if hub_of(a) and a.fingerprint in trigger}
+        out: list[Alert] = []
+        for _attempt in range(MAX_CAS_ATTEMPTS):
+            if not last:
+                return out
+            index = {fp: str(hub_of(a)) for fp, a in last.items()}
+            hubs = await self._store.hubs(set(index.values()))
+            redo = [
+                (v, *trigger[fp])
+                for fp, alert in last.items()
+                for v in self._engine.reevaluate_hub(trigger[fp][0], hubs[index[fp]])
+                if verdict_fingerprint(v) == fp and not agrees(v, alert)
+            ]
+            again = await self._write_alerts(redo, grades) if redo else []
+            out += again
+            last = {a.fingerprint: a for a in again}
+        raise StoreError(f"{len(last)} hub alerts kept disagreeing with their hubs")
 
     async def _evaluate(
         self,
@@ -470,6 +509,7 @@ class BatchProcessor:
         )
         people_keys, hub_names = self._wanted(pairs, enterprises)
         hub_names |= dependent_hubs(enterprises[u] for u in dependents if u in enterprises)
+        hub_names |= {ix for _, ix in plan.hubs}
         people, hubs, latest = await asyncio.gather(
             self._people(people_keys, profiles, versions, basis),
             self._store.hubs(hub_names) if hub_names else _no_hubs(),
@@ -500,22 +540,23 @@ class BatchProcessor:
                 grade=change.current,
                 previous_grade=change.previous,
             )
-        mark = times.lap(Stage.GRADE, mark)
-        # The changed hubs first: they were read before the hubs the rules read below.
-        verdicts: list[tuple[Verdict, Event, int]] = [
-            (v, trigger, msg.timestamp_ms)
-            for (msg, trigger), hub in plan.hubs
-            for v in self._engine.reevaluate_hub(trigger, hub)
-        ]
-        spent = time.perf_counter() - mark
+        times.lap(Stage.GRADE, mark)
+        verdicts: list[tuple[Verdict, Event, int]] = []
         labels = await self._rules(pairs, facts_of, verdicts, times)
         mark = time.perf_counter()
+        # The changed hubs after the members' own hits, from the same read: a hub's
+        # refresh then changes nothing that a member's hit already set.
+        verdicts += [
+            (v, trigger, msg.timestamp_ms)
+            for (msg, trigger), ix in plan.hubs
+            for v in self._engine.reevaluate_hub(trigger, hubs[ix])
+        ]
         verdicts += [
             (v, ev, msg.timestamp_ms)
             for msg, ev, v in reevaluate(self._engine, dependents, enterprises, hubs)
         ]
         if plan.hubs or dependents:  # observed only for the batches that changed a hub
-            times.add(Stage.REEVALUATE, spent + time.perf_counter() - mark)
+            times.lap(Stage.REEVALUATE, mark)
         return verdicts, regrader, labels
 
     async def _rules(

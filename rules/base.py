@@ -72,6 +72,10 @@ class Hit:
     explanation: str
     evidence: Sequence[Evidence]
     enterprises_total: int | None = None
+    # A hub's verdict re-stated from the hub alone after its members changed
+    # (:meth:`Rule.reevaluate_hub`): it sets an open alert's members and keeps its texts,
+    # and opens an alert only when none is open.
+    refresh: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +121,9 @@ class Rule(ABC):
         return ()
 
     def reevaluate_hub(self, trigger: Event, hub: Hub) -> Sequence[Verdict]:
-        """The verdicts about ``hub`` itself (a rule whose subject is an address or a
+        """The verdict about ``hub`` itself (a rule whose subject is an address or a
         person, of a kind in ``judges``) after ``trigger`` changed its members: a clear
-        when it no longer holds (a member that joins is judged by its own event)."""
+        when it no longer holds, else a ``refresh`` hit naming its current members."""
         return ()
 
     def clear(self, *, subject_kind: str, subject_id: str, reason: str) -> Clear:
@@ -135,6 +139,7 @@ class Rule(ABC):
         explanation: str,
         evidence: Sequence[Evidence],
         enterprises_total: int | None = None,
+        refresh: bool = False,
     ) -> Hit:
         return Hit(
             rule_id=self.rule_id,
@@ -147,4 +152,5 @@ class Rule(ABC):
             explanation=explanation,
             evidence=evidence,
             enterprises_total=enterprises_total,
+            refresh=refresh,
         )

@@ -6,6 +6,7 @@ enterprise named the person grades it as in time."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
 from typing import Any
 
@@ -131,6 +132,75 @@ async def test_a_deregistration_clears_the_cluster_and_the_front_man(
     await world.feed(gone)
     assert world.open("same_address_cluster") == set()
     assert world.open("person_many_companies") == set()
+
+
+@pytest.mark.parametrize("leaves_first", [False, True])
+async def test_a_member_that_leaves_a_cluster_that_still_holds_is_dropped_in_any_order(
+    decoder: Decoder, factory: EventFactory, leaves_first: bool
+) -> None:
+    """Six firms at one address, one of them moves away (the other five still make a
+    cluster): the open alert names the five, whether the move was processed before the
+    others registered or after."""
+    firms = [factory.uscc() for _ in range(6)]
+    joins = [factory.registered(u, address=ADDRESS, time=day(i)) for i, u in enumerate(firms)]
+    moved = factory.changed(firms[0], "address_registered", "北京市朝阳区建国路1号", time=day(9))
+    world = World(decoder)
+    if leaves_first:
+        await world.feed_each(joins[0], moved, *joins[1:])
+    else:
+        await world.feed_each(*joins, moved)
+    [(_, members)] = world.open("same_address_cluster")
+    assert members == tuple(sorted(firms[1:]))
+
+
+class HeldHubRead(MemoryProfileStore):
+    """A profile store that, once, holds a rules' read of an address hub (made with the
+    default cap) until ``meanwhile`` has run: another worker's batch between this worker's
+    read of the hub and its write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meanwhile: Callable[[], Awaitable[object]] | None = None
+
+    async def hubs(self, indices: Collection[str], cap: int = 500) -> dict[str, Hub]:
+        read = await super().hubs(indices, cap)
+        if self.meanwhile is not None and cap == 500 and any(i[:5] == "addr:" for i in indices):
+            meanwhile, self.meanwhile = self.meanwhile, None
+            await meanwhile()
+        return read
+
+
+async def test_a_cluster_alert_written_from_a_stale_hub_read_is_judged_again(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    """A sixth firm registers at a cluster's address while, between its worker's read of
+    the hub and its write, another worker moves the first firm away and writes the alert:
+    the slow worker's write names the member that left, so it judges the hub again."""
+    firms = [factory.uscc() for _ in range(6)]
+    store, alerts, grades = HeldHubRead(), MemoryAlertStore(), MemoryGradeStore()
+    fast = Feeder(processor(decoder, store=store, alerts=alerts, grades=grades))
+    slow = Feeder(processor(decoder, store=store, alerts=alerts, grades=grades))
+    for i, uscc in enumerate(firms[:5]):
+        await fast.feed(factory.registered(uscc, address=ADDRESS, time=day(i)))
+    moved = factory.changed(firms[0], "address_registered", "北京市朝阳区建国路1号", time=day(9))
+    store.meanwhile = lambda: fast.feed(moved)
+    await slow.feed(factory.registered(firms[5], address=ADDRESS, time=day(5)))
+    assert store.meanwhile is None, "the other worker ran in between"
+    [alert] = [a for a in alerts.by_id.values() if a.status.is_open]
+    assert (alert.rule_id, sorted(alert.enterprises)) == ("same_address_cluster", sorted(firms[1:]))
+
+
+async def test_a_person_who_leaves_one_of_many_companies_is_dropped_from_its_members(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    front, other = factory.person(), factory.person()
+    firms = [factory.uscc() for _ in range(6)]
+    world = World(decoder)
+    for i, uscc in enumerate(firms):
+        await world.feed(factory.registered(uscc, legal_rep=front, time=day(i)))
+    await world.feed(factory.changed(firms[0], "legal_rep", other, time=day(9)))
+    [(_, members)] = world.open("person_many_companies")
+    assert members == tuple(sorted(firms[1:]))
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
