@@ -63,6 +63,7 @@ test-unit: install ## unit tests only (no services)
 test-order: install ## same answers in any legal order: 10 interleavings of the medium simulation, 1/2/4 workers
 	RISKWIRE_ORDER_SCALE=$${RISKWIRE_ORDER_SCALE:-medium} \
 	RISKWIRE_ORDER_INTERLEAVINGS=$${RISKWIRE_ORDER_INTERLEAVINGS:-10} \
+	RISKWIRE_ORDER_PARALLEL=$${RISKWIRE_ORDER_PARALLEL:-2} \
 	bash deploy/test.sh tests/integration/test_order_independence.py -q -s
 
 chaos: test-order ## the long robustness checks (order independence; fault injection to come)
