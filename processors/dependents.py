@@ -136,10 +136,12 @@ def changed_hubs(
     if not read:
         return changed
     for msg, ev in events:
-        profile = profiles.get(EntityRef("ent", ev.subject.id))
-        if ev.subject.kind != "enterprise" or not isinstance(profile, EnterpriseProfile):
-            continue
         field_ = getattr(ev.data, "field", None)
+        if ev.subject.kind != "enterprise" or not moves_membership(ev.type, field_):
+            continue  # most events: checked before any lookup
+        profile = profiles.get(EntityRef("ent", ev.subject.id))
+        if not isinstance(profile, EnterpriseProfile):
+            continue
         for ix in changed_by(ev.type, field_, profile, indexed.get(ev.subject.id, ())):
             if ix.partition(":")[0] in read:
                 changed[ix] = ((msg, ev), ev.subject.id)

@@ -26,6 +26,7 @@ from streams.schemas import EVENT_TYPES
 
 DEFAULTS = {"grades": ("C", "D")}
 JUST_BEFORE = timedelta(microseconds=1)  # event times carry microseconds at most
+FIRST_GRADES_HELD = 1024
 
 
 class GradeDowngrade(Rule):
@@ -38,6 +39,9 @@ class GradeDowngrade(Rule):
     def __init__(self, grades: tuple[str, ...] = DEFAULTS["grades"]) -> None:
         super().__init__(grades=grades)
         self.grades = grades
+        # The grade it came in with, per (enterprise profile, people) objects: a batch
+        # judges every event of one enterprise from the same facts, so it is graded once.
+        self._first: dict[tuple[int, int], tuple[Facts, Grade | None]] = {}
 
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:
         """Fires while the grade is in ``grades`` and worse than the grade the enterprise
@@ -75,10 +79,16 @@ class GradeDowngrade(Rule):
         fact. Facts dated at the same instant as the first one (a registration and the
         arrears filed with it) are not part of it: which of them Kafka delivers first
         depends on the topics, so none of them may decide what the grade fell from."""
+        key = (id(facts.enterprise), id(facts.people))
+        held = self._first.get(key)
+        if held is not None and held[0].enterprise is facts.enterprise:
+            return held[1]
         first = facts.enterprise.first_event_time
-        if first is None:
-            return None
-        return grade(facts.enterprise, facts.people, first - JUST_BEFORE)
+        then = grade(facts.enterprise, facts.people, first - JUST_BEFORE) if first else None
+        if len(self._first) >= FIRST_GRADES_HELD:
+            self._first.clear()
+        self._first[key] = (facts, then)  # holding the facts keeps their ids unique
+        return then
 
     def _clear(self, ent: EnterpriseProfile, reason: str) -> Verdict:
         return self.clear(subject_kind="enterprise", subject_id=ent.uscc, reason=reason)
