@@ -539,6 +539,7 @@ class BatchProcessor:
                 hubs=hubs,
                 grade=change.current,
                 previous_grade=change.previous,
+                weights=self._engine.grading,
             )
         times.lap(Stage.GRADE, mark)
         verdicts: list[tuple[Verdict, Event, int]] = []

@@ -49,6 +49,7 @@ class Facts:
     grade: Any = None
     previous_grade: Any = None
     warning: Any = None
+    weights: Any = None  # the GradeWeights ``grade`` was made with (None: the defaults)
 
     def address_hub(self) -> Hub | None:
         norm = self.enterprise.address_norm

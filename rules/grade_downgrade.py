@@ -19,7 +19,7 @@ from typing import ClassVar
 from processors.profiles.model import EnterpriseProfile
 from rules.base import Facts, Need, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
-from rules.grading import Grade, grade, rank
+from rules.grading import DEFAULT_WEIGHTS, Grade, grade, rank
 from streams.alert import Severity
 from streams.event import Event
 from streams.schemas import EVENT_TYPES
@@ -84,7 +84,10 @@ class GradeDowngrade(Rule):
         if held is not None and held[0].enterprise is facts.enterprise:
             return held[1]
         first = facts.enterprise.first_event_time
-        then = grade(facts.enterprise, facts.people, first - JUST_BEFORE) if first else None
+        weights = facts.weights or DEFAULT_WEIGHTS  # those the current grade was made with
+        then = (
+            grade(facts.enterprise, facts.people, first - JUST_BEFORE, weights) if first else None
+        )
         if len(self._first) >= FIRST_GRADES_HELD:
             self._first.clear()
         self._first[key] = (facts, then)  # holding the facts keeps their ids unique

@@ -4,6 +4,7 @@ out or when no fall remains, whatever order the facts arrived in."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from processors.profiles.model import EnterpriseProfile, Listing, Tax, Touch
 from rules.base import Clear, Facts, Hit, Need
 from rules.engine import RuleEngine
 from rules.grade_downgrade import DEFAULTS, GradeDowngrade
-from rules.grading import Grade, Letter, grade
+from rules.grading import DEFAULT_WEIGHTS, Grade, Letter, grade
 from streams.alert import Severity
 from streams.event import Event, Subject
 from streams.schemas import EVENT_TYPES
@@ -180,3 +181,14 @@ def test_example_fires_and_counter_example_does_not() -> None:
     event, f = GradeDowngrade.counter_example()
     assert event.type in rule.inputs
     assert [type(v) for v in rule.evaluate(event, f)] == [Clear]  # no hit; B clears nothing open
+
+
+def test_the_grade_it_came_in_with_uses_the_weights_of_the_current_grade() -> None:
+    """Weights (from the rules file) under which a firm with no facts is already C: it came
+    in C, so a C now is no fall; with the default weights (B) the same facts are one."""
+    harsh = DEFAULT_WEIGHTS.model_copy(update={"base": 45.0})
+    f = facts(None, "C")
+    assert grade(f.enterprise, {}, FIRST - timedelta(days=1), harsh).grade == "C"
+    [verdict] = GradeDowngrade().evaluate(EVENT, replace(f, weights=harsh))
+    assert isinstance(verdict, Clear)
+    assert [type(v) for v in GradeDowngrade().evaluate(EVENT, f)] == [Hit]
