@@ -443,14 +443,16 @@ class BatchProcessor:
         grade, so a downgrade alert is raised again (and merged) rather than lost."""
         written: list[Alert] = []
         first_labels: list[Label] | None = None
+        created: dict[str, tuple[Verdict, Event, int]] = {}
         for _attempt in range(MAX_CAS_ATTEMPTS):
             basis = _Basis()
             verdicts, regrader, labels = await self._evaluate(
                 plan, profiles, versions, basis, times
             )
+            verdicts += _withdrawals(created, verdicts)
             first_labels = labels if first_labels is None else first_labels
             with times.stage(Stage.WRITE):
-                now = await self._write_alerts(verdicts, regrader.latest)
+                now = await self._write_alerts(verdicts, regrader.latest, created)
                 written += now + await self._settle_hubs(verdicts, now, regrader.latest)
                 await self._grades.record(regrader.changes)
                 _count_grades(regrader.changes)
@@ -459,6 +461,7 @@ class BatchProcessor:
                 return written, first_labels
             STALE_VERDICTS.inc(len(moved))
             plan, profiles, versions = plan.only(moved), {}, {}
+            created = {fp: c for fp, c in created.items() if c[0].subject_id in moved}
         raise StoreError(f"{len(moved)} enterprises kept changing while they were judged")
 
     async def _settle_hubs(
@@ -664,10 +667,15 @@ class BatchProcessor:
     # -- alerts --------------------------------------------------------------------------
 
     async def _write_alerts(
-        self, verdicts: Sequence[tuple[Verdict, Event, int]], grades: Mapping[str, Grade]
+        self,
+        verdicts: Sequence[tuple[Verdict, Event, int]],
+        grades: Mapping[str, Grade],
+        created: dict[str, tuple[Verdict, Event, int]] | None = None,
     ) -> list[Alert]:
         """Fold the batch's verdicts, in order, into the open alert of each fingerprint;
-        an enterprise's alert carries the grade and score it has after this batch."""
+        an enterprise's alert carries the grade and score it has after this batch.
+        ``created`` receives, for each enterprise alert this write opened, the verdict
+        that opened it, and loses each one this write resolved."""
         if not verdicts:
             return []
         by_fp: dict[str, list[tuple[Verdict, Event, int]]] = defaultdict(list)
@@ -688,6 +696,8 @@ class BatchProcessor:
             for u, seq in zip(upserts, results, strict=True):
                 if seq is not None and u.alert.fingerprint not in retry:
                     written.append(u.alert)
+                    if created is not None:
+                        _note_created(created, u, by_fp[u.alert.fingerprint])
                     ALERTS_FIRED.labels(
                         u.alert.rule_id, u.alert.severity.value, u.change.value
                     ).inc()
@@ -751,6 +761,39 @@ def _fold_alerts(
     if alert is not None and alert.revision != expected:
         upserts.append(Upsert(_with_grade(alert, grades), expected, change, received))
     return upserts
+
+
+WITHDRAWN_ZH = "据以告警的事实在评估期间已变化，依据最新事实重新评估后不再成立"
+
+
+def _withdrawals(
+    created: Mapping[str, tuple[Verdict, Event, int]],
+    verdicts: Sequence[tuple[Verdict, Event, int]],
+) -> list[tuple[Verdict, Event, int]]:
+    """A clear for each enterprise alert an earlier attempt of this batch opened from facts
+    that have moved since, about which the judgement from the newest facts says nothing:
+    a rule that clears only on some events (a listing ended, the people changed) is silent
+    when run again for another (a registration), and the alert would stay open although
+    no order of the same events opens it."""
+    said = {verdict_fingerprint(v) for v, _, _ in verdicts}
+    return [
+        (Clear(hit.rule_id, hit.subject_kind, hit.subject_id, WITHDRAWN_ZH), event, received)
+        for fp, (hit, event, received) in created.items()
+        if fp not in said
+    ]
+
+
+def _note_created(
+    created: dict[str, tuple[Verdict, Event, int]],
+    upsert: Upsert,
+    items: Sequence[tuple[Verdict, Event, int]],
+) -> None:
+    """Keep the verdict behind an enterprise alert this batch opened; forget a resolved one."""
+    fp = upsert.alert.fingerprint
+    if not upsert.alert.status.is_open:
+        created.pop(fp, None)
+    elif upsert.expected_revision == 0 and upsert.alert.subject.kind == "enterprise":
+        created[fp] = next(item for item in items if not isinstance(item[0], Clear))
 
 
 def _with_grade(alert: Alert, grades: Mapping[str, Grade]) -> Alert:

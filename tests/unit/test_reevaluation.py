@@ -278,3 +278,60 @@ def test_pick_leaves_out_the_changer_and_keeps_the_last_trigger() -> None:
     assert sorted(picked) == ["U2"]
     assert picked["U2"].trigger == "second"
     assert picked["U2"].via == {"addr:a", "person:p"}
+
+
+class HeldPersonRead(MemoryProfileStore):
+    """A profile store that, once, runs ``meanwhile`` right after a worker read a person's
+    profile to judge an enterprise: another worker's batch between that read and the
+    verdicts' write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meanwhile: Callable[[], Awaitable[object]] | None = None
+
+    async def load(self, asks: Any) -> Any:
+        read = await super().load(asks)
+        judged = any(ref.kind == "per" and not stamps for ref, stamps in asks.items())
+        if self.meanwhile is not None and judged:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            await meanwhile()
+        return read
+
+
+async def test_a_hit_from_a_person_read_before_the_listing_ended_is_withdrawn(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    """A firm registers with a listed legal rep while, between its worker's read of the
+    person and its write, another worker removes the listing (and finds no alert yet to
+    clear): the slow worker judges the firm again from the moved person, which gives no
+    verdict for a registration, so the alert its stale read created must be withdrawn.
+    In every sequential order (listed, removed, registered; or registered first) no
+    dishonest_officer alert is open at the end."""
+    boss, uscc = factory.person(), factory.uscc()
+    store, alerts, grades = HeldPersonRead(), MemoryAlertStore(), MemoryGradeStore()
+    fast = Feeder(processor(decoder, store=store, alerts=alerts, grades=grades))
+    slow = Feeder(processor(decoder, store=store, alerts=alerts, grades=grades))
+    await fast.feed(factory.debtor_listed_person(boss, time=day(0)))
+    removed = factory.event(
+        "debtor.removed",
+        "P:" + boss["id_number"],
+        {"case_no": "(2026)粤0305执1234号", "reason": "performed", "debtor_type": "person"},
+        time=day(1),
+    )
+    store.meanwhile = lambda: fast.feed(removed)
+    await slow.feed(factory.registered(uscc, legal_rep=boss, time=day(2)))
+    assert store.meanwhile is None, "the other worker ran in between"
+    still = {a.rule_id for a in alerts.by_id.values() if a.status.is_open}
+    assert "dishonest_officer" not in still
+    alone = World(decoder)
+    await alone.feed_each(
+        factory.debtor_listed_person(boss, time=day(0)),
+        removed,
+        factory.registered(uscc, legal_rep=boss, time=day(2)),
+    )
+    assert (await grades.current([uscc]))[uscc] == (await alone.grades.current([uscc]))[uscc]
+    assert alone.open("grade_downgrade") == {
+        (a.subject.id, tuple(a.enterprises))
+        for a in alerts.by_id.values()
+        if a.rule_id == "grade_downgrade" and a.status.is_open
+    }
