@@ -280,18 +280,19 @@ def test_pick_leaves_out_the_changer_and_keeps_the_last_trigger() -> None:
     assert picked["U2"].via == {"addr:a", "person:p"}
 
 
-class HeldPersonRead(MemoryProfileStore):
-    """A profile store that, once, runs ``meanwhile`` right after a worker read a person's
-    profile to judge an enterprise: another worker's batch between that read and the
-    verdicts' write."""
+class HeldRead(MemoryProfileStore):
+    """A profile store that, once, runs ``meanwhile`` right after a worker read a profile
+    of ``kind`` (``per``, ``ent``) to judge an enterprise: another worker's batch between
+    that read and the verdicts' write."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str) -> None:
         super().__init__()
+        self.kind = kind
         self.meanwhile: Callable[[], Awaitable[object]] | None = None
 
     async def load(self, asks: Any) -> Any:
         read = await super().load(asks)
-        judged = any(ref.kind == "per" and not stamps for ref, stamps in asks.items())
+        judged = any(ref.kind == self.kind and not stamps for ref, stamps in asks.items())
         if self.meanwhile is not None and judged:
             meanwhile, self.meanwhile = self.meanwhile, None
             await meanwhile()
@@ -308,7 +309,7 @@ async def test_a_hit_from_a_person_read_before_the_listing_ended_is_withdrawn(
     In every sequential order (listed, removed, registered; or registered first) no
     dishonest_officer alert is open at the end."""
     boss, uscc = factory.person(), factory.uscc()
-    store, alerts, grades = HeldPersonRead(), MemoryAlertStore(), MemoryGradeStore()
+    store, alerts, grades = HeldRead("per"), MemoryAlertStore(), MemoryGradeStore()
     fast = Feeder(processor(decoder, store=store, alerts=alerts, grades=grades))
     slow = Feeder(processor(decoder, store=store, alerts=alerts, grades=grades))
     await fast.feed(factory.debtor_listed_person(boss, time=day(0)))
@@ -335,3 +336,23 @@ async def test_a_hit_from_a_person_read_before_the_listing_ended_is_withdrawn(
         for a in alerts.by_id.values()
         if a.rule_id == "grade_downgrade" and a.status.is_open
     }
+
+
+async def test_a_late_listing_judged_while_the_firm_is_deregistered_opens_nothing(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    """The legal rep's listing (dated before the deregistration) reaches a worker that reads
+    the firm while it is live; between that read and the write, another worker deregisters
+    the firm and closes its alerts. The slow worker's alerts come from a firm that no longer
+    exists, and its judgement again from the newest profile says nothing (a deregistered
+    firm gets no verdicts): they are withdrawn, as in every sequential order."""
+    boss, uscc = factory.person(), factory.uscc()
+    store, alerts, grades = HeldRead("ent"), MemoryAlertStore(), MemoryGradeStore()
+    fast = Feeder(processor(decoder, store=store, alerts=alerts, grades=grades))
+    slow = Feeder(processor(decoder, store=store, alerts=alerts, grades=grades))
+    await fast.feed(factory.registered(uscc, legal_rep=boss, time=day(0)))
+    gone = factory.event("enterprise.deregistered", uscc, {"reason": "股东会决议解散"}, time=day(9))
+    store.meanwhile = lambda: fast.feed(gone)
+    await slow.feed(factory.debtor_listed_person(boss, time=day(5)))
+    assert store.meanwhile is None, "the other worker ran in between"
+    assert [a.rule_id for a in alerts.by_id.values() if a.status.is_open] == []
