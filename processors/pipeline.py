@@ -163,14 +163,33 @@ class _Basis:
 
     versions: dict[EntityRef, int] = field(default_factory=dict)
     readers: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Hubs carry no version: the members each was read with, and who read it.
+    hubs: dict[str, Hub] = field(default_factory=dict)
+    hub_readers: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
-    def moved(self, now: Mapping[EntityRef, int]) -> set[str]:
-        """The enterprises judged from a profile that has moved since it was read."""
+    def moved(self, now: Mapping[EntityRef, int], hubs: Mapping[str, Hub]) -> set[str]:
+        """The enterprises judged from a profile, or a hub, that has moved since it was
+        read."""
         out: set[str] = set()
         for ref, version in now.items():
             if version != self.versions[ref]:
                 out |= {ref.id} if ref.kind == "ent" else self.readers.get(ref.id, set())
+        for index, hub in hubs.items():
+            if hub != self.hubs[index]:
+                out |= self.hub_readers[index]
         return out
+
+    def read_hubs(
+        self, enterprises: Mapping[str, EnterpriseProfile], hubs: Mapping[str, Hub]
+    ) -> None:
+        """Note the hubs each judged enterprise read (its address, its people's)."""
+        for uscc, ent in enterprises.items():
+            names = [f"person:{p.key}" for p in ent.people()]
+            names += [f"addr:{ent.address_norm}"] if ent.address_norm else []
+            for index in names:
+                if index in hubs:
+                    self.hubs[index] = hubs[index]
+                    self.hub_readers[index].add(uscc)
 
 
 @dataclass(slots=True)
@@ -456,7 +475,12 @@ class BatchProcessor:
                 written += now + await self._settle_hubs(verdicts, now, regrader.latest)
                 await self._grades.record(regrader.changes)
                 _count_grades(regrader.changes)
-                moved = basis.moved(await self._store.versions(list(basis.versions)))
+                moved = basis.moved(
+                    *await asyncio.gather(
+                        self._store.versions(list(basis.versions)),
+                        self._store.hubs(list(basis.hubs)) if basis.hubs else _no_hubs(),
+                    )
+                )
             if not moved:
                 return written, first_labels
             STALE_VERDICTS.inc(len(moved))
@@ -518,6 +542,7 @@ class BatchProcessor:
             self._store.hubs(hub_names) if hub_names else _no_hubs(),
             self._grades.current(enterprises),
         )
+        basis.read_hubs(enterprises, hubs)
         mark = times.lap(Stage.READ, mark)
         # One grade per enterprise and batch, at its latest fact (of any batch): the
         # profile already holds them all, so the grade depends on the facts, not on which

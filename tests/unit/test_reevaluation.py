@@ -356,3 +356,32 @@ async def test_a_late_listing_judged_while_the_firm_is_deregistered_opens_nothin
     await slow.feed(factory.debtor_listed_person(boss, time=day(5)))
     assert store.meanwhile is None, "the other worker ran in between"
     assert [a.rule_id for a in alerts.by_id.values() if a.status.is_open] == []
+
+
+async def test_a_clear_from_a_stale_hub_read_does_not_undo_the_fresher_hit(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    """A shell firm's cluster gets its fourth other member on one worker while a third is
+    registered on another: the slow worker re-evaluates the firm from an address hub read
+    without the fourth (no cluster: a clear), and the fast worker, from the full hub, opens
+    the alert before the slow clear lands. The firm's profile never moved, so only a check
+    of the hub it read finds the clear stale; the firm is judged again and stays open."""
+    firm, own, others = shell_and_cluster(factory)
+    store, alerts, grades = HeldHubRead(), MemoryAlertStore(), MemoryGradeStore()
+    fast = Feeder(processor(decoder, store=store, alerts=alerts, grades=grades))
+    slow = Feeder(processor(decoder, store=store, alerts=alerts, grades=grades))
+    for event in (*own, *others[:2]):
+        await fast.feed(event)
+    store.meanwhile = lambda: fast.feed(others[3])
+    await slow.feed(others[2])
+    assert store.meanwhile is None, "the other worker ran in between"
+    shells = [a.subject.id for a in alerts.by_id.values() if a.rule_id == "shell_company"]
+    assert shells, "the fast worker opened the alert"
+    in_time = World(decoder)
+    await in_time.feed_each(*own, *others)
+    assert in_time.open("shell_company") == {(firm, (firm,))}
+    assert {
+        a.subject.id
+        for a in alerts.by_id.values()
+        if a.rule_id == "shell_company" and a.status.is_open
+    } == {firm}
