@@ -558,8 +558,8 @@ class BatchProcessor:
         for uscc, at in latest_event.items():
             ent = enterprises[uscc]
             its_people = {p.key: people[p.key] for p in ent.people() if p.key in people}
-            for key in its_people:
-                basis.readers[key].add(uscc)
+            for ref in ent.people():  # one read as missing too: its first write moves it
+                basis.readers[ref.key].add(uscc)
             change = regrade_in_time(regrader, ent, its_people, at)
             facts_of[uscc] = Facts(
                 enterprise=ent,

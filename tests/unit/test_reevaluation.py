@@ -385,3 +385,32 @@ async def test_a_clear_from_a_stale_hub_read_does_not_undo_the_fresher_hit(
         for a in alerts.by_id.values()
         if a.rule_id == "shell_company" and a.status.is_open
     } == {firm}
+
+
+async def test_a_grade_read_before_its_person_existed_is_judged_again(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    """The firm names a legal rep who has no profile yet. Its worker reads the person
+    (nothing there) to grade a tax payment; between that read and the write, another
+    worker applies the person's listing, dated earlier, and grades the firm with it. The
+    slow worker's grade, without the listing, lands last at the same time. A person read
+    as missing is read all the same: the firm is judged again once the person appears, and
+    its grade is the one every sequential order gives (seed 11, small scale, 4 workers:
+    A instead of C)."""
+    boss, uscc = factory.person(), factory.uscc()
+    store, alerts, grades = HeldRead("per"), MemoryAlertStore(), MemoryGradeStore()
+    fast = Feeder(processor(decoder, store=store, alerts=alerts, grades=grades))
+    slow = Feeder(processor(decoder, store=store, alerts=alerts, grades=grades))
+    registered = factory.registered(uscc, legal_rep=boss, time=day(0))
+    listed = factory.debtor_listed_person(boss, time=day(5))
+    paid = factory.tax_paid(uscc, time=day(10))
+    await fast.feed(registered)
+    store.meanwhile = lambda: fast.feed(listed)
+    await slow.feed(paid)
+    assert store.meanwhile is None, "the other worker ran in between"
+    alone = World(decoder)
+    await alone.feed_each(registered, listed, paid)
+    want = (await alone.grades.current([uscc]))[uscc]
+    got = (await grades.current([uscc]))[uscc]
+    assert "legal_rep_dishonest" in {f.code for f in want.factors}
+    assert (got.grade, got.signature()) == (want.grade, want.signature())
