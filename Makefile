@@ -54,7 +54,7 @@ redis-cluster-up: ## start (or reuse) a local Redis Cluster: 3 masters + 3 repli
 redis-cluster-down: ## stop the Redis Cluster this checkout started
 	bash deploy/redis-cluster.sh down
 
-chaos: install ## the fault suite at full scale (100,000 events, 14 faults in flight); last line is the result
+chaos: install test-order ## make test-order, then the fault suite at full scale (100,000 events, 14 faults in flight); last line is the result
 	bash deploy/chaos.sh
 
 test-unit: install ## unit tests only (no services)
@@ -65,8 +65,6 @@ test-order: install ## same answers in any legal order: 10 interleavings of the 
 	RISKWIRE_ORDER_INTERLEAVINGS=$${RISKWIRE_ORDER_INTERLEAVINGS:-10} \
 	RISKWIRE_ORDER_PARALLEL=$${RISKWIRE_ORDER_PARALLEL:-2} \
 	bash deploy/test.sh tests/integration/test_order_independence.py -q -s
-
-chaos: test-order ## the long robustness checks (order independence; fault injection to come)
 
 lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/ruff check .
