@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 STACK  := deploy/stack.sh
 export RISKWIRE_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: help install stack-up stack-down stack-status observe observe-down run test test-cluster redis-cluster-up redis-cluster-down test-unit chaos lint fmt typecheck bench bench-api generate clean
+.PHONY: help install stack-up stack-down stack-status observe observe-down run test test-cluster redis-cluster-up redis-cluster-down test-unit test-order chaos lint fmt typecheck bench bench-api generate clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,11 +54,17 @@ redis-cluster-up: ## start (or reuse) a local Redis Cluster: 3 masters + 3 repli
 redis-cluster-down: ## stop the Redis Cluster this checkout started
 	bash deploy/redis-cluster.sh down
 
-chaos: install ## the fault suite at full scale (100,000 events, 14 faults in flight); last line is the result
+chaos: install test-order ## make test-order, then the fault suite at full scale (100,000 events, 14 faults in flight); last line is the result
 	bash deploy/chaos.sh
 
 test-unit: install ## unit tests only (no services)
 	$(BIN)/pytest tests/unit -q
+
+test-order: install ## same answers in any legal order: 10 interleavings of the medium simulation, 1/2/4 workers
+	RISKWIRE_ORDER_SCALE=$${RISKWIRE_ORDER_SCALE:-medium} \
+	RISKWIRE_ORDER_INTERLEAVINGS=$${RISKWIRE_ORDER_INTERLEAVINGS:-10} \
+	RISKWIRE_ORDER_PARALLEL=$${RISKWIRE_ORDER_PARALLEL:-2} \
+	bash deploy/test.sh tests/integration/test_order_independence.py -q -s
 
 lint: install ## ruff, ruff format --check and mypy
 	$(BIN)/ruff check .

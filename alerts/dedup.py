@@ -63,23 +63,21 @@ def new_alert(hit: Hit, *, event_time: datetime, now: datetime) -> Alert:
 
 def merge(open_alert: Alert, hit: Hit, *, event_time: datetime, now: datetime) -> Alert | None:
     """The open alert updated by a later hit, or ``None`` when the hit adds no evidence
-    and no enterprise (so a replay publishes nothing).
+    and changes no member (so a replay publishes nothing).
+
+    A hub's hit (one with ``enterprises_total``: an address cluster, a person's companies)
+    names the hub's members as they are now, so the alert carries those, not every member
+    any hit ever named: a member that left is dropped, whatever order the facts came in.
+    A ``refresh`` hit (the hub re-judged after its members changed) sets the members only.
 
     An acknowledged or assigned alert is reopened when, and only when, the hit brings
-    evidence events it did not have: a replay, a rescore (:data:`RESCORING_RULES`) or an
-    enterprise that joins without a new event leave the officer's status alone.
+    evidence events it did not have: a replay, a rescore (:data:`RESCORING_RULES`), a
+    refresh or an enterprise that joins without a new event leave the officer's status alone.
     """
     known = {ev.event_id for ev in open_alert.evidence}
-    fresh = [ev for ev in hit.evidence if ev.event_id not in known]
-    members = set(open_alert.enterprises)
-    joined = [u for u in hit.enterprises if u not in members]
-    if (
-        joined
-        and _folded(open_alert)
-        and (hit.enterprises_total or 0) <= (open_alert.enterprises_total or 0)
-    ):
-        joined = []  # a folded list changes only when the count grows (a replay is no news)
-    if not fresh and not joined:
+    fresh = [] if hit.refresh else [ev for ev in hit.evidence if ev.event_id not in known]
+    members, total = _members(open_alert, hit)
+    if not fresh and members == open_alert.enterprises and total == open_alert.enterprises_total:
         return None
     status: dict[str, object] = {}
     if (
@@ -94,21 +92,37 @@ def merge(open_alert: Alert, hit: Hit, *, event_time: datetime, now: datetime) -
             "status_reason": note,
             "timeline": with_entry(open_alert.timeline, entry),
         }
-    return open_alert.model_copy(
-        update={
-            **status,
-            "evidence": (open_alert.evidence + fresh)[-MAX_EVIDENCE:],
-            "enterprises": open_alert.enterprises + joined,
-            "enterprises_total": hit.enterprises_total,
+    texts: dict[str, object] = {}
+    if not hit.refresh:
+        texts = {
             "title": hit.title,
             "explanation": hit.explanation,
             "rule_version": hit.rule_version,
-            "event_time": max(open_alert.event_time, event_time),
             "hits": open_alert.hits + 1,
+        }
+    return open_alert.model_copy(
+        update={
+            **status,
+            **texts,
+            "evidence": (open_alert.evidence + fresh)[-MAX_EVIDENCE:],
+            "enterprises": members,
+            "enterprises_total": total,
+            "event_time": max(open_alert.event_time, event_time),
             "updated_at": now,
             "revision": open_alert.revision + 1,
         }
     )
+
+
+def _members(open_alert: Alert, hit: Hit) -> tuple[list[str], int | None]:
+    """The members and count after ``hit``: a hub's current members, or the open alert's
+    with the enterprises the hit adds (a folded list changes only when the count grows:
+    a replay is no news)."""
+    if hit.enterprises_total is not None:
+        return list(hit.enterprises)[: ALERT_LIMITS.enterprises], hit.enterprises_total
+    known = set(open_alert.enterprises)
+    joined = [] if _folded(open_alert) else [u for u in hit.enterprises if u not in known]
+    return open_alert.enterprises + joined, open_alert.enterprises_total
 
 
 def _folded(alert: Alert) -> bool:

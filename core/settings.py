@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     # partitions exits (status 70) for its supervisor to restart (processors.stall).
     worker_stall_s: float = Field(default=90.0, ge=10)
     worker_metrics_port: int = 9464
+    # Re-evaluation fan-out: at most this many members of each changed hub (an address, a
+    # person's companies) are re-evaluated per batch, newest first; the rest are counted in
+    # riskwire_fanout_overflow_total and judged at their own next event.
+    fanout_max: int = Field(default=200, ge=1, le=10_000)
     max_message_bytes: int = 1024 * 1024
 
     api_host: str = "127.0.0.1"

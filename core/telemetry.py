@@ -59,6 +59,20 @@ INDEX_REPAIRS = Counter(
     "riskwire_index_repairs_total",
     "Profiles whose index updates landed after a newer version's and were repaired.",
 )
+REEVALUATIONS = Counter(
+    "riskwire_reevaluations_total",
+    "Enterprises re-evaluated because another enterprise changed a fact they share.",
+    ["hub"],
+)
+STALE_VERDICTS = Counter(
+    "riskwire_stale_verdicts_total",
+    "Enterprises judged again because another worker committed their profile meanwhile.",
+)
+FANOUT_OVERFLOW = Counter(
+    "riskwire_fanout_overflow_total",
+    "Members of a changed hub left out of re-evaluation because the hub is over the cap.",
+    ["hub"],
+)
 BATCH_SECONDS = Histogram(
     "riskwire_batch_processing_seconds",
     "Time to process one batch of input events, decode to alerts written.",

@@ -164,6 +164,27 @@ class Regrader:
         return change
 
 
+def regrade_in_time(
+    regrader: Regrader,
+    enterprise: EnterpriseProfile,
+    people: Mapping[str, PersonProfile],
+    event_time: datetime,
+) -> GradeChange:
+    """Regrade ``enterprise`` at its latest fact (of any batch: the grade then depends on
+    the facts, not on which arrived last), and its people's later facts too. A person's
+    event fans out to the enterprises the person serves when it arrives, and grades them at
+    its time; one that arrived before the enterprise named the person is graded here
+    instead, as a second step after the enterprise's own facts, so its rules see the change
+    it would have made in time. A deregistered enterprise hears of nothing after it."""
+    at = max(event_time, enterprise.last_event_time or event_time)
+    people_at = max((p.last_event_time for p in people.values() if p.last_event_time), default=at)
+    if enterprise.deregistered_at is not None:
+        people_at = min(people_at, max(at, enterprise.deregistered_at))
+    if people_at > at:
+        regrader.regrade(enterprise, people, at)
+    return regrader.regrade(enterprise, people, max(at, people_at))
+
+
 def grade_message(uscc: str, current: Grade, previous_grade: str | None) -> bytes:
     """The ``riskwire.grades`` value: ``{uscc, grade, score, previous_grade, factors, time}``."""
     doc = current.model_dump(mode="json")

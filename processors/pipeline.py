@@ -37,8 +37,19 @@ from core.telemetry import (
     GRADES_ASSIGNED,
     INDEX_REPAIRS,
     PROFILE_CONFLICTS,
+    STALE_VERDICTS,
 )
-from processors.grades import GradeChange, Recorded, Regrader
+from processors.dependents import (
+    DEFAULT_FANOUT_CAP,
+    Dependent,
+    agrees,
+    changed_hubs,
+    hub_of,
+    pick,
+    reevaluate,
+)
+from processors.dependents import hub_names as dependent_hubs
+from processors.grades import GradeChange, Recorded, Regrader, regrade_in_time
 from processors.profiles import horizon
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.reducers import apply_to_enterprise, apply_to_person, index_entries
@@ -65,6 +76,7 @@ from streams.event import Event
 from streams.schemas.common import Family
 
 MAX_CAS_ATTEMPTS = 20
+Profiles = dict[EntityRef, EnterpriseProfile | PersonProfile]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +139,59 @@ class BatchReport:
     alerts: list[Alert] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Each event with the enterprise it is judged for, and the dependents to re-evaluate."""
+
+    pairs: list[tuple[Incoming, Event, str]]
+    dependents: dict[str, Dependent[tuple[Incoming, Event]]]
+    hubs: list[tuple[tuple[Incoming, Event], str]]  # changed hubs, judged as such
+
+    def only(self, usccs: Collection[str]) -> _Plan:
+        """The part about ``usccs``: the hubs were judged already."""
+        return _Plan(
+            [p for p in self.pairs if p[2] in usccs],
+            {u: d for u, d in self.dependents.items() if u in usccs},
+            [],
+        )
+
+
+@dataclass(slots=True)
+class _Basis:
+    """The version of every profile a batch's verdicts were made from, and which
+    enterprises read each person."""
+
+    versions: dict[EntityRef, int] = field(default_factory=dict)
+    readers: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Hubs carry no version: the members each was read with, and who read it.
+    hubs: dict[str, Hub] = field(default_factory=dict)
+    hub_readers: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def moved(self, now: Mapping[EntityRef, int], hubs: Mapping[str, Hub]) -> set[str]:
+        """The enterprises judged from a profile, or a hub, that has moved since it was
+        read."""
+        out: set[str] = set()
+        for ref, version in now.items():
+            if version != self.versions[ref]:
+                out |= {ref.id} if ref.kind == "ent" else self.readers.get(ref.id, set())
+        for index, hub in hubs.items():
+            if hub != self.hubs[index]:
+                out |= self.hub_readers[index]
+        return out
+
+    def read_hubs(
+        self, enterprises: Mapping[str, EnterpriseProfile], hubs: Mapping[str, Hub]
+    ) -> None:
+        """Note the hubs each judged enterprise read (its address, its people's)."""
+        for uscc, ent in enterprises.items():
+            names = [f"person:{p.key}" for p in ent.people()]
+            names += [f"addr:{ent.address_norm}"] if ent.address_norm else []
+            for index in names:
+                if index in hubs:
+                    self.hubs[index] = hubs[index]
+                    self.hub_readers[index].add(uscc)
+
+
 @dataclass(slots=True)
 class _Working:
     """A profile being updated in this batch."""
@@ -152,10 +217,12 @@ class BatchProcessor:
         clock: Clock,
         model: WarningModel | None = None,
         model_inputs: Collection[str] = frozenset(),
+        fanout_cap: int = DEFAULT_FANOUT_CAP,
         sources: SourceClock | None = None,
         shadow: ShadowLane | None = None,
     ) -> None:
         self._decoder = decoder
+        self._fanout_cap = fanout_cap
         self._families = families
         self._store = store
         self._alerts = alerts
@@ -182,22 +249,19 @@ class BatchProcessor:
                 await self._dead_letters.dead_letter(letters)
         if events:
             with times.stage(Stage.APPLY):
-                profiles, duplicates, beyond = await self._apply(events)
+                profiles, duplicates, beyond, indexed, versions = await self._apply(events)
             if beyond:
                 events = await self._refuse_beyond_horizon(events, beyond)
                 report.dead_lettered += len(beyond)
             report.duplicates = len(duplicates)
             report.applied = len(events) - len(duplicates)
-            verdicts, regrader, labels = await self._evaluate(events, profiles, times)
+            with times.stage(Stage.READ):
+                plan = await self._plan(events, profiles, indexed)
+            report.alerts, labels = await self._judge(plan, profiles, versions, times)
             with times.stage(Stage.WRITE):
-                report.alerts = await self._write_alerts(verdicts, regrader.latest)
                 report.alerts += await self._close_deregistered(events)
-                # After the alerts: a crash in between replays the batch against the old
-                # grade, so a downgrade alert is raised again (and merged) rather than lost;
-                # and labels are offered to the model only after it scored them (score,
+                # Labels are offered to the model only after it scored them (score,
                 # decide, then learn).
-                await self._grades.record(regrader.changes)
-                _count_grades(regrader.changes)
                 if labels and self._model is not None:
                     await self._model.offer(labels)
                 if self._shadow is not None:
@@ -261,9 +325,10 @@ class BatchProcessor:
 
     async def _apply(
         self, events: Sequence[tuple[Incoming, Event]]
-    ) -> tuple[dict[EntityRef, EnterpriseProfile | PersonProfile], set[int], set[int]]:
-        """Apply each event to its profile once: answers the profiles, the events already
-        applied (duplicates) and those refused as beyond the replay horizon."""
+    ) -> tuple[Profiles, set[int], set[int], dict[str, set[str]], dict[EntityRef, int]]:
+        """Apply each event to its profile once; the profiles, the duplicates' positions,
+        those refused as beyond the replay horizon, the indices each enterprise's write
+        changed, and the version of each profile."""
         by_ref: dict[EntityRef, list[int]] = defaultdict(list)
         for i, (_, event) in enumerate(events):
             by_ref[_ref(event)].append(i)
@@ -271,6 +336,7 @@ class BatchProcessor:
         duplicates: set[int] = set()
         beyond: set[int] = set()
         finish: list[tuple[EntityRef, int, Sequence[IndexOp]]] = []
+        versions: dict[EntityRef, int] = {}
         todo = set(by_ref)
         for _attempt in range(MAX_CAS_ATTEMPTS):
             loaded = await self._store.load(
@@ -288,6 +354,7 @@ class BatchProcessor:
                         (duplicates if outcome == _DUPLICATE else beyond).add(i)
                 working[ref] = work
                 profiles[ref] = work.profile
+                versions[ref] = work.loaded.version
                 if work.applied:
                     writes.append(_write(ref, work))
                 elif work.loaded.pending:
@@ -296,6 +363,8 @@ class BatchProcessor:
             conflicted = {ref for ref, version in results.items() if version is None}
             for w in writes:
                 version = results[w.ref]
+                if version is not None:
+                    versions[w.ref] = version
                 if version is not None and w.index_ops:  # nothing to finish otherwise
                     finish.append((w.ref, version, w.index_ops))
             if not conflicted:
@@ -304,6 +373,18 @@ class BatchProcessor:
             todo = conflicted
         else:
             raise StoreError(f"{len(todo)} profiles kept changing under this worker")
+        indexed = await self._finish_indices(finish, versions)
+        for i in duplicates:
+            EVENTS_DUPLICATE.labels(events[i][0].topic).inc()
+        return profiles, duplicates, beyond, indexed, versions
+
+    async def _finish_indices(
+        self,
+        finish: Sequence[tuple[EntityRef, int, Sequence[IndexOp]]],
+        versions: dict[EntityRef, int],
+    ) -> dict[str, set[str]]:
+        """Apply the index operations of the writes (and of notes left behind), repair what
+        a newer write moved; the indices each enterprise's write changed."""
         moved = await self._store.finish_indices(finish)
         # Only enterprise writes carry index operations; a moved profile without any needs
         # no repair (and a person's profile has no indices at all).
@@ -313,9 +394,11 @@ class BatchProcessor:
                 touched[ref].update(op.index for op in ops)
         if touched:
             await self._repair_indices(dict(touched))
-        for i in duplicates:
-            EVENTS_DUPLICATE.labels(events[i][0].topic).inc()
-        return profiles, duplicates, beyond
+        indexed: dict[str, set[str]] = defaultdict(set)
+        for ref, version, ops in finish:
+            indexed[ref.id].update(op.index for op in ops)
+            versions[ref] = version
+        return indexed
 
     async def _repair_indices(self, touched: dict[EntityRef, set[str]]) -> None:
         """Our index operations may have landed after a newer version's: set each index we
@@ -338,50 +421,132 @@ class BatchProcessor:
 
     # -- evaluate ------------------------------------------------------------------------
 
-    async def _evaluate(
+    async def _plan(
         self,
         events: Sequence[tuple[Incoming, Event]],
         profiles: Mapping[EntityRef, EnterpriseProfile | PersonProfile],
-        times: StageTimes,
-    ) -> tuple[list[tuple[Verdict, Event, int]], Regrader, list[Label]]:
-        """Regrade every enterprise the batch touched (person events fan out to the live
-        enterprises that person serves) and run the rules that read each event."""
-        mark = time.perf_counter()
-        # One candidate for the whole batch (the shadow rules: never an alert, see
-        # processors/shadow.py); None, the usual case, costs one attribute read.
-        shadow = self._shadow.current if self._shadow is not None else None
-        fan_out = {f"person:{ev.subject.id}" for _, ev in events if ev.subject.kind == "person"}
-        served = await self._store.hubs(fan_out, cap=10_000) if fan_out else {}
+        indexed: Mapping[str, set[str]],
+    ) -> _Plan:
+        """Which enterprise each event is judged for (person events fan out to the live
+        enterprises that person serves), and which enterprises to re-evaluate because the
+        batch changed a fact they share."""
+        persons = {ev.subject.id for _, ev in events if ev.subject.kind == "person"}
+        fan_out = {f"{kind}:{key}" for key in persons for kind in ("person", "retired")}
+        changed = changed_hubs(self._engine, events, profiles, indexed)
+        served, read = await asyncio.gather(
+            self._store.hubs(fan_out, cap=10_000) if fan_out else _no_hubs(),
+            self._store.hubs(changed, cap=self._fanout_cap) if changed else _no_hubs(),
+        )
         pairs: list[tuple[Incoming, Event, str]] = []
         for msg, ev in events:
             if ev.subject.kind == "enterprise":
                 pairs.append((msg, ev, ev.subject.id))
             else:
-                pairs += [(msg, ev, uscc) for uscc, _ in served[f"person:{ev.subject.id}"].members]
-        enterprises = await self._enterprises({uscc for _, _, uscc in pairs}, profiles)
-        people_keys: set[str] = set()
-        hub_names: set[str] = set()
-        for _, ev, uscc in pairs:
-            ent = enterprises.get(uscc)
-            if ent is None:
-                continue
-            people_keys.update(p.key for p in ent.people())  # grading reads them all
-            needs = self._engine.needs_for(ev.type)
-            if shadow is not None:
-                needs |= shadow.engine.needs_for(ev.type)
-            if Need.ADDRESS_HUB in needs and ent.address_norm:
-                hub_names.add(f"addr:{ent.address_norm}")
-            if Need.PERSON_HUBS in needs:
-                hub_names.update(f"person:{p.key}" for p in ent.people())
+                for kind in ("person", "retired"):
+                    pairs += [(msg, ev, u) for u, _ in served[f"{kind}:{ev.subject.id}"].members]
+        hubs = [(trigger, ix) for ix, (trigger, _) in changed.items()]
+        return _Plan(pairs, pick(changed, read, self._fanout_cap), hubs)
+
+    async def _judge(
+        self,
+        plan: _Plan,
+        profiles: Mapping[EntityRef, EnterpriseProfile | PersonProfile],
+        versions: Mapping[EntityRef, int],
+        times: StageTimes,
+    ) -> tuple[list[Alert], list[Label]]:
+        """Evaluate the plan, write its alerts, then its grades; then judge again every
+        enterprise whose profile another worker committed since it was read, until none
+        moved. Its verdicts may have been written after those of the worker that read the
+        newer profile, so they are redone from the newest (``riskwire_stale_verdicts_total``).
+        Grades go after the alerts: a crash in between replays the batch against the old
+        grade, so a downgrade alert is raised again (and merged) rather than lost."""
+        written: list[Alert] = []
+        first_labels: list[Label] | None = None
+        created: dict[str, tuple[Verdict, Event, int]] = {}
+        for _attempt in range(MAX_CAS_ATTEMPTS):
+            basis = _Basis()
+            verdicts, regrader, labels = await self._evaluate(
+                plan, profiles, versions, basis, times
+            )
+            verdicts += _withdrawals(created, verdicts)
+            first_labels = labels if first_labels is None else first_labels
+            with times.stage(Stage.WRITE):
+                now = await self._write_alerts(verdicts, regrader.latest, created)
+                written += now + await self._settle_hubs(verdicts, now, regrader.latest)
+                await self._grades.record(regrader.changes)
+                _count_grades(regrader.changes)
+                moved = basis.moved(
+                    *await asyncio.gather(
+                        self._store.versions(list(basis.versions)),
+                        self._store.hubs(list(basis.hubs)) if basis.hubs else _no_hubs(),
+                    )
+                )
+            if not moved:
+                return written, first_labels
+            STALE_VERDICTS.inc(len(moved))
+            plan, profiles, versions = plan.only(moved), {}, {}
+            created = {fp: c for fp, c in created.items() if c[0].subject_id in moved}
+        raise StoreError(f"{len(moved)} enterprises kept changing while they were judged")
+
+    async def _settle_hubs(
+        self,
+        verdicts: Sequence[tuple[Verdict, Event, int]],
+        written: Sequence[Alert],
+        grades: Mapping[str, Grade],
+    ) -> list[Alert]:
+        """Judge each hub whose alert was just written again from a fresh read, and write
+        what differs, until the alerts agree with their hubs. Another worker may have
+        moved a member between this worker's read of the hub and its write (hubs carry no
+        version), and its own write may have landed first: the last write of a hub's
+        alert must then still name the hub's members as they are."""
+        trigger = {verdict_fingerprint(v): (ev, ts) for v, ev, ts in verdicts}
+        last = {a.fingerprint: a for a in written if hub_of(a) and a.fingerprint in trigger}
+        out: list[Alert] = []
+        for _attempt in range(MAX_CAS_ATTEMPTS):
+            if not last:
+                return out
+            index = {fp: str(hub_of(a)) for fp, a in last.items()}
+            hubs = await self._store.hubs(set(index.values()))
+            redo = [
+                (v, *trigger[fp])
+                for fp, alert in last.items()
+                for v in self._engine.reevaluate_hub(trigger[fp][0], hubs[index[fp]])
+                if verdict_fingerprint(v) == fp and not agrees(v, alert)
+            ]
+            again = await self._write_alerts(redo, grades) if redo else []
+            out += again
+            last = {a.fingerprint: a for a in again}
+        raise StoreError(f"{len(last)} hub alerts kept disagreeing with their hubs")
+
+    async def _evaluate(
+        self,
+        plan: _Plan,
+        profiles: Mapping[EntityRef, EnterpriseProfile | PersonProfile],
+        versions: Mapping[EntityRef, int],
+        basis: _Basis,
+        times: StageTimes,
+    ) -> tuple[list[tuple[Verdict, Event, int]], Regrader, list[Label]]:
+        """Regrade every enterprise of the plan, run the rules that read each event, and
+        re-run the rules that read shared facts for its dependents; ``basis`` receives the
+        version of every enterprise profile the verdicts were made from."""
+        mark = time.perf_counter()
+        pairs, dependents = plan.pairs, plan.dependents
+        enterprises = await self._enterprises(
+            {uscc for _, _, uscc in pairs} | set(dependents), profiles, versions, basis
+        )
+        people_keys, hub_names = self._wanted(pairs, enterprises)
+        hub_names |= dependent_hubs(enterprises[u] for u in dependents if u in enterprises)
+        hub_names |= {ix for _, ix in plan.hubs}
         people, hubs, latest = await asyncio.gather(
-            self._people(people_keys, profiles),
+            self._people(people_keys, profiles, versions, basis),
             self._store.hubs(hub_names) if hub_names else _no_hubs(),
             self._grades.current(enterprises),
         )
-        model = await self._model.model() if self._model is not None else None
+        basis.read_hubs(enterprises, hubs)
         mark = times.lap(Stage.READ, mark)
-        # One grade per enterprise and batch, at its latest event: the profile already
-        # holds the whole batch, so earlier events would only compute it for older times.
+        # One grade per enterprise and batch, at its latest fact (of any batch): the
+        # profile already holds them all, so the grade depends on the facts, not on which
+        # of them arrived last or in which batch.
         latest_event: dict[str, datetime] = {}
         for _, ev, uscc in pairs:
             if uscc in enterprises:
@@ -393,16 +558,50 @@ class BatchProcessor:
         for uscc, at in latest_event.items():
             ent = enterprises[uscc]
             its_people = {p.key: people[p.key] for p in ent.people() if p.key in people}
-            change = regrader.regrade(ent, its_people, at)
+            for ref in ent.people():  # one read as missing too: its first write moves it
+                basis.readers[ref.key].add(uscc)
+            change = regrade_in_time(regrader, ent, its_people, at)
             facts_of[uscc] = Facts(
                 enterprise=ent,
                 people=its_people,
                 hubs=hubs,
                 grade=change.current,
                 previous_grade=change.previous,
+                weights=self._engine.grading,
             )
-        mark = times.lap(Stage.GRADE, mark)
+        times.lap(Stage.GRADE, mark)
         verdicts: list[tuple[Verdict, Event, int]] = []
+        labels = await self._rules(pairs, facts_of, verdicts, times)
+        mark = time.perf_counter()
+        # The changed hubs after the members' own hits, from the same read: a hub's
+        # refresh then changes nothing that a member's hit already set.
+        verdicts += [
+            (v, trigger, msg.timestamp_ms)
+            for (msg, trigger), ix in plan.hubs
+            for v in self._engine.reevaluate_hub(trigger, hubs[ix])
+        ]
+        verdicts += [
+            (v, ev, msg.timestamp_ms)
+            for msg, ev, v in reevaluate(self._engine, dependents, enterprises, hubs)
+        ]
+        if plan.hubs or dependents:  # observed only for the batches that changed a hub
+            times.lap(Stage.REEVALUATE, mark)
+        return verdicts, regrader, labels
+
+    async def _rules(
+        self,
+        pairs: Sequence[tuple[Incoming, Event, str]],
+        facts_of: Mapping[str, Facts],
+        verdicts: list[tuple[Verdict, Event, int]],
+        times: StageTimes,
+    ) -> list[Label]:
+        """Score with the model, run the rules of each pair into ``verdicts``; the labels."""
+        mark = time.perf_counter()
+        model = await self._model.model() if self._model is not None else None
+        mark = times.lap(Stage.READ, mark)
+        # One candidate for the whole batch (the shadow rules: never an alert, see
+        # processors/shadow.py); None, the usual case, costs one attribute read.
+        shadow = self._shadow.current if self._shadow is not None else None
         labels: list[Label] = []
         for msg, ev, uscc in pairs:
             facts = facts_of.get(uscc)
@@ -421,45 +620,87 @@ class BatchProcessor:
                 self._shadow.compare(shadow, ev, facts, found)
             mark = times.lap(Stage.RULES, mark)
             verdicts += [(v, ev, msg.timestamp_ms) for v in found]
-        return verdicts, regrader, labels
+        return labels
+
+    def _wanted(
+        self,
+        pairs: Sequence[tuple[Incoming, Event, str]],
+        enterprises: Mapping[str, EnterpriseProfile],
+    ) -> tuple[set[str], set[str]]:
+        """The people (grading reads them all) and the hubs the rules need for ``pairs``."""
+        shadow = self._shadow.current if self._shadow is not None else None
+        people_keys: set[str] = set()
+        hub_names: set[str] = set()
+        for _, ev, uscc in pairs:
+            ent = enterprises.get(uscc)
+            if ent is None:
+                continue
+            people_keys.update(p.key for p in ent.people())
+            needs = self._engine.needs_for(ev.type)
+            if shadow is not None:
+                needs |= shadow.engine.needs_for(ev.type)
+            if Need.ADDRESS_HUB in needs and ent.address_norm:
+                hub_names.add(f"addr:{ent.address_norm}")
+            if Need.PERSON_HUBS in needs:
+                hub_names.update(f"person:{p.key}" for p in ent.people())
+        return people_keys, hub_names
 
     async def _enterprises(
-        self, usccs: set[str], known: Mapping[EntityRef, EnterpriseProfile | PersonProfile]
+        self,
+        usccs: set[str],
+        known: Mapping[EntityRef, EnterpriseProfile | PersonProfile],
+        versions: Mapping[EntityRef, int],
+        basis: _Basis,
     ) -> dict[str, EnterpriseProfile]:
         out: dict[str, EnterpriseProfile] = {}
-        missing = set()
+        missing: dict[EntityRef, tuple[Stamp, ...]] = {}
         for uscc in usccs:
-            profile = known.get(EntityRef("ent", uscc))
-            if isinstance(profile, EnterpriseProfile):
-                out[uscc] = profile
+            ref = EntityRef("ent", uscc)
+            profile = known.get(ref)
+            if isinstance(profile, EnterpriseProfile) and ref in versions:
+                out[uscc], basis.versions[ref] = profile, versions[ref]
             else:
-                missing.add(EntityRef("ent", uscc))
-        for ref, doc in (await self._store.docs(missing)).items():
-            out[ref.id] = EnterpriseProfile.model_validate_json(doc)
+                missing[ref] = ()
+        for ref, loaded in (await self._store.load(missing)).items() if missing else ():
+            if loaded.doc:
+                out[ref.id] = EnterpriseProfile.model_validate_json(loaded.doc)
+                basis.versions[ref] = loaded.version
         return out
 
     async def _people(
-        self, keys: set[str], known: Mapping[EntityRef, EnterpriseProfile | PersonProfile]
+        self,
+        keys: set[str],
+        known: Mapping[EntityRef, EnterpriseProfile | PersonProfile],
+        versions: Mapping[EntityRef, int],
+        basis: _Basis,
     ) -> dict[str, PersonProfile]:
         out: dict[str, PersonProfile] = {}
-        missing = set()
+        missing: dict[EntityRef, tuple[Stamp, ...]] = {}
         for key in keys:
-            profile = known.get(EntityRef("per", key))
-            if isinstance(profile, PersonProfile):
-                out[key] = profile
+            ref = EntityRef("per", key)
+            profile = known.get(ref)
+            if isinstance(profile, PersonProfile) and ref in versions:
+                out[key], basis.versions[ref] = profile, versions[ref]
             else:
-                missing.add(EntityRef("per", key))
-        for ref, doc in (await self._store.docs(missing)).items():
-            out[ref.id] = PersonProfile.model_validate_json(doc)
+                missing[ref] = ()
+        for ref, loaded in (await self._store.load(missing)).items() if missing else ():
+            basis.versions[ref] = loaded.version
+            if loaded.doc:
+                out[ref.id] = PersonProfile.model_validate_json(loaded.doc)
         return out
 
     # -- alerts --------------------------------------------------------------------------
 
     async def _write_alerts(
-        self, verdicts: Sequence[tuple[Verdict, Event, int]], grades: Mapping[str, Grade]
+        self,
+        verdicts: Sequence[tuple[Verdict, Event, int]],
+        grades: Mapping[str, Grade],
+        created: dict[str, tuple[Verdict, Event, int]] | None = None,
     ) -> list[Alert]:
         """Fold the batch's verdicts, in order, into the open alert of each fingerprint;
-        an enterprise's alert carries the grade and score it has after this batch."""
+        an enterprise's alert carries the grade and score it has after this batch.
+        ``created`` receives, for each enterprise alert this write opened, the verdict
+        that opened it, and loses each one this write resolved."""
         if not verdicts:
             return []
         by_fp: dict[str, list[tuple[Verdict, Event, int]]] = defaultdict(list)
@@ -480,6 +721,8 @@ class BatchProcessor:
             for u, seq in zip(upserts, results, strict=True):
                 if seq is not None and u.alert.fingerprint not in retry:
                     written.append(u.alert)
+                    if created is not None:
+                        _note_created(created, u, by_fp[u.alert.fingerprint])
                     ALERTS_FIRED.labels(
                         u.alert.rule_id, u.alert.severity.value, u.change.value
                     ).inc()
@@ -543,6 +786,39 @@ def _fold_alerts(
     if alert is not None and alert.revision != expected:
         upserts.append(Upsert(_with_grade(alert, grades), expected, change, received))
     return upserts
+
+
+WITHDRAWN_ZH = "据以告警的事实在评估期间已变化，依据最新事实重新评估后不再成立"
+
+
+def _withdrawals(
+    created: Mapping[str, tuple[Verdict, Event, int]],
+    verdicts: Sequence[tuple[Verdict, Event, int]],
+) -> list[tuple[Verdict, Event, int]]:
+    """A clear for each enterprise alert an earlier attempt of this batch opened from facts
+    that have moved since, about which the judgement from the newest facts says nothing:
+    a rule that clears only on some events (a listing ended, the people changed) is silent
+    when run again for another (a registration), and the alert would stay open although
+    no order of the same events opens it."""
+    said = {verdict_fingerprint(v) for v, _, _ in verdicts}
+    return [
+        (Clear(hit.rule_id, hit.subject_kind, hit.subject_id, WITHDRAWN_ZH), event, received)
+        for fp, (hit, event, received) in created.items()
+        if fp not in said
+    ]
+
+
+def _note_created(
+    created: dict[str, tuple[Verdict, Event, int]],
+    upsert: Upsert,
+    items: Sequence[tuple[Verdict, Event, int]],
+) -> None:
+    """Keep the verdict behind an enterprise alert this batch opened; forget a resolved one."""
+    fp = upsert.alert.fingerprint
+    if not upsert.alert.status.is_open:
+        created.pop(fp, None)
+    elif upsert.expected_revision == 0 and upsert.alert.subject.kind == "enterprise":
+        created[fp] = next(item for item in items if not isinstance(item[0], Clear))
 
 
 def _with_grade(alert: Alert, grades: Mapping[str, Grade]) -> Alert:

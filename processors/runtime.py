@@ -109,6 +109,7 @@ class Runtime:
             model_inputs=EarlyWarning.inputs,
             sources=sources,
             shadow=shadow,
+            fanout_cap=settings.fanout_max,
         )
         replicated = replica_wait(redis, settings)
         return cls(

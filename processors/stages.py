@@ -28,6 +28,7 @@ class Stage(enum.StrEnum):
     GRADE = "grade"  # regrade each enterprise once
     SCORE = "score"  # the early-warning model's features and score
     RULES = "rules"  # the rule engine
+    REEVALUATE = "reevaluate"  # changed hubs judged, their dependents' shared rules re-run
     WRITE = "write"  # alerts, closures, grades, model labels
 
 

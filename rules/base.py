@@ -26,6 +26,14 @@ class Need(enum.Enum):
     PERSON_HUBS = "person_hubs"  # live enterprises each of its people serves
 
 
+class Shared(enum.Enum):
+    """A fact an enterprise's verdict reads from other enterprises: when another's event
+    changes it, the rule is re-run for this enterprise (:meth:`Rule.reevaluate`)."""
+
+    ADDRESS = "address"  # the live enterprises at its registered address
+    LEGAL_REP_HUB = "legal_rep_hub"  # the live enterprises its legal representative serves
+
+
 @dataclass(frozen=True, slots=True)
 class Facts:
     """Everything a rule may look at for one enterprise, read once per batch.
@@ -41,6 +49,7 @@ class Facts:
     grade: Any = None
     previous_grade: Any = None
     warning: Any = None
+    weights: Any = None  # the GradeWeights ``grade`` was made with (None: the defaults)
 
     def address_hub(self) -> Hub | None:
         norm = self.enterprise.address_norm
@@ -64,6 +73,10 @@ class Hit:
     explanation: str
     evidence: Sequence[Evidence]
     enterprises_total: int | None = None
+    # A hub's verdict re-stated from the hub alone after its members changed
+    # (:meth:`Rule.reevaluate_hub`): it sets an open alert's members and keeps its texts,
+    # and opens an alert only when none is open.
+    refresh: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +105,8 @@ class Rule(ABC):
     severity: ClassVar[Severity]
     inputs: ClassVar[frozenset[str]]
     needs: ClassVar[frozenset[Need]] = frozenset()
+    shares: ClassVar[frozenset[Shared]] = frozenset()
+    judges: ClassVar[frozenset[str]] = frozenset()  # hub kinds it is about: "addr", "person"
 
     def __init__(self, **params: Any) -> None:
         self.params = params
@@ -100,6 +115,17 @@ class Rule(ABC):
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:
         """The verdicts this event makes for ``facts.enterprise``: usually nothing, one
         :class:`Hit`, or a :class:`Clear` when what the rule fired on has ended."""
+
+    def reevaluate(self, trigger: Event, facts: Facts) -> Sequence[Verdict]:
+        """The verdicts for ``facts.enterprise`` after another enterprise's ``trigger``
+        changed one of the facts in ``shares``; only rules that share facts override it."""
+        return ()
+
+    def reevaluate_hub(self, trigger: Event, hub: Hub) -> Sequence[Verdict]:
+        """The verdict about ``hub`` itself (a rule whose subject is an address or a
+        person, of a kind in ``judges``) after ``trigger`` changed its members: a clear
+        when it no longer holds, else a ``refresh`` hit naming its current members."""
+        return ()
 
     def clear(self, *, subject_kind: str, subject_id: str, reason: str) -> Clear:
         return Clear(self.rule_id, subject_kind, subject_id, reason)
@@ -114,6 +140,7 @@ class Rule(ABC):
         explanation: str,
         evidence: Sequence[Evidence],
         enterprises_total: int | None = None,
+        refresh: bool = False,
     ) -> Hit:
         return Hit(
             rule_id=self.rule_id,
@@ -126,4 +153,5 @@ class Rule(ABC):
             explanation=explanation,
             evidence=evidence,
             enterprises_total=enterprises_total,
+            refresh=refresh,
         )

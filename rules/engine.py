@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from core.telemetry import RULE_ERRORS, get_logger
-from rules.base import Facts, Need, Rule, Verdict
+from processors.profiles.store import Hub
+from rules.base import Facts, Need, Rule, Shared, Verdict
 from rules.config import RulesConfig, build_rules
 from rules.grading.weights import GradeWeights
 from streams.event import Event
@@ -49,6 +50,44 @@ class RuleEngine:
 
     def needs_for(self, event_type: str) -> frozenset[Need]:
         return frozenset(n for r in self.rules_for(event_type) for n in r.needs)
+
+    def sharing(self, shared: Shared) -> bool:
+        """Whether any rule reads ``shared`` from other enterprises."""
+        return any(shared in r.shares for r in self.rules)
+
+    def reevaluate(self, trigger: Event, facts: Facts, shared: Collection[Shared]) -> list[Verdict]:
+        """Verdicts of every rule that reads one of ``shared``, re-run for
+        ``facts.enterprise`` because another enterprise's ``trigger`` changed it."""
+        if not facts.enterprise.active:
+            return []
+        verdicts: list[Verdict] = []
+        for rule in self.rules:
+            if rule.shares.isdisjoint(shared):
+                continue
+            try:
+                verdicts += rule.reevaluate(trigger, facts)
+            except Exception:
+                RULE_ERRORS.labels(rule.rule_id).inc()
+                log.exception("rule failed", rule_id=rule.rule_id, event_type=trigger.type)
+        return verdicts
+
+    def judges(self, kind: str) -> bool:
+        """Whether any rule is about hubs of ``kind`` (``addr``, ``person``)."""
+        return any(kind in r.judges for r in self.rules)
+
+    def reevaluate_hub(self, trigger: Event, hub: Hub) -> list[Verdict]:
+        """Verdicts about ``hub`` of every rule that judges its kind, after ``trigger``."""
+        kind = hub.index.partition(":")[0]
+        verdicts: list[Verdict] = []
+        for rule in self.rules:
+            if kind not in rule.judges:
+                continue
+            try:
+                verdicts += rule.reevaluate_hub(trigger, hub)
+            except Exception:
+                RULE_ERRORS.labels(rule.rule_id).inc()
+                log.exception("rule failed", rule_id=rule.rule_id, event_type=trigger.type)
+        return verdicts
 
     def evaluate(self, event: Event, facts: Facts) -> list[Verdict]:
         """Verdicts of every rule that reads ``event.type``; a deregistered enterprise gets none.

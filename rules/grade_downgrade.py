@@ -1,30 +1,37 @@
 """``grade_downgrade``: the enterprise's grade falls to ``C`` or ``D`` from a better one.
 
-Reads the grade the pipeline computed for this event (``facts.grade``) and the one the
-enterprise had before it (``facts.previous_grade``); it fires when the letter falls into
-``grades`` (``C`` to ``D`` falls too, and updates the open alert), and clears the open
-alert when the letter rises back out of them.
+Reads the grade the pipeline computed for this event (``facts.grade``) and compares it with
+the grade the enterprise came in with: the grade from the facts dated *before* its first
+fact (its registration, usually). It fires while the letter is in ``grades`` and worse than
+that (``C`` to ``D`` falls too, and updates the open alert), and clears the open alert when
+that no longer holds. Both grades are functions of the facts, not of the order in which
+they arrived, so a firm that registers and falls to ``C`` fires whether its adverse facts
+arrive in one batch with the registration, after it, or before it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import ClassVar
 
+from processors.profiles.model import EnterpriseProfile
 from rules.base import Facts, Need, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
-from rules.grading import Grade, grade, rank
+from rules.grading import DEFAULT_WEIGHTS, Grade, grade, rank
 from streams.alert import Severity
 from streams.event import Event
 from streams.schemas import EVENT_TYPES
 
 DEFAULTS = {"grades": ("C", "D")}
+JUST_BEFORE = timedelta(microseconds=1)  # event times carry microseconds at most
+FIRST_GRADES_HELD = 1024
 
 
 class GradeDowngrade(Rule):
     rule_id = "grade_downgrade"
-    version = 1
+    version = 2
     severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset(EVENT_TYPES)  # any event may change a grade
     needs: ClassVar[frozenset[Need]] = frozenset({Need.PEOPLE})  # grades read the people
@@ -32,35 +39,62 @@ class GradeDowngrade(Rule):
     def __init__(self, grades: tuple[str, ...] = DEFAULTS["grades"]) -> None:
         super().__init__(grades=grades)
         self.grades = grades
+        # The grade it came in with, per (enterprise profile, people) objects: a batch
+        # judges every event of one enterprise from the same facts, so it is graded once.
+        self._first: dict[tuple[int, int], tuple[Facts, Grade | None]] = {}
 
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:
-        now, before = facts.grade, facts.previous_grade
-        if not isinstance(now, Grade) or not isinstance(before, Grade):
-            return ()  # not graded yet, or graded for the first time: nothing fell
+        """Fires while the grade is in ``grades`` and worse than the grade the enterprise
+        came in with; clears when that no longer holds. A late fact gives the verdict it
+        would have given in time."""
+        now = facts.grade
+        if not isinstance(now, Grade):
+            return ()  # not graded yet
         ent = facts.enterprise
-        if now.grade in self.grades and rank(now.grade) > rank(before.grade):
-            name = ent.name or ent.uscc
-            fall = f"信用等级由{before.grade}降为{now.grade}（风险分{now.score:.1f}分）"
-            reasons = "；".join(f"{i}. {f.text_zh}" for i, f in enumerate(now.top(3), start=1))
+        if now.grade not in self.grades:
+            # Always, not only when the grade read before was in grades: another worker
+            # may have recorded a newer grade between this one's alert and its grade.
+            return (self._clear(ent, f"信用等级回升至{now.grade}"),)
+        first = self._first_grade(facts)
+        if first is None or rank(now.grade) <= rank(first.grade):
             return (
-                self.hit(
-                    subject_kind="enterprise",
-                    subject_id=ent.uscc,
-                    enterprises=[ent.uscc],
-                    title=f"{name}：信用等级降为{now.grade}",
-                    explanation=f"企业{name}（{ent.uscc}）{fall}。主要因素：{reasons}。",
-                    evidence=[evidence_of(event, fall)],
-                ),
+                self._clear(ent, f"信用等级{now.grade}不低于首次评级{getattr(first, 'grade', '')}"),
             )
-        if before.grade in self.grades and now.grade not in self.grades:
-            return (
-                self.clear(
-                    subject_kind="enterprise",
-                    subject_id=ent.uscc,
-                    reason=f"信用等级回升至{now.grade}",
-                ),
-            )
-        return ()
+        name = ent.name or ent.uscc
+        fall = f"信用等级由{first.grade}降为{now.grade}（风险分{now.score:.1f}分）"
+        reasons = "；".join(f"{i}. {f.text_zh}" for i, f in enumerate(now.top(3), start=1))
+        return (
+            self.hit(
+                subject_kind="enterprise",
+                subject_id=ent.uscc,
+                enterprises=[ent.uscc],
+                title=f"{name}：信用等级降为{now.grade}",
+                explanation=f"企业{name}（{ent.uscc}）{fall}。主要因素：{reasons}。",
+                evidence=[evidence_of(event, fall)],
+            ),
+        )
+
+    def _first_grade(self, facts: Facts) -> Grade | None:
+        """The grade the enterprise came in with: from the facts dated before its first
+        fact. Facts dated at the same instant as the first one (a registration and the
+        arrears filed with it) are not part of it: which of them Kafka delivers first
+        depends on the topics, so none of them may decide what the grade fell from."""
+        key = (id(facts.enterprise), id(facts.people))
+        held = self._first.get(key)
+        if held is not None and held[0].enterprise is facts.enterprise:
+            return held[1]
+        first = facts.enterprise.first_event_time
+        weights = facts.weights or DEFAULT_WEIGHTS  # those the current grade was made with
+        then = (
+            grade(facts.enterprise, facts.people, first - JUST_BEFORE, weights) if first else None
+        )
+        if len(self._first) >= FIRST_GRADES_HELD:
+            self._first.clear()
+        self._first[key] = (facts, then)  # holding the facts keeps their ids unique
+        return then
+
+    def _clear(self, ent: EnterpriseProfile, reason: str) -> Verdict:
+        return self.clear(subject_kind="enterprise", subject_id=ent.uscc, reason=reason)
 
     # -- the shared rule contract's cases ---------------------------------------------
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from processors.profiles.store import Hub
-from rules.base import Facts, Hit, Need, Rule, evidence_of
+from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
 from streams.alert import Severity
 from streams.event import Event
@@ -26,6 +26,7 @@ class PersonManyCompanies(Rule):
     severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset({"enterprise.registered", "enterprise.changed"})
     needs: ClassVar[frozenset[Need]] = frozenset({Need.PERSON_HUBS})
+    judges: ClassVar[frozenset[str]] = frozenset({"person"})
 
     def __init__(self, min_enterprises: int = DEFAULTS["min_enterprises"]) -> None:
         super().__init__(min_enterprises=min_enterprises)
@@ -40,25 +41,40 @@ class PersonManyCompanies(Rule):
         hits = []
         for ref in facts.enterprise.people():
             hub = facts.person_hub(ref.key)
-            if hub is None or not serves_many(hub, self.min_enterprises):
-                continue
-            members = [uscc for uscc, _ in hub.members]
-            fact = f"{ref.name}（身份证号{ref.masked}）担任{hub.size}家未注销企业的法定代表人或高管"
-            hits.append(
-                self.hit(
-                    subject_kind="person",
-                    subject_id=ref.key,
-                    enterprises=members,
-                    enterprises_total=hub.size,
-                    title=f"一人控制多家企业：{ref.name}（{hub.size}家）",
-                    explanation=(
-                        f"{fact}，达到阈值{self.min_enterprises}家。"
-                        f"涉及企业：{'、'.join(members[:50])}{'等' if hub.size > 50 else ''}。"
-                    ),
-                    evidence=[evidence_of(event, fact)],
-                )
-            )
+            if hub is not None and serves_many(hub, self.min_enterprises):
+                who = f"{ref.name}（身份证号{ref.masked}）"
+                hits.append(self._hit(event, hub, who, f"{ref.name}（{hub.size}家）"))
         return hits
+
+    def reevaluate_hub(self, trigger: Event, hub: Hub) -> Sequence[Verdict]:
+        """Cleared when the person serves fewer than ``min_enterprises`` live enterprises
+        (one was deregistered or changed its people), else the current members (one may
+        have left while the rule still holds), however the facts arrived."""
+        if serves_many(hub, self.min_enterprises):
+            return (self._hit(trigger, hub, "该人员", f"{hub.size}家", refresh=True),)
+        reason = (
+            f"该人员现担任{hub.size}家未注销企业的法定代表人或高管，"
+            f"低于阈值{self.min_enterprises}家"
+        )
+        key = hub.index.removeprefix("person:")
+        return (self.clear(subject_kind="person", subject_id=key, reason=reason),)
+
+    def _hit(self, event: Event, hub: Hub, who: str, named: str, *, refresh: bool = False) -> Hit:
+        members = [uscc for uscc, _ in hub.members]
+        fact = f"{who}担任{hub.size}家未注销企业的法定代表人或高管"
+        return self.hit(
+            subject_kind="person",
+            subject_id=hub.index.removeprefix("person:"),
+            enterprises=members,
+            enterprises_total=hub.size,
+            title=f"一人控制多家企业：{named}",
+            explanation=(
+                f"{fact}，达到阈值{self.min_enterprises}家。"
+                f"涉及企业：{'、'.join(members[:50])}{'等' if hub.size > 50 else ''}。"
+            ),
+            evidence=[evidence_of(event, fact)],
+            refresh=refresh,
+        )
 
     @classmethod
     def example(cls) -> Example:

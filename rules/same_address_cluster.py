@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from processors.profiles.store import Hub
-from rules.base import Facts, Hit, Need, Rule, evidence_of
+from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
 from streams.alert import Severity
 from streams.event import Event
@@ -35,6 +35,7 @@ class SameAddressCluster(Rule):
     severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset({"enterprise.registered", "enterprise.changed"})
     needs: ClassVar[frozenset[Need]] = frozenset({Need.ADDRESS_HUB})
+    judges: ClassVar[frozenset[str]] = frozenset({"addr"})
 
     def __init__(
         self,
@@ -58,25 +59,43 @@ class SameAddressCluster(Rule):
         if hub is None or not recent:
             return ()
         address = facts.enterprise.address_registered or facts.enterprise.address_norm or ""
+        return (self._hit(event, hub, address, len(recent)),)
+
+    def reevaluate_hub(self, trigger: Event, hub: Hub) -> Sequence[Verdict]:
+        """Cleared when the address is no longer a cluster (a member was deregistered or
+        moved away), else its current members (one may have left while it still holds),
+        however the facts arrived."""
+        recent = recent_cluster(hub, self.min_enterprises, self.min_recent, self.recent_days)
+        address = hub.index.removeprefix("addr:")
+        if recent:
+            return (self._hit(trigger, hub, address, len(recent), refresh=True),)
+        reason = (
+            f"该地址现有{hub.size}家未注销企业，不再满足聚集阈值（{self.min_enterprises}家，"
+            f"其中{self.min_recent}家在{self.recent_days}天内登记）"
+        )
+        return (self.clear(subject_kind="address", subject_id=address, reason=reason),)
+
+    def _hit(
+        self, event: Event, hub: Hub, address: str, recent: int, *, refresh: bool = False
+    ) -> Hit:
         members = [uscc for uscc, _ in hub.members]
         fact = (
             f"地址“{address}”（规范化为“{hub.index.removeprefix('addr:')}”）登记有{hub.size}家未注销企业，"
-            f"其中{len(recent)}家在最新一家登记前{self.recent_days}天内登记"
+            f"其中{recent}家在最新一家登记前{self.recent_days}天内登记"
         )
-        return (
-            self.hit(
-                subject_kind="address",
-                subject_id=hub.index.removeprefix("addr:"),
-                enterprises=members,
-                enterprises_total=hub.size,
-                title=f"同一地址聚集{hub.size}家企业",
-                explanation=(
-                    f"{fact}（阈值：{self.min_enterprises}家，其中{self.min_recent}家"
-                    f"在{self.recent_days}天内）。涉及企业：{'、'.join(members[:50])}"
-                    f"{'等' if hub.size > 50 else ''}。"
-                ),
-                evidence=[evidence_of(event, fact)],
+        return self.hit(
+            subject_kind="address",
+            subject_id=hub.index.removeprefix("addr:"),
+            enterprises=members,
+            enterprises_total=hub.size,
+            title=f"同一地址聚集{hub.size}家企业",
+            explanation=(
+                f"{fact}（阈值：{self.min_enterprises}家，其中{self.min_recent}家"
+                f"在{self.recent_days}天内）。涉及企业：{'、'.join(members[:50])}"
+                f"{'等' if hub.size > 50 else ''}。"
             ),
+            evidence=[evidence_of(event, fact)],
+            refresh=refresh,
         )
 
     @classmethod

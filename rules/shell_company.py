@@ -9,11 +9,13 @@ fires ``person_many_companies``. A removal or a change that ends it clears the a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Final
 
-from rules.base import Facts, Need, Rule, Verdict, evidence_of
+from processors.profiles.model import EnterpriseProfile
+from rules.base import Clear, Facts, Need, Rule, Shared, Verdict, evidence_of
 from rules.examples import Example, Kit
-from rules.shell_indicators import PEER_DEFAULTS, indicators
+from rules.shell_indicators import PEER_DEFAULTS, Indicator, as_of, indicators
 from rules.windows import business_day, touch_evidence
 from streams.alert import Severity
 from streams.event import Event
@@ -31,7 +33,7 @@ FIELDS = ("shareholders", "capital_paid", "legal_rep", "address_registered")
 
 class ShellCompany(Rule):
     rule_id = "shell_company"
-    version = 1
+    version = 2
     severity = Severity.CRITICAL
     inputs: ClassVar[frozenset[str]] = frozenset(
         {
@@ -43,6 +45,7 @@ class ShellCompany(Rule):
         }
     )
     needs: ClassVar[frozenset[Need]] = frozenset({Need.ADDRESS_HUB, Need.PERSON_HUBS})
+    shares: ClassVar[frozenset[Shared]] = frozenset({Shared.ADDRESS, Shared.LEGAL_REP_HUB})
     peer_rules: ClassVar[tuple[str, ...]] = tuple(PEER_DEFAULTS)
 
     def __init__(
@@ -65,26 +68,62 @@ class ShellCompany(Rule):
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:
         if event.type == "enterprise.changed" and getattr(event.data, "field", None) not in FIELDS:
             return ()
+        clears = event.type in ("enterprise.abnormal_removed", "enterprise.changed")
+        return self._judge(
+            event, facts, clears=clears, fires=event.type != "enterprise.abnormal_removed"
+        )
+
+    def reevaluate(self, trigger: Event, facts: Facts) -> Sequence[Verdict]:
+        """The verdict for ``facts.enterprise`` after another enterprise's ``trigger``
+        changed a fact it shares (its address cluster, its legal representative's
+        companies); when the rule no longer holds, the open alert is cleared."""
+        return self._judge(trigger, facts, clears=True, fires=True)
+
+    def _judge(self, event: Event, facts: Facts, *, clears: bool, fires: bool) -> Sequence[Verdict]:
+        """Judged as of the enterprise's latest own shell fact within ``max_age_days`` of
+        its registration, from the facts dated up to then: the same verdict whichever of
+        its facts, or of the shared ones, arrived first. Only a removal, a change or a
+        re-evaluation (``clears``) clears; a removal never fires."""
         ent = facts.enterprise
-        found = indicators(facts, self.peers)
+        at = self._judged_at(ent)
+        found = indicators(as_of(facts, at) if at is not None else facts, self.peers)
+        if not self._holds(ent, found):
+            return (self._clear(ent, found),) if clears else ()
+        return self._hit(event, ent, found, at) if fires and at is not None else ()
+
+    def _holds(self, ent: EnterpriseProfile, found: Sequence[Indicator]) -> bool:
         paid = ent.capital_paid
         unpaid = paid is not None and paid <= self.max_capital_paid
-        holds = unpaid and len(found) >= self.min_indicators
-        if not holds or event.type == "enterprise.abnormal_removed":
-            if holds or event.type not in ("enterprise.abnormal_removed", "enterprise.changed"):
-                return ()  # a removal never fires; only a removal or a change clears
-            reason = (
-                f"实缴资本已变更为{paid:,.0f}元"
-                if not unpaid and paid is not None
-                else f"空壳企业特征仅余{len(found)}项，低于阈值{self.min_indicators}项"
-            )
-            return (self.clear(subject_kind="enterprise", subject_id=ent.uscc, reason=reason),)
+        return unpaid and len(found) >= self.min_indicators
+
+    def _judged_at(self, ent: EnterpriseProfile) -> datetime | None:
+        """The latest of the enterprise's own shell facts within ``max_age_days`` of its
+        registration (``None`` when none is)."""
         if ent.registered_on is None:
-            return ()
-        age = (business_day(event.time) - ent.registered_on).days
-        if age > self.max_age_days:
-            return ()
-        name = ent.name or ent.uscc
+            return None
+        times = [t for f, t in ent.field_times.items() if f in FIELDS]
+        times += [t.time for t in (*ent.contact_failures, *ent.shareholder_changes)]
+        times += [ent.abnormal.since] if ent.abnormal is not None else []
+        young = [
+            t for t in times if (business_day(t) - ent.registered_on).days <= self.max_age_days
+        ]
+        return max(young, default=None)
+
+    def _clear(self, ent: EnterpriseProfile, found: Sequence[Indicator]) -> Clear:
+        paid = ent.capital_paid
+        reason = (
+            f"实缴资本已变更为{paid:,.0f}元"
+            if paid is not None and paid > self.max_capital_paid
+            else f"空壳企业特征仅余{len(found)}项，低于阈值{self.min_indicators}项"
+        )
+        return self.clear(subject_kind="enterprise", subject_id=ent.uscc, reason=reason)
+
+    def _hit(
+        self, event: Event, ent: EnterpriseProfile, found: Sequence[Indicator], at: datetime
+    ) -> Sequence[Verdict]:
+        assert ent.registered_on is not None  # at is None without it
+        age = (business_day(at) - ent.registered_on).days
+        name, paid = ent.name or ent.uscc, ent.capital_paid or 0.0
         behind = [
             touch_evidence(t, event, etype, text)
             for text, touches, etype in found
@@ -92,7 +131,7 @@ class ShellCompany(Rule):
             if t.event_id != event.id
         ]
         fact = (
-            f"成立于{ent.registered_on}（距本事件{age}天），实缴资本{paid:,.0f}元，"
+            f"成立于{ent.registered_on}（至{business_day(at)}成立{age}天），实缴资本{paid:,.0f}元，"
             f"具有{len(found)}项空壳特征"
         )
         return (

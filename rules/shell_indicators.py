@@ -4,9 +4,12 @@ configured thresholds (``peers``), so that no rule's logic is written twice."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any, Final
 
 from processors.profiles.model import Touch
+from processors.profiles.store import Hub
 from rules import frequent_shareholder_change as fsc
 from rules import person_many_companies as pmc
 from rules import same_address_cluster as sac
@@ -23,6 +26,27 @@ PEER_DEFAULTS: Final[Mapping[str, Mapping[str, Any]]] = {
 
 
 Indicator = tuple[str, Sequence[Touch], str]  # zh-CN text, dated facts behind it, their type
+
+
+def as_of(facts: Facts, at: datetime) -> Facts:
+    """``facts`` as they stood at ``at``: the dated facts of the enterprise up to then, and
+    its address hub without the members registered after that day (members of unknown
+    registration day stay). A fact that arrives late then counts as if in time."""
+    ent = facts.enterprise
+    listed = ent.abnormal if ent.abnormal is not None and ent.abnormal.since <= at else None
+    then = ent.model_copy(
+        update={
+            "contact_failures": [t for t in ent.contact_failures if t.time <= at],
+            "shareholder_changes": [t for t in ent.shareholder_changes if t.time <= at],
+            "abnormal": listed,
+        }
+    )
+    hubs = dict(facts.hubs)
+    if (hub := facts.address_hub()) is not None:
+        day = business_day(at).toordinal()
+        members = [(u, score) for u, score in hub.members if score <= day]
+        hubs[hub.index] = Hub(hub.index, hub.size - (len(hub.members) - len(members)), members)
+    return replace(facts, enterprise=then, hubs=hubs)
 
 
 def indicators(facts: Facts, peers: Mapping[str, Mapping[str, Any]]) -> list[Indicator]:

@@ -94,3 +94,6 @@ class MemoryProfileStore:
 
     async def docs(self, refs: Collection[EntityRef]) -> dict[EntityRef, bytes]:
         return {r: self.docs_by_ref[r][0] for r in refs if r in self.docs_by_ref}
+
+    async def versions(self, refs: Collection[EntityRef]) -> dict[EntityRef, int]:
+        return {r: self.docs_by_ref[r][1] if r in self.docs_by_ref else 0 for r in refs}

@@ -9,7 +9,12 @@ Keys (versioned, and hash-tagged so that a profile's keys share one cluster slot
     rw:{per:<key>}:v2 / :seen:v2      the same for a person
     rw:ix:v2:<index>            zset  uscc -> score (addr: registration day ordinal)
 
-Every public method is one pipelined round trip, whatever the batch size.
+Every public method is one pipelined round trip, whatever the batch size. On one Redis
+(not a cluster) the reads a batch makes to judge (profiles without dedup questions, their
+versions, the hubs) are one script call each, not a command per key: the worker's CPU goes
+to redis-py's per-command packing and parsing, and the re-reads that keep verdicts
+order-independent (``BatchProcessor._judge``) read every profile and hub a batch judged
+from. A cluster gets a command per key, in one pipeline (its keys are in different slots).
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 from importlib import resources
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from core.clock import Clock, SystemClock
@@ -40,6 +47,32 @@ local flags, marks = {}, {}
 if n > 0 then flags = redis.call('ZMSCORE', KEYS[2], unpack(ARGV, 2, n + 1)) end
 if #ARGV > n + 1 then marks = redis.call('HMGET', KEYS[1], unpack(ARGV, n + 2)) end
 return {h[1] or '', h[2] or '0', h[3] or '', flags, marks}
+"""
+# Many profiles at once, for a read with no dedup question: document, version, pending note.
+_PEEK_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local h = redis.call('HMGET', key, 'doc', 'ver', 'ix')
+  out[i] = {h[1] or '', h[2] or '0', h[3] or ''}
+end
+return out
+"""
+_VERSIONS_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HGET', key, 'ver') or '0' end
+return out
+"""
+# Each index's newest members up to ARGV[1], with scores, and its size.
+_HUBS_LUA = """
+local cap = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local members = redis.call('ZREVRANGE', key, 0, cap - 1, 'WITHSCORES')
+  local size = #members / 2
+  if size >= cap then size = redis.call('ZCARD', key) end
+  out[i] = {size, members}
+end
+return out
 """
 _ACK_LUA = """
 if redis.call('HGET', KEYS[1], 'ver') == ARGV[1] then
@@ -76,8 +109,23 @@ class RedisProfileStore:
         self._commit = LuaScript(redis, _COMMIT_LUA)
         self._ack = LuaScript(redis, _ACK_LUA)
         self._read = LuaScript(redis, _READ_LUA)
+        self._one_node = not isinstance(redis, RedisCluster)
+        self._peek = LuaScript(redis, _PEEK_LUA)
+        self._versions = LuaScript(redis, _VERSIONS_LUA)
+        self._hubs = LuaScript(redis, _HUBS_LUA)
+
+    async def _many(
+        self, script: LuaScript, keys: Sequence[str], args: Sequence[object]
+    ) -> list[Any]:
+        """``script`` over ``keys`` in one call (a single Redis only)."""
+        replies = await run_pipeline(
+            self._redis, lambda pipe: script.queue(pipe, keys, args), script
+        )
+        return list(replies[0])
 
     async def load(self, asks: Mapping[EntityRef, Collection[Stamp]]) -> dict[EntityRef, Loaded]:
+        if self._one_node and asks and not any(asks.values()):
+            return await self._peek_all(list(asks))
         refs = list(asks)
         stamps = {ref: list(asks[ref]) for ref in refs}
         tags = {ref: sorted({horizon.source_tag(s.source) for s in stamps[ref]}) for ref in refs}
@@ -110,6 +158,20 @@ class RedisProfileStore:
                 marks=horizon.marks_by_source(found, (s.source for s in stamps[ref])),
             )
         return out
+
+    async def _peek_all(self, refs: Sequence[EntityRef]) -> dict[EntityRef, Loaded]:
+        try:
+            replies = await self._many(self._peek, [doc_key(r) for r in refs], [])
+        except RedisError as exc:
+            raise StoreError(f"loading {len(refs)} profiles failed: {exc}") from exc
+        return {
+            ref: Loaded(
+                doc=doc or None,
+                version=int(ver),
+                pending=[IndexOp.from_json(op) for op in orjson.loads(ix)] if ix else [],
+            )
+            for ref, (doc, ver, ix) in zip(refs, replies, strict=True)
+        }
 
     async def commit(self, writes: Sequence[Write]) -> dict[EntityRef, int | None]:
         now = self._clock.now()
@@ -170,27 +232,36 @@ class RedisProfileStore:
         if not names:
             return {}
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for name in names:
-                    pipe.zrange(index_key(name), 0, cap - 1, desc=True, withscores=True)
-                replies = await pipe.execute()
-            full = [n for n, members in zip(names, replies, strict=True) if len(members) >= cap]
-            sizes: dict[str, int] = {}
-            if full:  # only a hub at the cap needs its exact size read
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for name in full:
-                        pipe.zcard(index_key(name))
-                    sizes = dict(zip(full, map(int, await pipe.execute()), strict=True))
+            if self._one_node:
+                keys = [index_key(n) for n in names]
+                read = [
+                    (int(size), _pairs(flat))
+                    for size, flat in await self._many(self._hubs, keys, [cap])
+                ]
+            else:
+                read = await self._hubs_piped(names, cap)
         except RedisError as exc:
             raise StoreError(f"reading {len(names)} indices failed: {exc}") from exc
         return {
-            name: Hub(
-                index=name,
-                size=sizes.get(name, len(members)),
-                members=[(m.decode() if isinstance(m, bytes) else m, float(s)) for m, s in members],
-            )
-            for name, members in zip(names, replies, strict=True)
+            name: Hub(index=name, size=size, members=[(_text(m), float(s)) for m, s in members])
+            for name, (size, members) in zip(names, read, strict=True)
         }
+
+    async def _hubs_piped(self, names: Sequence[str], cap: int) -> list[tuple[int, list[Any]]]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.zrange(index_key(name), 0, cap - 1, desc=True, withscores=True)
+            replies = await pipe.execute()
+        full = [n for n, members in zip(names, replies, strict=True) if len(members) >= cap]
+        sizes: dict[str, int] = {}
+        if full:  # only a hub at the cap needs its exact size read
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for name in full:
+                    pipe.zcard(index_key(name))
+                sizes = dict(zip(full, map(int, await pipe.execute()), strict=True))
+        return [
+            (sizes.get(n, len(members)), members) for n, members in zip(names, replies, strict=True)
+        ]
 
     async def docs(self, refs: Collection[EntityRef]) -> dict[EntityRef, bytes]:
         wanted = list(refs)
@@ -204,6 +275,32 @@ class RedisProfileStore:
         except RedisError as exc:
             raise StoreError(f"reading {len(wanted)} profiles failed: {exc}") from exc
         return {ref: doc for ref, doc in zip(wanted, replies, strict=True) if doc is not None}
+
+    async def versions(self, refs: Collection[EntityRef]) -> dict[EntityRef, int]:
+        wanted = list(refs)
+        if not wanted:
+            return {}
+        keys = [doc_key(ref) for ref in wanted]
+        try:
+            if self._one_node:
+                replies = await self._many(self._versions, keys, [])
+            else:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for key in keys:
+                        pipe.hget(key, "ver")
+                    replies = await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"reading {len(wanted)} profile versions failed: {exc}") from exc
+        return {ref: int(v or 0) for ref, v in zip(wanted, replies, strict=True)}
+
+
+def _pairs(flat: Sequence[bytes]) -> list[tuple[bytes, bytes]]:
+    """``[m1, s1, m2, s2, ...]`` (a script's ``WITHSCORES`` reply) as pairs."""
+    return list(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _text(member: bytes | str) -> str:
+    return member.decode() if isinstance(member, bytes) else member
 
 
 def _queue_ops(pipe: Pipeline, ops: Sequence[IndexOp]) -> None:

@@ -318,12 +318,15 @@ def apply_to_person(profile: PersonProfile, event: Event) -> None:
 def index_entries(profile: EnterpriseProfile) -> dict[str, float]:
     """The cross-entity index memberships this profile should have, ``{index: score}``.
 
-    A deregistered enterprise is in no index: the hub rules count live enterprises only.
+    A deregistered enterprise is in no hub the rules count (they count live enterprises
+    only), only in ``retired:<person key>`` for each of its people.
     An address index scores members by registration day (ordinal), so "registered within
     N days of the newest" is a range count.
     """
     if not profile.active:
-        return {}
+        # Its people still reach it through ``retired:``, so that a person's fact that
+        # arrives after the deregistration still regrades it as it would have in time.
+        return {f"retired:{ref.key}": 0.0 for ref in profile.people()}
     entries: dict[str, float] = {}
     if profile.address_norm:
         day = profile.registered_on.toordinal() if profile.registered_on else 0

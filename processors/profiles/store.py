@@ -122,3 +122,7 @@ class ProfileStore(Protocol):
     async def docs(self, refs: Collection[EntityRef]) -> dict[EntityRef, bytes]:
         """Read the current JSON of the given profiles (missing ones are left out)."""
         ...
+
+    async def versions(self, refs: Collection[EntityRef]) -> dict[EntityRef, int]:
+        """Read the current version of the given profiles (0 for a missing one)."""
+        ...

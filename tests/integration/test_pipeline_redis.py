@@ -86,6 +86,9 @@ class Probe:
     async def docs(self, refs: Collection[EntityRef]) -> dict[EntityRef, bytes]:
         return await self.inner.docs(refs)
 
+    async def versions(self, refs: Collection[EntityRef]) -> dict[EntityRef, int]:
+        return await self.inner.versions(refs)
+
 
 class Harness(Feeder):
     """One worker's processor on its own Redis connection."""

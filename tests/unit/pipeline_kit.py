@@ -12,6 +12,7 @@ import orjson
 
 from alerts.memory import MemoryAlertStore
 from core.clock import Clock, FakeClock
+from processors.dependents import DEFAULT_FANOUT_CAP
 from processors.grades import MemoryGradeStore
 from processors.pipeline import (
     AlertWriter,
@@ -71,6 +72,7 @@ def processor(
     model_inputs: Collection[str] = frozenset(),
     sources: SourceClock | None = None,
     shadow: ShadowLane | None = None,
+    fanout_cap: int = DEFAULT_FANOUT_CAP,
 ) -> BatchProcessor:
     """A processor on in-memory stores, every rule and a fake clock, unless told otherwise."""
     return BatchProcessor(
@@ -86,6 +88,7 @@ def processor(
         model_inputs=model_inputs,
         sources=sources,
         shadow=shadow,
+        fanout_cap=fanout_cap,
     )
 
 

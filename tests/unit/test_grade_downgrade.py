@@ -1,7 +1,10 @@
-"""``grade_downgrade``: fires when the grade falls into C or D, clears when it rises out."""
+"""``grade_downgrade``: fires while the grade is C or D and worse than the grade the
+enterprise came in with (from the facts dated before its first fact), clears when it rises
+out or when no fall remains, whatever order the facts arrived in."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -10,7 +13,7 @@ from processors.profiles.model import EnterpriseProfile, Listing, Tax, Touch
 from rules.base import Clear, Facts, Hit, Need
 from rules.engine import RuleEngine
 from rules.grade_downgrade import DEFAULTS, GradeDowngrade
-from rules.grading import Grade, Letter, grade
+from rules.grading import DEFAULT_WEIGHTS, Grade, Letter, grade
 from streams.alert import Severity
 from streams.event import Event, Subject
 from streams.schemas import EVENT_TYPES
@@ -55,20 +58,30 @@ def graded(letter: Letter) -> tuple[EnterpriseProfile, Grade]:
     return ent, g
 
 
-def facts(before: Letter | None, after: Letter) -> Facts:
+FIRST = AT - timedelta(days=400)  # before every dated fact of the profiles above
+
+
+def facts(before: Letter | None, after: Letter, first: datetime = FIRST) -> Facts:
+    """Graded ``after`` now, ``before`` as stored before this batch; first seen at ``first``."""
     ent, now = graded(after)
+    ent = ent.model_copy(update={"first_event_time": first})
     return Facts(enterprise=ent, grade=now, previous_grade=graded(before)[1] if before else None)
 
 
-@pytest.mark.parametrize(("before", "after"), [("B", "C"), ("A", "D"), ("B", "D"), ("C", "D")])
-def test_fires_when_the_grade_falls_into_c_or_d(before: Letter, after: Letter) -> None:
+@pytest.mark.parametrize(
+    ("before", "first", "after"),
+    [("B", "B", "C"), ("A", "C", "D"), ("B", "C", "D"), ("C", "C", "D"), (None, "B", "C")],
+)
+def test_fires_when_the_grade_is_c_or_d_and_worse_than_the_first(
+    before: Letter | None, first: Letter, after: Letter
+) -> None:
     f = facts(before, after)
     [hit] = GradeDowngrade().evaluate(EVENT, f)
     assert isinstance(hit, Hit)
-    assert (hit.rule_id, hit.rule_version, hit.severity) == ("grade_downgrade", 1, Severity.HIGH)
+    assert (hit.rule_id, hit.rule_version, hit.severity) == ("grade_downgrade", 2, Severity.HIGH)
     assert (hit.subject_kind, hit.subject_id, list(hit.enterprises)) == ("enterprise", USCC, [USCC])
     assert hit.title == f"示例公司：信用等级降为{after}"
-    assert f"信用等级由{before}降为{after}" in hit.explanation
+    assert f"信用等级由{first}降为{after}" in hit.explanation
     assert f"风险分{f.grade.score:.1f}分" in hit.explanation
     for factor in f.grade.factors[:3]:
         assert factor.text_zh in hit.explanation
@@ -86,11 +99,32 @@ def test_the_explanation_names_the_top_three_factors_in_order() -> None:
     assert f.grade.factors[3].text_zh not in hit.explanation
 
 
-@pytest.mark.parametrize(
-    ("before", "after"), [(None, "C"), (None, "D"), ("B", "B"), ("A", "B"), ("D", "C"), ("D", "D")]
-)
-def test_is_silent_without_a_fall_into_c_or_d(before: Letter | None, after: Letter) -> None:
-    assert GradeDowngrade().evaluate(EVENT, facts(before, after)) == ()
+@pytest.mark.parametrize(("before", "after"), [(None, "B"), ("B", "B"), ("A", "B"), (None, "A")])
+def test_clears_out_of_c_and_d_whatever_was_read_before(
+    before: Letter | None, after: Letter
+) -> None:
+    """Out of C and D it clears even when the grade read before was not in them: with two
+    workers, a newer grade may have been recorded between an alert and its grade."""
+    [clear] = GradeDowngrade().evaluate(EVENT, facts(before, after))
+    assert clear == Clear("grade_downgrade", "enterprise", USCC, f"信用等级回升至{after}")
+
+
+@pytest.mark.parametrize(("before", "after"), [(None, "C"), ("D", "C"), ("D", "D"), ("B", "C")])
+def test_clears_when_the_first_grade_was_no_better(before: Letter | None, after: Letter) -> None:
+    """Seen first at ``AT``: its first grade is the current one, so nothing fell (a fall seen
+    only because its first facts arrived late is cleared)."""
+    [clear] = GradeDowngrade().evaluate(EVENT, facts(before, after, first=AT))
+    assert clear == Clear(
+        "grade_downgrade", "enterprise", USCC, f"信用等级{after}不低于首次评级{after}"
+    )
+
+
+def test_a_late_first_fact_gives_the_verdict_it_would_have_given_in_time() -> None:
+    """The same facts, whether the grade stored before was B or already D."""
+    rule = GradeDowngrade()
+    in_time, late = rule.evaluate(EVENT, facts("B", "D")), rule.evaluate(EVENT, facts("D", "D"))
+    assert [type(v) for v in in_time] == [Hit]
+    assert in_time == late
 
 
 @pytest.mark.parametrize(("before", "after"), [("C", "B"), ("D", "A"), ("C", "A")])
@@ -99,10 +133,11 @@ def test_clears_when_the_grade_rises_back_above_c(before: Letter, after: Letter)
     assert clear == Clear("grade_downgrade", "enterprise", USCC, f"信用等级回升至{after}")
 
 
-def test_a_score_jitter_within_one_letter_is_silent() -> None:
+def test_a_score_jitter_within_one_letter_raises_nothing() -> None:
     ent, b = graded("B")
     jitter = b.model_copy(update={"score": b.score + 3.0})
-    assert GradeDowngrade().evaluate(EVENT, Facts(ent, grade=jitter, previous_grade=b)) == ()
+    verdicts = GradeDowngrade().evaluate(EVENT, Facts(ent, grade=jitter, previous_grade=b))
+    assert [type(v) for v in verdicts] == [Clear]
 
 
 def test_ungraded_facts_are_silent() -> None:
@@ -111,8 +146,8 @@ def test_ungraded_facts_are_silent() -> None:
 
 def test_the_grades_are_configurable() -> None:
     only_d = GradeDowngrade(grades=("D",))
-    assert only_d.evaluate(EVENT, facts("B", "C")) == ()
-    assert len(only_d.evaluate(EVENT, facts("C", "D"))) == 1
+    assert [type(v) for v in only_d.evaluate(EVENT, facts("B", "C"))] == [Clear]
+    assert [type(v) for v in only_d.evaluate(EVENT, facts("C", "D"))] == [Hit]
     assert only_d.params == {"grades": ("D",)}
     assert DEFAULTS["grades"] == ("C", "D")
 
@@ -145,4 +180,15 @@ def test_example_fires_and_counter_example_does_not() -> None:
     assert rule.evaluate(event, f) == rule.evaluate(*GradeDowngrade.example())  # deterministic
     event, f = GradeDowngrade.counter_example()
     assert event.type in rule.inputs
-    assert rule.evaluate(event, f) == ()
+    assert [type(v) for v in rule.evaluate(event, f)] == [Clear]  # no hit; B clears nothing open
+
+
+def test_the_grade_it_came_in_with_uses_the_weights_of_the_current_grade() -> None:
+    """Weights (from the rules file) under which a firm with no facts is already C: it came
+    in C, so a C now is no fall; with the default weights (B) the same facts are one."""
+    harsh = DEFAULT_WEIGHTS.model_copy(update={"base": 45.0})
+    f = facts(None, "C")
+    assert grade(f.enterprise, {}, FIRST - timedelta(days=1), harsh).grade == "C"
+    [verdict] = GradeDowngrade().evaluate(EVENT, replace(f, weights=harsh))
+    assert isinstance(verdict, Clear)
+    assert [type(v) for v in GradeDowngrade().evaluate(EVENT, f)] == [Hit]

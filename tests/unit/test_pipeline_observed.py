@@ -31,7 +31,8 @@ async def test_a_batch_observes_each_stage_once(decoder: Decoder) -> None:
     feeder = Feeder(processor(decoder, sources=sources, dead_letters=letters))
     samr, tax = EventFactory(source="samr/registry", seed=1), EventFactory(source="tax/levy")
     firm = samr.uscc()
-    stages = ("decode", "apply", "read", "grade", "rules", "write")
+    # A registration changes its address and person hubs: they are judged (reevaluate).
+    stages = ("decode", "apply", "read", "grade", "rules", "reevaluate", "write")
     before = {s: _count("riskwire_batch_stage_seconds_count", stage=s) for s in stages}
     graded = sum(_count("riskwire_grades_assigned_total", grade=g) for g in "ABCD")
     await feeder.feed(samr.registered(firm), tax.tax_paid(firm), tax.tax_paid(firm), b"not json")

@@ -179,6 +179,6 @@ async def test_an_address_cluster_names_every_member_and_grows(h: Harness, kit: 
     await h.feed(sixth)
     [grown] = h.open("same_address_cluster")
     assert grown.alert_id == alert.alert_id
-    assert grown.enterprises[-1] == sixth["subject"]
+    assert grown.enterprises[0] == sixth["subject"]  # the hub's members, newest first
     assert len(grown.enterprises) == grown.enterprises_total == 6
     assert grown.revision == 2

@@ -153,25 +153,31 @@ def test_a_long_member_list_is_folded_into_enterprises_total() -> None:
     assert out.enterprises_total == 2_000
 
 
-def test_a_folded_member_list_is_no_news_until_the_count_grows() -> None:
+def test_a_folded_member_list_is_no_news_until_the_hub_changes() -> None:
+    """A hub's hit names its newest members (as many as the hub read holds) and its count:
+    the same hub again is no news; a member swapped, or the count grown, is."""
     members = [f"{i:018d}" for i in range(ALERT_LIMITS.enterprises + 100)]
-    stored = bounded(_alert(enterprises=members, enterprises_total=len(members)))
+    newest = members[-ALERT_LIMITS.enterprises :]
+    stored = bounded(_alert(enterprises=newest, enterprises_total=len(members)))
 
-    def hit(total: int) -> Hit:
+    def hit(names: list[str], total: int) -> Hit:
         return Hit(
             rule_id="person_many_companies",
             rule_version=1,
             severity=Severity.HIGH,
             subject_kind="enterprise",
             subject_id=UNIT,
-            enterprises=members[-ALERT_LIMITS.enterprises :],  # the hub's newest members
+            enterprises=names,
             title="t",
             explanation="e",
             evidence=list(stored.evidence),
             enterprises_total=total,
         )
 
-    assert merge(stored, hit(len(members)), event_time=NOW, now=NOW) is None
-    grown = merge(stored, hit(len(members) + 1), event_time=NOW, now=NOW)
+    assert merge(stored, hit(newest, len(members)), event_time=NOW, now=NOW) is None
+    swapped = merge(stored, hit(["9" * 18, *newest[1:]], len(members)), event_time=NOW, now=NOW)
+    assert swapped is not None
+    assert swapped.enterprises[0] == "9" * 18
+    grown = merge(stored, hit(newest, len(members) + 1), event_time=NOW, now=NOW)
     assert grown is not None
     assert bounded(grown).enterprises_total == len(members) + 1
