@@ -96,7 +96,7 @@ async def test_a_stored_profile_in_no_known_encoding_is_a_store_error(
     uscc = events.uscc()
     await worker.feed(events.registered(uscc, time=T0))
     ref = EntityRef("ent", uscc)
-    await worker.redis.hset(doc_key(ref), "doc", b"\x00z1\xff\xff not deflate")
+    await worker.redis.hset(doc_key(ref), "doc", codec.PREFIX + b"\xff\xff not zstd")
     store = RedisProfileStore(worker.redis, clock=worker.clock)
     with pytest.raises(StoreError, match="does not unpack"):
         await store.load({ref: []})
