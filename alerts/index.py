@@ -1,7 +1,7 @@
 """The alert listing indices and the paged query over them.
 
 Every alert is a member of time-ordered sorted sets, kept by the alert store's Lua step
-(``index.lua``) whenever it is written, so they never disagree with the documents::
+(``upsert.lua``) whenever it is written, so they never disagree with the documents::
 
     rw:{alerts}:ix:v1:d:<dept>             every alert routed to <dept>
     rw:{alerts}:ix:v1:d:<dept>:s:<status>  ... with that status
@@ -36,24 +36,17 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from alerts.store import CLOSED_KEY, DOC_KEY, INDEX_PREFIX, REV_KEY, SEQ_KEY, alerts_lua
+from alerts.index_keys import ALL_DEPARTMENTS, department_key, digest, enterprise_key, listing_keys
+from alerts.store import CLOSED_KEY, DOC_KEY, REV_KEY, SEQ_KEY, alerts_lua
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
 
-ALL_DEPARTMENTS: Final = "*"
 SCAN_BUDGET: Final = 1000  # candidates one request may examine
 _CURSOR_PREFIX: Final = "c1."
+_REINDEX_TRIES: Final = 5
 _ALERT_ID: Final = re.compile(r"^[0-9A-Za-z]{1,64}$")
 _REINDEX_LUA: Final = alerts_lua("reindex.lua")
 _PAGE_LUA: Final = resources.files("alerts").joinpath("page.lua").read_text()
-
-
-def department_key(department: str) -> str:
-    return f"{INDEX_PREFIX}d:{department}"
-
-
-def enterprise_key(uscc: str) -> str:
-    return f"{INDEX_PREFIX}e:{uscc}"
 
 
 class BadCursor(ValueError):
@@ -167,21 +160,40 @@ async def list_page(
 async def reindex(redis: Redis, *, batch: int = 200) -> AsyncIterator[int]:
     """Backfill the listing and closed indices from the stored alert documents (alerts
     written before the indices existed); yields how many it indexed, batch by batch.
-    Idempotent, and safe while workers write: an alert written meanwhile is indexed by
-    its own write, and re-adding it changes nothing. A batch is one Lua step of about 15
-    sorted-set writes per alert: small, so other clients never wait long for it."""
+    Idempotent, and safe while workers write: re-adding an alert changes nothing, and one
+    whose document changed between its read and its step is read and indexed again. A
+    batch is one Lua step of about 15 sorted-set writes per alert: small, so other clients
+    never wait long for it."""
     script = LuaScript(redis, _REINDEX_LUA)
     cursor = 0
     while True:
         # The revision hash has the same fields as the documents, with tiny values.
         cursor, revisions = await redis.hscan(REV_KEY, cursor, count=batch)
-        if revisions:
-            keys, args = [DOC_KEY, CLOSED_KEY, SEQ_KEY], [INDEX_PREFIX, *revisions]
-
-            def fill(pipe: Any, keys: list[str] = keys, args: list[Any] = args) -> None:
-                script.queue(pipe, keys, args)
-
-            [done] = await run_pipeline(redis, fill, script)
-            yield int(done)
+        ids: list[Any] = list(revisions)
+        for _ in range(_REINDEX_TRIES):  # again for the alerts written meanwhile
+            if not ids:
+                break
+            done, ids = await _reindex_step(redis, script, ids)
+            yield done
         if cursor == 0:
             return
+
+
+async def _reindex_step(redis: Redis, script: LuaScript, ids: list[Any]) -> tuple[int, list[Any]]:
+    """Index the alerts ``ids`` in one Lua step, each under the index keys of its document
+    as read here: how many it indexed, and the ids whose document changed meanwhile."""
+    docs: list[Any] = await redis.hmget(DOC_KEY, ids)
+    keys, args = [DOC_KEY, CLOSED_KEY, SEQ_KEY], []
+    for alert_id, doc in zip(ids, docs, strict=True):
+        if doc is not None:
+            indices = listing_keys(doc)
+            keys += indices
+            args += [alert_id, digest(doc), len(indices)]
+    if not args:
+        return 0, []
+
+    def fill(pipe: Any) -> None:
+        script.queue(pipe, keys, args)
+
+    [(done, moved)] = await run_pipeline(redis, fill, script)
+    return int(done), list(moved)

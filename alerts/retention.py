@@ -29,9 +29,10 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from alerts.index_keys import digest, listing_keys
 from alerts.notify.inbound import TIMELINE_KEY
 from alerts.relay import GROUP
-from alerts.store import CLOSED_KEY, DOC_KEY, FEED_KEY, INDEX_PREFIX, OPEN_KEY, REV_KEY, alerts_lua
+from alerts.store import CLOSED_KEY, DOC_KEY, FEED_KEY, OPEN_KEY, REV_KEY, alerts_lua
 from core.clock import Clock
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
@@ -76,7 +77,7 @@ class AlertSweeper:
                 safe = min(safe, _seq(pending["min"]) - 1)
         return safe
 
-    async def _due(self, safe: int) -> list[tuple[str, int]]:
+    async def _due(self, safe: int) -> list[tuple[str, int, bytes | None]]:
         """The closed alerts to remove now, oldest closing first."""
         pairs: Any = await self._redis.zrangebyscore(
             CLOSED_KEY, "-inf", safe, start=0, num=self._batch, withscores=True
@@ -86,13 +87,13 @@ class AlertSweeper:
         ids = [member.decode() for member, _ in pairs]
         docs: list[Any] = await self._redis.hmget(DOC_KEY, ids)
         cutoff = self._clock.now() - self._retention
-        due: list[tuple[str, int]] = []
+        due: list[tuple[str, int, bytes | None]] = []
         for alert_id, (_, score), doc in zip(ids, pairs, docs, strict=True):
             # Closing order is feed order: the first one still inside the retention
             # ends this tick (a later tick takes the rest).
             if doc is not None and _closed_at(doc) > cutoff:
                 break
-            due.append((alert_id, int(score)))
+            due.append((alert_id, int(score), doc))
         return due
 
     async def tick(self) -> int:
@@ -101,14 +102,18 @@ class AlertSweeper:
             due = await self._due(await self.relayed_seq())
             if not due:
                 return 0
-            args = [INDEX_PREFIX, *(x for pair in due for x in pair)]
+            keys, args = [DOC_KEY, REV_KEY, OPEN_KEY, CLOSED_KEY], []
+            for alert_id, score, doc in due:  # each index it leaves, named in KEYS
+                indices = listing_keys(doc) if doc is not None else []
+                keys += indices
+                args += [alert_id, score, digest(doc), len(indices)]
 
             def fill(pipe: Any) -> None:
-                self._script.queue(pipe, [DOC_KEY, REV_KEY, OPEN_KEY, CLOSED_KEY], args)
+                self._script.queue(pipe, keys, args)
 
             [removed] = await run_pipeline(self._redis, fill, self._script)
             async with self._redis.pipeline(transaction=False) as pipe:
-                for alert_id, _ in due:  # one key per command: each its own cluster slot
+                for alert_id, _, _ in due:  # one key per command: each its own cluster slot
                     pipe.delete(TIMELINE_KEY.format(alert_id=alert_id))
                 await pipe.execute()
         except RedisError as exc:

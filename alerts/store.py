@@ -14,7 +14,9 @@ its fingerprint index, the sequence counter and the feed entry are one atomic Lu
 
 The feed is the bounded replay buffer of the WebSocket board and the outbox the relay
 publishes to Kafka from. The listing indices are kept by the same Lua step, so a listing
-never sees an alert in an index it has left.
+never sees an alert in an index it has left. Every key a script touches is declared in its
+``KEYS``, the listing indices too (:mod:`alerts.index_keys` names them), as Redis Cluster
+requires; ``tests/integration/test_script_keys.py`` watches the scripts run to hold that.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any, Final
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from alerts.dedup import Change
+from alerts.index_keys import digest, listing_keys
 from alerts.size import bounded_json
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
@@ -39,16 +43,15 @@ REV_KEY = "rw:{alerts}:rev:v1"
 SEQ_KEY = "rw:{alerts}:seq:v1"
 FEED_KEY = "rw:{alerts}:feed:v1"
 CLOSED_KEY = "rw:{alerts}:closed:v1"
-INDEX_PREFIX = "rw:{alerts}:ix:v1:"
 
 
 def alerts_lua(name: str) -> str:
-    """The source of ``alerts/<name>``, after the index functions it calls (index.lua)."""
-    scripts = resources.files("alerts")
-    return scripts.joinpath("index.lua").read_text() + scripts.joinpath(name).read_text()
+    """The source of ``alerts/<name>``."""
+    return resources.files("alerts").joinpath(name).read_text()
 
 
 _UPSERT_LUA = alerts_lua("upsert.lua")
+_FIXED_KEYS: Final = [OPEN_KEY, DOC_KEY, REV_KEY, SEQ_KEY, FEED_KEY, CLOSED_KEY]
 _READ_OPEN_LUA = """
 local out = {}
 for i, fp in ipairs(ARGV) do
@@ -92,31 +95,54 @@ class AlertStore:
         is the alert within its size bound (:func:`alerts.size.bounded`)."""
         if not upserts:
             return []
+        calls = await self._calls(upserts)
 
         def fill(pipe: Pipeline) -> None:
-            for u in upserts:
-                self._upsert.queue(
-                    pipe,
-                    [OPEN_KEY, DOC_KEY, REV_KEY, SEQ_KEY, FEED_KEY, CLOSED_KEY],
-                    [
-                        u.alert.fingerprint,
-                        u.alert.alert_id,
-                        u.expected_revision,
-                        u.alert.revision,
-                        bounded_json(u.alert),
-                        1 if u.alert.status.is_open else 0,
-                        self._feed_maxlen,
-                        u.change.value,
-                        u.received_ms,
-                        INDEX_PREFIX,
-                    ],
-                )
+            for keys, args in calls:
+                self._upsert.queue(pipe, keys, args)
 
         try:
             replies = await run_pipeline(self._redis, fill, self._upsert)
         except RedisError as exc:
             raise StoreError(f"writing {len(upserts)} alerts failed: {exc}") from exc
         return [int(r) if int(r) >= 0 else None for r in replies]
+
+    async def _calls(self, upserts: Sequence[Upsert]) -> list[tuple[list[str], list[Any]]]:
+        """Each upsert's keys and arguments: every listing index it leaves or joins is
+        named in its KEYS, computed from the stored document read here (or, for an alert
+        written twice in one batch, from the first write)."""
+        try:
+            stored: list[Any] = await self._redis.hmget(
+                DOC_KEY, [u.alert.alert_id for u in upserts]
+            )
+        except RedisError as exc:
+            raise StoreError(f"reading {len(upserts)} alerts failed: {exc}") from exc
+        written: dict[str, bytes | str | None] = {}
+        calls: list[tuple[list[str], list[Any]]] = []
+        for u, doc in zip(upserts, stored, strict=True):
+            alert_id = u.alert.alert_id
+            old = written.get(alert_id, doc)
+            new = bounded_json(u.alert)
+            written[alert_id] = new
+            was = listing_keys(old) if old is not None else []
+            now = listing_keys(new)
+            leave = [k for k in was if k not in now]
+            join = [k for k in now if k not in was]
+            args: list[Any] = [
+                u.alert.fingerprint,
+                alert_id,
+                u.expected_revision,
+                u.alert.revision,
+                new,
+                1 if u.alert.status.is_open else 0,
+                self._feed_maxlen,
+                u.change.value,
+                u.received_ms,
+                digest(old),
+                len(leave),
+            ]
+            calls.append(([*_FIXED_KEYS, *leave, *join], args))
+        return calls
 
     async def get(self, alert_id: str) -> Alert | None:
         doc = await self._redis.hget(DOC_KEY, alert_id)

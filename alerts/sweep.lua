@@ -1,19 +1,23 @@
 -- Retention: remove closed alerts from Redis (document, revision, listing indices, closed
 -- index, and the open-fingerprint entry if, and only if, it still names this alert).
--- KEYS: doc, rev, open, closed
--- ARGV: index key prefix, then pairs of alert id and its closed-index score as read
--- An alert whose score moved since it was read (written again) is left alone; one that is
--- open again (never, by the lifecycle) only leaves the closed index.
-local removed = 0
-for i = 2, #ARGV, 2 do
-  local id, score = ARGV[i], ARGV[i + 1]
+-- KEYS: doc, rev, open, closed, then each alert's listing indices in turn
+-- ARGV: per alert: id, its closed-index score as read, SHA-1 of its document as read
+--       ('' = none), how many listing indices it has
+-- An alert whose score or document moved since it was read (written again) is left alone;
+-- one that is open again (never, by the lifecycle) only leaves the closed index.
+local removed, k = 0, 5
+for i = 1, #ARGV, 4 do
+  local id, score, sha, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   local now_score = redis.call('ZSCORE', KEYS[4], id)
   if now_score and tonumber(now_score) == tonumber(score) then
     local doc = redis.call('HGET', KEYS[1], id)
-    if doc then
-      local _, a = index_keys(ARGV[1], doc)
+    if not doc then
+      redis.call('HDEL', KEYS[2], id)
+      redis.call('ZREM', KEYS[4], id)
+    elseif redis.sha1hex(doc) == sha then
+      local a = cjson.decode(doc)
       if a.status == 'resolved' or a.status == 'dismissed' then
-        sync_index(ARGV[1], id, doc, nil)
+        for j = k, k + n - 1 do redis.call('ZREM', KEYS[j], id) end
         if redis.call('HGET', KEYS[3], a.fingerprint) == id then
           redis.call('HDEL', KEYS[3], a.fingerprint)
         end
@@ -21,10 +25,9 @@ for i = 2, #ARGV, 2 do
         redis.call('HDEL', KEYS[2], id)
         removed = removed + 1
       end
-    else
-      redis.call('HDEL', KEYS[2], id)
+      redis.call('ZREM', KEYS[4], id)
     end
-    redis.call('ZREM', KEYS[4], id)
   end
+  k = k + n
 end
 return removed

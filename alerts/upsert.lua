@@ -1,9 +1,11 @@
 -- Compare-and-set one alert, keep the fingerprint index, the listing indices and the
 -- closed index, append the change to the feed.
--- KEYS: open, doc, rev, seq, feed, closed
+-- KEYS: open, doc, rev, seq, feed, closed, then the listing indices the alert leaves
+--       (ARGV[11] of them), then those it joins (alerts/index_keys.py names them)
 -- ARGV: fingerprint, alert_id, expected revision (0 = new), new revision, alert JSON,
---       still open (1/0), feed maxlen, change, received_ms, index key prefix
--- Returns the feed sequence number, or -1 when the revision moved.
+--       still open (1/0), feed maxlen, change, received_ms, SHA-1 of the stored document
+--       the indices it leaves were computed from ('' = none), how many it leaves
+-- Returns the feed sequence number, or -1 when the revision (or the document) moved.
 local fp, id = ARGV[1], ARGV[2]
 local expected = tonumber(ARGV[3])
 if expected == 0 then
@@ -13,6 +15,7 @@ else
   if rev ~= expected then return -1 end
 end
 local old = redis.call('HGET', KEYS[2], id)
+if (old and redis.sha1hex(old) or '') ~= ARGV[10] then return -1 end
 redis.call('HSET', KEYS[2], id, ARGV[5])
 redis.call('HSET', KEYS[3], id, ARGV[4])
 if ARGV[6] == '1' then
@@ -23,7 +26,9 @@ end
 local seq = redis.call('INCR', KEYS[4])
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], seq .. '-0',
   'alert', ARGV[5], 'change', ARGV[8], 'received_ms', ARGV[9])
-sync_index(ARGV[10], id, old or nil, ARGV[5])
+local leave = tonumber(ARGV[11])
+for i = 7, 6 + leave do redis.call('ZREM', KEYS[i], id) end
+for i = 7 + leave, #KEYS do redis.call('ZADD', KEYS[i], 0, id) end
 -- A closed alert waits in the closed index, scored by the feed entry that closed it, for
 -- the retention sweep (which takes only what the Kafka relay has published).
 if ARGV[6] == '1' then

@@ -45,7 +45,8 @@ from rich.console import Console
 from rich.progress import Progress
 from ulid import ULID
 
-from alerts.index import ALL_DEPARTMENTS, department_key, reindex
+from alerts.index import reindex
+from alerts.index_keys import ALL_DEPARTMENTS, department_key
 from alerts.routing import departments_for
 from alerts.store import DOC_KEY, REV_KEY
 from core.bench import percentile, with_redis_db

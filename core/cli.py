@@ -525,8 +525,9 @@ def alerts_archive(
 @state_app.command("migrate")
 def state_migrate() -> None:
     """Move stored profiles from state v1 to v2 (the dedup record bounded by the replay
-    horizon), in place. Run once with every worker stopped; idempotent. Prints:
-    profiles=<n> identities=<n> indices=<n>"""
+    horizon), in place, and store profile documents still held as JSON compactly. Run once
+    with every worker stopped; idempotent. Prints:
+    profiles=<n> identities=<n> indices=<n> encoded=<n>"""
     import asyncio
 
     from core.clock import SystemClock
@@ -539,7 +540,10 @@ def state_migrate() -> None:
             done = await StateMigration(redis, SystemClock()).run()
         finally:
             await redis.aclose()
-        typer.echo(f"profiles={done.profiles} identities={done.identities} indices={done.indices}")
+        typer.echo(
+            f"profiles={done.profiles} identities={done.identities} indices={done.indices}"
+            f" encoded={done.encoded}"
+        )
 
     asyncio.run(run())
 

@@ -35,6 +35,7 @@ from api.schemas import (
 )
 from core.redis_reply import text_of
 from processors.grades import current_key
+from processors.profiles import codec
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.redis import doc_key
 from processors.profiles.store import EntityRef
@@ -175,7 +176,7 @@ async def _batch_facts(redis: Redis, account: Account, usccs: Sequence[str]) -> 
     for i, uscc in enumerate(usccs):
         doc, grade = replies[2 * i], replies[2 * i + 1]
         if doc:
-            profiles[uscc] = EnterpriseProfile.model_validate_json(doc)
+            profiles[uscc] = EnterpriseProfile.model_validate_json(codec.decode(doc))
             if grade:
                 grades[uscc] = orjson.loads(grade)
     fps = {uscc: alert_fingerprints(ent) for uscc, ent in profiles.items()}
@@ -189,7 +190,9 @@ async def _batch_facts(redis: Redis, account: Account, usccs: Sequence[str]) -> 
     opened, people_docs = replies[: len(profiles)], replies[len(profiles) :]
     ids = {u: {text_of(i) for i in found if i} for u, found in zip(profiles, opened, strict=True)}
     people = {
-        k: PersonProfile.model_validate_json(d) for k, d in zip(keys, people_docs, strict=True) if d
+        k: PersonProfile.model_validate_json(codec.decode(d))
+        for k, d in zip(keys, people_docs, strict=True)
+        if d
     }
     visible = await _visible(redis, account, {i for found in ids.values() for i in found})
     rows: dict[str, BatchRow] = {}

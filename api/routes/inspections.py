@@ -44,6 +44,7 @@ from api.schemas import (
     errors,
 )
 from core.redis_reply import text_of
+from processors.profiles import codec
 from processors.profiles.redis import doc_key
 from processors.profiles.store import EntityRef
 
@@ -93,7 +94,7 @@ async def _inactive(redis: Redis, usccs: Iterable[str]) -> dict[str, str]:
     for uscc, doc in zip(wanted, docs, strict=True):
         if not doc:
             out[uscc] = "无企业档案"
-        elif orjson.loads(doc).get("status") == "deregistered":
+        elif orjson.loads(codec.decode(doc)).get("status") == "deregistered":
             out[uscc] = "企业已注销"
     return out
 

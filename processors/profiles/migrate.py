@@ -1,4 +1,4 @@
-"""``riskwire state migrate``: move stored profiles from state v1 to v2, in place.
+"""``riskwire state migrate``: move stored profiles from state v1 to v2, and encode them.
 
 v1 kept a profile's dedup record as a *set* of hex identities, forever; v2 keeps a sorted
 set bounded by the replay horizon (:mod:`processors.profiles.horizon`). The migration, run
@@ -10,7 +10,10 @@ once with the workers stopped (it is idempotent, and resumes where it stopped):
   business time. They stay known for a whole horizon after the migration, then fold into
   the profile's any-source mark: a redelivery of a v1 event is never applied twice;
 - copies each index ``rw:ix:v1:<index>`` to ``rw:ix:v2:<index>`` and removes the old one
-  (index keys have no hash tag, so this is a copy, not a rename).
+  (index keys have no hash tag, so this is a copy, not a rename);
+- then stores every profile document still held as JSON in its compact encoding
+  (:mod:`processors.profiles.codec`): only if the document is still the one read, so it is
+  safe beside running workers too (the version is unchanged: so is the content).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from redis.exceptions import RedisError
 from core.clock import Clock
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
-from processors.profiles import horizon
+from processors.profiles import codec, horizon
 from processors.profiles.model import STATE_VERSION
 
 OLD_VERSION = "v1"
@@ -52,22 +55,31 @@ return 1
 """
 
 
+_ENCODE_LUA = """
+-- KEYS: profile hash. ARGV: the document as read, its encoding. 1 when stored.
+if redis.call('HGET', KEYS[1], 'doc') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[2])
+return 1
+"""
+
+
 @dataclass(slots=True)
 class Migrated:
     profiles: int = 0
     identities: int = 0
     indices: int = 0
+    encoded: int = 0  # profile documents moved from JSON to the compact encoding
 
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _kinds(redis_key: bytes) -> tuple[str, str] | None:
-    """``(kind, id)`` of a v1 profile hash key, else ``None``."""
+def _kinds(redis_key: bytes, version: str = OLD_VERSION) -> tuple[str, str] | None:
+    """``(kind, id)`` of a profile hash key of ``version``, else ``None``."""
     text = redis_key.decode()
     for kind in ("ent", "per"):
-        prefix, suffix = f"rw:{{{kind}:", f"}}:{OLD_VERSION}"
+        prefix, suffix = f"rw:{{{kind}:", f"}}:{version}"
         if text.startswith(prefix) and text.endswith(suffix):
             return kind, text[len(prefix) : -len(suffix)]
     return None
@@ -87,6 +99,7 @@ class StateMigration:
         self._redis = redis
         self._clock = clock
         self._move = LuaScript(redis, _MOVE_LUA)
+        self._encode = LuaScript(redis, _ENCODE_LUA)
 
     async def run(self) -> Migrated:
         done = Migrated()
@@ -99,6 +112,8 @@ class StateMigration:
             async for key in self._redis.scan_iter(match=f"rw:ix:{OLD_VERSION}:*", count=1000):
                 await self._index(key)
                 done.indices += 1
+            async for key in self._redis.scan_iter(match=f"rw:{{*}}:{STATE_VERSION}", count=1000):
+                done.encoded += await self._encoded(key)
         except RedisError as exc:
             raise StoreError(f"migrating the profile state failed: {exc}") from exc
         return done
@@ -109,7 +124,7 @@ class StateMigration:
         keys += [f"rw:{tag}:{STATE_VERSION}", f"rw:{tag}:seen:{STATE_VERSION}"]
         now = self._clock.now()
         doc: Any = await self._redis.hget(keys[0], "doc")
-        score = horizon.score(now, _latest(doc, now), horizon.ANY_SOURCE)
+        score = horizon.score(now, _latest(doc and codec.decode(doc), now), horizon.ANY_SOURCE)
         stored: Any = await self._redis.smembers(keys[1])
         members = [horizon.member(_text(m)) for m in stored]
         moved = await run_pipeline(
@@ -118,6 +133,20 @@ class StateMigration:
             self._move,
         )
         return len(members) if moved[0] else 0
+
+    async def _encoded(self, key: bytes) -> int:
+        """1 when the profile hash ``key`` held JSON and now holds its encoding."""
+        if _kinds(key, STATE_VERSION) is None:
+            return 0
+        doc: Any = await self._redis.hget(key, "doc")
+        if not doc or doc[:1] != b"{":
+            return 0
+        stored = await run_pipeline(
+            self._redis,
+            lambda pipe: self._encode.queue(pipe, [key], [doc, codec.encode(doc)]),
+            self._encode,
+        )
+        return int(stored[0])
 
     async def _index(self, key: bytes) -> None:
         name = key.decode().removeprefix(f"rw:ix:{OLD_VERSION}:")

@@ -2,7 +2,8 @@
 
 Keys (versioned, and hash-tagged so that a profile's keys share one cluster slot)::
 
-    rw:{ent:<uscc>}:v2          hash  doc (JSON), ver (int), ix (pending index ops, JSON),
+    rw:{ent:<uscc>}:v2          hash  doc (JSON, stored deflated: codec.py), ver (int),
+                                      ix (pending index ops, JSON),
                                       h<tag> (horizon mark of a source tag, epoch minute)
     rw:{ent:<uscc>}:seen:v2     zset  event identities applied within the replay horizon
                                       (member and score: processors/profiles/horizon.py)
@@ -33,7 +34,7 @@ from redis.exceptions import RedisError
 from core.clock import Clock, SystemClock
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
-from processors.profiles import horizon
+from processors.profiles import codec, horizon
 from processors.profiles.model import STATE_VERSION
 from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Stamp, Write
 
@@ -151,7 +152,7 @@ class RedisProfileStore:
                 if mark is not None
             }
             out[ref] = Loaded(
-                doc=doc or None,
+                doc=codec.decode(doc) if doc else None,
                 version=int(ver or 0),
                 seen={s.eid for s, flag in zip(stamps[ref], flags, strict=True) if flag},
                 pending=pending,
@@ -187,7 +188,7 @@ class RedisProfileStore:
                 self._commit.queue(
                     pipe,
                     [doc_key(w.ref), seen_key(w.ref)],
-                    [w.expected_version, w.doc, ix, cutoff, *pairs],
+                    [w.expected_version, codec.encode(w.doc), ix, cutoff, *pairs],
                 )
 
         try:
@@ -274,7 +275,11 @@ class RedisProfileStore:
                 replies = await pipe.execute()
         except RedisError as exc:
             raise StoreError(f"reading {len(wanted)} profiles failed: {exc}") from exc
-        return {ref: doc for ref, doc in zip(wanted, replies, strict=True) if doc is not None}
+        return {
+            ref: codec.decode(doc)
+            for ref, doc in zip(wanted, replies, strict=True)
+            if doc is not None
+        }
 
     async def versions(self, refs: Collection[EntityRef]) -> dict[EntityRef, int]:
         wanted = list(refs)

@@ -22,6 +22,7 @@ import redis as redis_sync
 from kafka import KafkaConsumer, TopicPartition
 
 from core.settings import Settings
+from processors.profiles.codec import decode
 from processors.profiles.model import STATE_VERSION, EnterpriseProfile
 from processors.profiles.redis import doc_key, seen_key
 from processors.profiles.store import EntityRef
@@ -206,7 +207,7 @@ def assert_profiles_exact(client: redis_sync.Redis, plan: Plan, context: str) ->
         if doc is None:
             wrong.append(f"{uscc}: no profile")
             continue
-        profile = EnterpriseProfile.model_validate_json(doc)
+        profile = EnterpriseProfile.model_validate_json(decode(doc))
         got = {
             "counts": dict(profile.event_counts),
             "contact_failures": len(profile.contact_failures),

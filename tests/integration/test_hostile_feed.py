@@ -22,6 +22,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from core.redis_client import sync_client
 from core.settings import Settings
+from processors.profiles.codec import decode
 from processors.profiles.model import EnterpriseProfile
 from processors.profiles.redis import doc_key, seen_key
 from processors.profiles.store import EntityRef
@@ -101,7 +102,7 @@ def _nested(depth: int) -> Any:
 
 def _profile(client: redis_sync.Redis, uscc: str) -> EnterpriseProfile | None:
     doc = client.hget(doc_key(EntityRef("ent", uscc)), "doc")
-    return EnterpriseProfile.model_validate_json(doc) if doc else None
+    return EnterpriseProfile.model_validate_json(decode(doc)) if doc else None
 
 
 def _drained(client: redis_sync.Redis, feed: Feed, timeout: float = 240) -> EnterpriseProfile:

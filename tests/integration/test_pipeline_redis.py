@@ -25,6 +25,7 @@ from alerts.store import FEED_KEY, AlertStore
 from core.redis_client import redis_client
 from processors.grades import GradeStore
 from processors.pipeline import BatchReport
+from processors.profiles.codec import decode
 from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.redis import RedisProfileStore, doc_key
 from processors.profiles.reducers import index_entries
@@ -121,7 +122,7 @@ class Harness(Feeder):
         return await self.redis.hgetall(doc_key(EntityRef("ent", uscc)))
 
     async def profile(self, uscc: str) -> EnterpriseProfile:
-        return EnterpriseProfile.model_validate_json((await self.raw(uscc))[b"doc"])
+        return EnterpriseProfile.model_validate_json(decode((await self.raw(uscc))[b"doc"]))
 
 
 @pytest.fixture
@@ -238,7 +239,7 @@ async def test_two_workers_racing_on_one_person_lose_no_update(
     ]
     assert sum(r.applied for r in reports) == 100
     assert a.store.conflicts + b.store.conflicts > 0
-    person = PersonProfile.model_validate_json(await a.redis.hget(doc_key(ref), "doc"))
+    person = PersonProfile.model_validate_json(decode(await a.redis.hget(doc_key(ref), "doc")))
     assert len(person.debtor_cases) == 100
     assert person.event_counts == {"debtor.listed": 100}
 

@@ -27,6 +27,7 @@ from core.redis_client import redis_client
 from core.telemetry import EVENTS_DEAD_LETTERED
 from processors.grades import GradeStore, current_key, history_key, outbox_key, revisions_key
 from processors.profiles import horizon
+from processors.profiles.codec import decode
 from processors.profiles.migrate import StateMigration
 from processors.profiles.model import EnterpriseProfile
 from processors.profiles.redis import RedisProfileStore, doc_key, seen_key
@@ -64,7 +65,7 @@ class Worker(Feeder):
 
     async def profile(self, uscc: str) -> EnterpriseProfile:
         doc = await self.redis.hget(doc_key(EntityRef("ent", uscc)), "doc")
-        return EnterpriseProfile.model_validate_json(doc)
+        return EnterpriseProfile.model_validate_json(decode(doc))
 
     async def remembered(self, uscc: str) -> int:
         return int(await self.redis.zcard(seen_key(EntityRef("ent", uscc))))

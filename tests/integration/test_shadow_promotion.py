@@ -23,6 +23,7 @@ import redis as redis_sync
 from alerts.store import OPEN_KEY
 from core.settings import Settings
 from processors.heartbeat import WORKERS_KEY
+from processors.profiles.codec import decode
 from rules.examples import Kit
 from streams.factory import EventFactory
 from streams.kafka import department_producer, input_topic
@@ -150,7 +151,7 @@ def test_promotion_is_atomic_across_two_workers(
 
     def all_evaluated() -> bool:
         client_ = redis_sync.Redis.from_url(settings.redis_url)
-        docs = [client_.hget(profile_key(u), "doc") or b"" for u in firms]
+        docs = [decode(client_.hget(profile_key(u), "doc") or b"{}") for u in firms]
         client_.close()
         return all(b'"contact_failures":[{' in d for d in docs)
 

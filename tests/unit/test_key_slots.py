@@ -1,10 +1,13 @@
 """Every key one Lua script or transaction touches sits in one Redis Cluster hash slot.
 
 A cluster runs a script on the node of its keys' slot, and refuses keys of two slots
-(CROSSSLOT). Scripts that build keys from a prefix (the alert indices, the webhook
-queue's per-endpoint keys) get the prefix in ARGV: the prefix carries the same hash tag,
-so the keys it makes share the slot of the script's declared KEYS. The cluster run of the
-integration suites (``make test-cluster``) runs every one of them on a real cluster.
+(CROSSSLOT). The alert scripts receive every listing index they touch in KEYS
+(``alerts/index_keys.py`` names them; ``tests/integration/test_script_keys.py`` watches
+the scripts run with MONITOR and fails on any key they touch without declaring it). The
+webhook queue's scripts still build per-endpoint keys from a prefix in ARGV: the prefix
+carries the same hash tag, so the keys it makes share the slot of the declared KEYS. The
+cluster run of the integration suites (``make test-cluster``) runs every one of them on a
+real cluster.
 """
 
 from __future__ import annotations
@@ -12,13 +15,12 @@ from __future__ import annotations
 import pytest
 from redis.crc import key_slot
 
-from alerts.index import department_key, enterprise_key
+from alerts.index_keys import INDEX_PREFIX, department_key, enterprise_key
 from alerts.notify.queue import RedisDeliveryQueue
 from alerts.store import (
     CLOSED_KEY,
     DOC_KEY,
     FEED_KEY,
-    INDEX_PREFIX,
     OPEN_KEY,
     REV_KEY,
     SEQ_KEY,

@@ -29,6 +29,7 @@ import redis as redis_sync
 
 from alerts.notify.queue import delivery_id
 from alerts.store import DOC_KEY, FEED_KEY
+from processors.profiles.codec import decode
 from processors.profiles.redis import doc_key, seen_key
 from processors.profiles.store import EntityRef
 
@@ -67,7 +68,7 @@ def _profiles(client: redis_sync.Redis) -> Iterator[tuple[str, Profile]]:
             replies = pipe.execute()
         for i, key in enumerate(part):
             seen, doc = replies[2 * i], replies[2 * i + 1]
-            counts = orjson.loads(doc).get("event_counts", {}) if doc else {}
+            counts = orjson.loads(decode(doc)).get("event_counts", {}) if doc else {}
             yield key, (counts, frozenset(seen))  # processors.profiles.horizon.member
 
 

@@ -1,0 +1,189 @@
+"""Every key an alert-store Lua script touches is one it declared in ``KEYS``.
+
+Redis Cluster requires it (a script runs on the node of its declared keys' slot; a key it
+makes up is an undeclared access even when it shares the hash tag), but a real cluster
+only refuses a made-up key in *another* slot, so running the suites on one does not show
+it. Here ``MONITOR`` on the real Redis watches the commands each script runs: the store's
+upsert (a new alert, status changes that move it between listing indices), a listing, the
+backfill and the retention sweep; ``COMMAND GETKEYS`` names each command's keys, and
+every one must be among the keys its ``EVALSHA`` declared.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis import Redis as SyncRedis
+
+from alerts.dedup import Change
+from alerts.index import AlertQuery, list_page, reindex
+from alerts.lifecycle import transition
+from alerts.relay import GROUP
+from alerts.retention import AlertSweeper
+from alerts.store import FEED_KEY, AlertStore, Upsert
+from core.clock import FakeClock
+from core.redis_client import is_cluster_url, redis_client
+from streams.alert import Actor, Alert, AlertAction
+
+from .api_kit import new_alert
+from .conftest import claim_redis_db
+
+pytestmark = [pytest.mark.redis]
+
+LOCK = "rw:test:script-keys:lock"
+OFFICER = Actor(account_id="a1", name="值班员", department="samr")
+_QUOTED = re.compile(rb'"((?:[^"\\]|\\.)*)"')
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"a": b"\a", b"b": b"\b"}
+
+
+def _unrepr(text: bytes) -> bytes:
+    """The bytes MONITOR printed with ``sdscatrepr``."""
+    out, i = bytearray(), 0
+    while i < len(text):
+        if text[i : i + 1] != b"\\":
+            out += text[i : i + 1]
+            i += 1
+        elif text[i + 1 : i + 2] == b"x":
+            out.append(int(text[i + 2 : i + 4], 16))
+            i += 4
+        else:
+            out += _ESCAPES.get(text[i + 1 : i + 2], text[i + 1 : i + 2])
+            i += 2
+    return bytes(out)
+
+
+@dataclass
+class Call:
+    declared: set[bytes]
+    touched: list[list[bytes]] = field(default_factory=list)  # each command's words
+
+
+def _calls(lines: list[bytes], db: int) -> list[Call]:
+    """The script calls on database ``db``, each with the commands it ran (MONITOR prints
+    a script's commands, tagged ``lua``, right after the call)."""
+    calls: list[Call] = []
+    for line in lines:
+        head, _, rest = line.partition(b"] ")
+        source = head.rpartition(b"[")[2].split(b" ")
+        if int(source[0]) != db:
+            continue
+        words = [_unrepr(w) for w in _QUOTED.findall(rest)]
+        if source[1] == b"lua":
+            assert calls, f"a script command without its call: {line!r}"
+            calls[-1].touched.append(words)
+        elif words and words[0].upper() in (b"EVALSHA", b"EVAL"):
+            calls.append(Call(set(words[3 : 3 + int(words[2])])))
+    return calls
+
+
+class Watch:
+    """MONITOR of one Redis server, in a thread, until :meth:`stop`."""
+
+    def __init__(self, url: str) -> None:
+        self._client = SyncRedis.from_url(url)
+        self.lines: list[bytes] = []
+        self._monitor = self._client.monitor()
+        self._conn = self._monitor.__enter__().connection
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                reply = self._conn.read_response()
+                self.lines.append(reply if isinstance(reply, bytes) else str(reply).encode())
+        except Exception:  # the connection closed by stop()
+            return
+
+    def stop(self) -> list[bytes]:
+        self._conn.disconnect()
+        self._thread.join(timeout=10)
+        self._client.close()
+        return self.lines
+
+
+@pytest.fixture
+def own_db(services: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """A database of this test's own on the stack's single Redis (MONITOR watches one
+    server; the cluster half of the suites runs these scripts on a real cluster)."""
+    if is_cluster_url(services["redis"]):
+        single = os.environ.get("RISKWIRE_REDIS_URL", "redis://127.0.0.1:6379/0")
+        services = {**services, "redis": single}
+    url = claim_redis_db(
+        services,
+        uuid.uuid4().hex[:8],
+        marker="rw:test:script-keys",
+        lock=LOCK,
+        dbs=(12, 7, 6, 5),
+    )
+    yield url, int(url.rpartition("/")[2])
+    client = SyncRedis.from_url(url)
+    client.delete(LOCK)  # the next run may take this database again at once
+    client.close()
+
+
+async def _exercise(url: str) -> None:
+    """Every alert-store script, with status changes that move an alert between indices."""
+    redis = redis_client(url)
+    store, t0 = AlertStore(redis), datetime(2026, 1, 5, 8, tzinfo=UTC)
+    try:
+        a = new_alert(["samr", "qianhai-authority"]).model_copy(
+            update={"created_at": t0, "updated_at": t0}
+        )
+        b = new_alert(["samr"], rule_id="shell_company")
+        assert None not in await store.upsert([Upsert(x, 0, Change.CREATED, 0) for x in (a, b)])
+        acked = transition(a, AlertAction.ACKNOWLEDGE, by=OFFICER, now=t0)
+        done = transition(acked, AlertAction.RESOLVE, by=OFFICER, now=t0)
+        # one batch writing the same alert twice: the second leaves what the first joined
+        replies = await store.upsert(
+            [
+                Upsert(acked, a.revision, Change.STATUS, 0),
+                Upsert(done, acked.revision, Change.STATUS, 0),
+            ]
+        )
+        assert None not in replies
+        page = await list_page(
+            redis, AlertQuery("samr", status="resolved", uscc=a.enterprises[0]), after=None, limit=5
+        )
+        assert len(page.docs) == 1
+        for key in [k async for k in redis.scan_iter(match="rw:{alerts}:ix:*")]:
+            await redis.delete(key)
+        assert sum([n async for n in reindex(redis)]) == 2
+        await redis.xgroup_create(FEED_KEY, GROUP, id="$")  # the relay has published all
+        clock = FakeClock(t0 + timedelta(days=400))
+        assert await AlertSweeper(redis, clock, retention=timedelta(days=180)).tick() == 1
+        after = await list_page(redis, AlertQuery("samr"), after=None, limit=5)
+        assert [Alert.model_validate_json(d).alert_id for d in after.docs] == [b.alert_id]
+    finally:
+        await redis.aclose()
+
+
+async def test_every_key_an_alert_script_touches_is_declared(own_db: tuple[str, int]) -> None:
+    url, db = own_db
+    watch = Watch(url)
+    try:
+        await _exercise(url)
+    finally:
+        lines = watch.stop()
+    calls = _calls(lines, db)
+    getkeys = SyncRedis.from_url(url)
+    undeclared: list[str] = []
+    index_writes = 0
+    try:
+        for call in calls:
+            for words in call.touched:
+                named = getkeys.execute_command("COMMAND GETKEYS", *words)
+                keys = {k.encode() if isinstance(k, str) else k for k in named}
+                index_writes += any(b":ix:" in k for k in keys)
+                undeclared += [f"{words[0]!r} {k!r}" for k in keys - call.declared]
+    finally:
+        getkeys.close()
+    assert index_writes > 10, f"the scripts were not watched at work ({len(lines)} lines)"
+    assert not undeclared, f"keys touched but not in KEYS: {sorted(set(undeclared))}"
