@@ -167,7 +167,7 @@ class RedisProfileStore:
             raise StoreError(f"loading {len(refs)} profiles failed: {exc}") from exc
         return {
             ref: Loaded(
-                doc=doc or None,
+                doc=codec.decode(doc) if doc else None,
                 version=int(ver),
                 pending=[IndexOp.from_json(op) for op in orjson.loads(ix)] if ix else [],
             )

@@ -127,6 +127,10 @@ async def test_a_stale_commit_changes_nothing(space: Space) -> None:
     assert loaded.seen == ids("e1")  # the losers' event ids were not recorded
     assert loaded.pending == [op]  # nor their index ops
     assert await space.store.docs([ref]) == {ref: b'{"v":1}'}
+    # a read with no dedup question (judging) answers the same, missing profiles too
+    bare = await space.store.load({ref: (), space.ent(2): ()})
+    assert (bare[ref].doc, bare[ref].version, bare[ref].pending) == (b'{"v":1}', 1, [op])
+    assert (bare[space.ent(2)].doc, bare[space.ent(2)].version) == (None, 0)
 
 
 async def test_applied_event_ids_are_seen_by_later_loads(space: Space) -> None:
