@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from core.bench import (
+from cli.bench import (
     ACTIVITY_WEIGHTS,
     ALERT_GRACE_S,
     BAD_FRACTION,

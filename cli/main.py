@@ -177,7 +177,7 @@ def demo(seed: Annotated[int, typer.Option(help="random seed")] = 2017) -> None:
 @app.command()
 def run() -> None:
     """Start a worker and the API, play the demo feed, print where to look; Ctrl-C stops both."""
-    from core.local import run_local
+    from cli.local import run_local
 
     sys.exit(run_local(_settings()))
 
@@ -197,7 +197,7 @@ def bench(
     ] = None,
 ) -> None:
     """Measure pipeline throughput, event-to-alert latency and the raw consume ceiling."""
-    from core.bench import run_bench
+    from cli.bench import run_bench
 
     sys.exit(
         run_bench(
@@ -219,7 +219,7 @@ def bench_api(
 ) -> None:
     """Measure GET /api/v1/alerts latency (p50/p99) over a large alert store, in a Redis
     database of its own."""
-    from core.bench_api import run_bench_api
+    from cli.bench_api import run_bench_api
 
     sys.exit(run_bench_api(_settings(), alerts=alerts, requests=requests, reload=reload))
 
@@ -303,7 +303,7 @@ def evaluate(
     line is: min_rule_precision=<n> min_rule_recall=<n> early_warning_auc=<n>
     grade_mix=A:<n>,B:<n>,C:<n>,D:<n> (grade_mix: the share of the graded enterprises at
     each letter, 0-1 with 3 decimals)."""
-    from core.evaluate import evaluate_command
+    from cli.evaluate import evaluate_command
 
     sys.exit(
         evaluate_command(
@@ -392,9 +392,9 @@ def report(
 ) -> None:
     """Render the key dashboard panels from Prometheus into PNGs, with the dashboards'
     own queries (deploy/grafana/dashboards)."""
+    from cli.prometheus import PrometheusAPI
+    from cli.report import render_report
     from core.errors import QueryError
-    from core.prometheus import PrometheusAPI
-    from core.report import render_report
 
     _settings()
     api = PrometheusAPI(prometheus)

@@ -48,7 +48,7 @@ from ulid import ULID
 from alerts.index import ALL_DEPARTMENTS, department_key, reindex
 from alerts.routing import departments_for
 from alerts.store import DOC_KEY, REV_KEY
-from core.bench import percentile, with_redis_db
+from cli.bench import percentile, with_redis_db
 from core.redis_client import redis_client, sync_client
 from core.settings import Settings
 from streams import samples
