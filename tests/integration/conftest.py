@@ -244,7 +244,7 @@ class Proc:
     def start(self) -> Proc:
         with self.log.open("ab") as out:  # the child keeps its own descriptor
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "core", *self.args],
+                [sys.executable, "-m", "cli", *self.args],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

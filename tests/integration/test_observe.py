@@ -202,7 +202,7 @@ def test_report_renders_the_key_panels_from_prometheus(stack: Stack, tmp_path: P
         [
             sys.executable,
             "-m",
-            "core",
+            "cli",
             "report",
             "--prometheus",
             stack.prometheus.base_url,
