@@ -5,7 +5,6 @@ ceiling of a bare consumer, and a topic's size."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,20 +72,6 @@ def bench_settings(settings: Settings, run_id: str, state_dir: Path) -> Settings
             },
         }
     )
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The ``RISKWIRE_*`` environment that rebuilds ``settings`` in a child process."""
-    env: dict[str, str] = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        elif isinstance(value, tuple | list):
-            value = json.dumps(list(value))
-        env[f"RISKWIRE_{name.upper()}"] = str(value)
-    return env
 
 
 def admin_client(settings: Settings) -> KafkaAdminClient:

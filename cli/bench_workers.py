@@ -4,7 +4,6 @@ every one holds partitions, timing the drain, and the CPU and Redis commands it 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,8 @@ from kafka.admin import KafkaAdminClient
 from rich.progress import Progress
 
 from cli.bench_figures import console
-from cli.bench_kafka import POLL_S, ROOT, STALL_TIMEOUT_S, BenchError, admin_client, settings_env
+from cli.bench_kafka import POLL_S, ROOT, STALL_TIMEOUT_S, BenchError, admin_client
+from cli.process import settings_env, terminate
 from core.settings import Settings
 from processors.heartbeat import WORKERS_KEY
 from processors.progress import STATS_KEY
@@ -69,15 +69,7 @@ class Workers:
                 raise BenchError(f"a worker exited; log {log}:\n{tail}")
 
     def stop(self) -> None:
-        running = [p for p in self.popens if p.poll() is None]
-        for popen in running:
-            popen.send_signal(signal.SIGTERM)
-        for popen in running:
-            try:
-                popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                popen.kill()
-                popen.wait(timeout=10)
+        terminate(self.popens, grace_s=30)
 
 
 def members_assigned(admin: KafkaAdminClient, group: str, topics: Sequence[str]) -> int:

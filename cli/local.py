@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from cli.process import terminate
 from core.settings import Settings
 
 READY_TIMEOUT_S = 120
@@ -53,7 +53,7 @@ def run_local(settings: Settings) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        _stop(children)
+        terminate(children, grace_s=20)
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
@@ -100,18 +100,6 @@ def _print_welcome(base: str, settings: Settings, token: str) -> None:
         "Ctrl-C stops the worker and the API.",
         flush=True,
     )
-
-
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM to the children still running; kill one that has not exited in 20 s."""
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
 
 
 def _wait_ready(base: str, children: list[subprocess.Popen[bytes]]) -> bool:

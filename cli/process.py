@@ -1,9 +1,13 @@
-"""What every ``riskwire`` command's process sets up first: its settings and logs, and whose
-metrics it writes."""
+"""What every ``riskwire`` command's process sets up first (its settings and logs, and whose
+metrics it writes), the environment that rebuilds its settings in a child process, and
+stopping the children it started."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+from collections.abc import Sequence
 
 from core.settings import Settings
 
@@ -22,3 +26,31 @@ def own_metrics_only() -> None:
     directory the API serves too, they would be counted twice. Dropped before the first
     metric exists (prometheus_client reads it once, on import)."""
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ``RISKWIRE_*`` environment that rebuilds ``settings`` in a child process."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        elif isinstance(value, tuple | list):
+            value = json.dumps(list(value))
+        env[f"RISKWIRE_{name.upper()}"] = str(value)
+    return env
+
+
+def terminate(children: Sequence[subprocess.Popen[bytes]], grace_s: float) -> None:
+    """SIGTERM to the children still running; one that has not exited after ``grace_s`` is
+    killed."""
+    running = [child for child in children if child.poll() is None]
+    for child in running:
+        child.terminate()
+    for child in running:
+        try:
+            child.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout=10)

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from cli.bench_figures import Result, percentile, summary_line, summary_text
-from cli.bench_kafka import BENCH_REDIS_DB, bench_settings, settings_env, with_redis_db
+from cli.bench_kafka import BENCH_REDIS_DB, bench_settings, with_redis_db
 from cli.bench_latency import ALERT_GRACE_S, Latency
 from cli.bench_mix import (
     ACTIVITY_WEIGHTS,
@@ -24,6 +24,7 @@ from cli.bench_mix import (
     make_paced,
 )
 from cli.bench_workers import members_assigned, per_event
+from cli.process import settings_env
 from core.errors import DlqReason, InvalidEvent
 from core.settings import Settings
 from streams.codec import Decoder
