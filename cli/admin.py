@@ -1,107 +1,19 @@
-"""The operators' command groups: accounts and tokens, the audit log, the alert store, published
-draws, sealed secrets and the profile state."""
+"""The operators' command groups for stored state: the alert store, published draws, sealed
+secrets and the profile state."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cli.process import command_settings
+from cli.process import command_settings, with_redis
 
-accounts_app = typer.Typer(
-    help="Department accounts and their bearer tokens.", no_args_is_help=True
-)
-audit_app = typer.Typer(help="The audit log of queries and alert actions.", no_args_is_help=True)
 alerts_app = typer.Typer(help="The alert store: indices and the archive.", no_args_is_help=True)
 draws_app = typer.Typer(help="Published inspection draws.", no_args_is_help=True)
 secrets_app = typer.Typer(help="Secrets sealed at rest.", no_args_is_help=True)
 state_app = typer.Typer(help="The profile state in Redis.", no_args_is_help=True)
-
-
-@accounts_app.command("create")
-def accounts_create(
-    department: Annotated[str, typer.Option(help="e.g. samr, tax, court, qianhai-authority")],
-    role: Annotated[str, typer.Option(help="duty_officer, analyst or admin")],
-    name: Annotated[str, typer.Option(help="the person or system holding the account")],
-) -> None:
-    """Create an account; its bearer token is printed once, alone on the last line."""
-    from api.accounts import Accounts, Role
-    from processors.runtime import redis_client
-
-    settings = command_settings()
-    try:
-        role_ = Role(role)
-    except ValueError:
-        raise typer.BadParameter(
-            f"role must be one of {', '.join(r.value for r in Role)}"
-        ) from None
-
-    async def create() -> str:
-        redis = redis_client(settings)
-        try:
-            account, token = await Accounts(redis).create(
-                name=name, department=department, role=role_
-            )
-        finally:
-            await redis.aclose()
-        typer.echo(f"account {account.account_id} ({account.department}, {account.role}) created")
-        return token
-
-    typer.echo(asyncio.run(create()))
-
-
-@accounts_app.command("revoke")
-def accounts_revoke(
-    token: Annotated[str, typer.Argument(help="the bearer token to revoke")],
-) -> None:
-    """Revoke a bearer token."""
-    from api.accounts import Accounts
-    from processors.runtime import redis_client
-
-    settings = command_settings()
-
-    async def revoke() -> bool:
-        redis = redis_client(settings)
-        try:
-            return await Accounts(redis).revoke(token)
-        finally:
-            await redis.aclose()
-
-    if not asyncio.run(revoke()):
-        typer.echo("no such token", err=True)
-        raise typer.Exit(1)
-    typer.echo("revoked")
-
-
-@accounts_app.command("list")
-def accounts_list(
-    department: Annotated[str | None, typer.Option(help="only this department")] = None,
-) -> None:
-    """List accounts (never their tokens)."""
-    from api.accounts import accounts_list_command
-
-    raise typer.Exit(accounts_list_command(command_settings(), department))
-
-
-@accounts_app.command("revoke-id")
-def accounts_revoke_id(
-    account_id: Annotated[str, typer.Argument(help="the account id to revoke")],
-) -> None:
-    """Revoke an account by its id."""
-    from api.accounts import accounts_revoke_id_command
-
-    raise typer.Exit(accounts_revoke_id_command(command_settings(), account_id))
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the audit log's hash chain; exit 1 at the first removed, altered or missing entry."""
-    from api.audit import audit_verify_command
-
-    raise typer.Exit(audit_verify_command(command_settings()))
 
 
 @alerts_app.command("reindex")
@@ -139,21 +51,11 @@ def state_migrate() -> None:
     """Move stored profiles from state v1 to v2 (the dedup record bounded by the replay
     horizon), in place. Run once with every worker stopped; idempotent. Prints:
     profiles=<n> identities=<n> indices=<n>"""
-    import asyncio
-
     from core.clock import SystemClock
     from processors.profiles.migrate import StateMigration
-    from processors.runtime import redis_client
 
-    async def run() -> None:
-        redis = redis_client(command_settings())
-        try:
-            done = await StateMigration(redis, SystemClock()).run()
-        finally:
-            await redis.aclose()
-        typer.echo(f"profiles={done.profiles} identities={done.identities} indices={done.indices}")
-
-    asyncio.run(run())
+    done = with_redis(command_settings(), lambda redis: StateMigration(redis, SystemClock()).run())
+    typer.echo(f"profiles={done.profiles} identities={done.identities} indices={done.indices}")
 
 
 @draws_app.command("verify")
@@ -162,9 +64,27 @@ def draws_verify(
 ) -> None:
     """Re-run a published draw from the inputs its record states; exit 1 on a difference.
     Needs no riskwire service: only the record."""
-    from api.draw_check import draws_verify_command
+    import orjson
 
-    raise typer.Exit(draws_verify_command(record))
+    from api.draw_check import check
+
+    try:
+        doc = orjson.loads(record.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        typer.echo(f"cannot read the draw record {record}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("candidates"), list):
+        typer.echo("the record has no candidate set (fetch it with ?candidates=true)", err=True)
+        raise typer.Exit(2)
+    problems = check(doc)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(
+        f"draw {doc.get('draw_id', '?')} verified: {len(doc['items'])} enterprises "
+        f"re-drawn from seed {doc['seed']} over {len(doc['candidates'])} candidates"
+    )
 
 
 @secrets_app.command("reseal")

@@ -1,6 +1,6 @@
 """The ``riskwire`` command (``python -m cli`` too). Each sub-command builds :class:`Settings`
 from the environment and imports only what it needs; they live by kind in :mod:`cli.serve`,
-:mod:`cli.feed`, :mod:`cli.measure` and :mod:`cli.admin`."""
+:mod:`cli.feed`, :mod:`cli.measure`, :mod:`cli.accounts` and :mod:`cli.admin`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from cli import admin, feed, measure, serve
+from cli import accounts, admin, feed, measure, serve
 from cli.process import own_metrics_only
 
 app = typer.Typer(
@@ -18,8 +18,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-app.add_typer(admin.accounts_app, name="accounts")
-app.add_typer(admin.audit_app, name="audit")
+app.add_typer(accounts.accounts_app, name="accounts")
+app.add_typer(accounts.audit_app, name="audit")
 app.add_typer(admin.alerts_app, name="alerts")
 app.add_typer(admin.draws_app, name="draws")
 app.add_typer(admin.secrets_app, name="secrets")

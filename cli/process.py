@@ -1,15 +1,22 @@
 """What every ``riskwire`` command's process sets up first (its settings and logs, and whose
-metrics it writes), the environment that rebuilds its settings in a child process, and
-stopping the children it started."""
+metrics it writes), the environment that rebuilds its settings in a child process, a Redis
+client for one piece of work, and stopping the children it started."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
+from redis.asyncio import Redis
+
+from core.redis_client import redis_client
 from core.settings import Settings
+
+T = TypeVar("T")
 
 
 def command_settings() -> Settings:
@@ -54,3 +61,17 @@ def terminate(children: Sequence[subprocess.Popen[bytes]], grace_s: float) -> No
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait(timeout=10)
+
+
+def with_redis(settings: Settings, work: Callable[[Redis], Awaitable[T]]) -> T:
+    """Run ``work`` on a Redis client of ``settings`` (single server or cluster), closed
+    after it."""
+
+    async def run() -> T:
+        redis = redis_client(settings.redis_url)
+        try:
+            return await work(redis)
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(run())
