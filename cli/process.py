@@ -9,12 +9,12 @@ import json
 import os
 import subprocess
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from redis.asyncio import Redis
-
-from core.redis_client import redis_client
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 T = TypeVar("T")
 
@@ -66,6 +66,8 @@ def terminate(children: Sequence[subprocess.Popen[bytes]], grace_s: float) -> No
 def with_redis(settings: Settings, work: Callable[[Redis], Awaitable[T]]) -> T:
     """Run ``work`` on a Redis client of ``settings`` (single server or cluster), closed
     after it."""
+
+    from core.redis_client import redis_client  # not at import: see own_metrics_only
 
     async def run() -> T:
         redis = redis_client(settings.redis_url)

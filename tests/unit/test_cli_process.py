@@ -51,3 +51,15 @@ def test_settings_env_rebuilds_the_settings_in_a_child() -> None:
         check=True,
     )
     assert child.stdout.split() == ["riskwire-child-test", "3"]
+
+
+def test_the_command_line_reads_no_metrics_setting_before_main_decides() -> None:
+    """prometheus_client reads PROMETHEUS_MULTIPROC_DIR once, on import: ``main`` drops it for
+    every command but ``api`` first, so loading the command line must not import it (a worker
+    or a backtest would otherwise write its counts where the API serves its own, or fail on
+    the missing directory)."""
+    probe = "import sys, cli.main; print('prometheus_client' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "False"
