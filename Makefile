@@ -83,7 +83,7 @@ bench: install ## benchmark the whole pipeline against the raw consume rate (las
 
 generate: install ## regenerate docs/asyncapi.yaml and deploy/k8s/base/generated/ (tests compare them)
 	$(BIN)/python -m streams.asyncapi
-	$(BIN)/python -m core.manifests
+	$(BIN)/python -m cli.manifests
 
 bench-api: install ## GET /api/v1/alerts p50/p99 over 1,000,000 stored alerts (Redis db 12)
 	$(BIN)/riskwire bench-api

@@ -17,14 +17,12 @@ A department sees only what is routed to it; ``qianhai-authority`` admins see ev
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
-import sys
 from collections.abc import Collection
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -34,9 +32,6 @@ from alerts.routing import OVERSIGHT_DEPARTMENT
 from core.errors import AuthError, Forbidden
 from core.redis_reply import text_of
 from streams.alert import Actor
-
-if TYPE_CHECKING:
-    from core.settings import Settings
 
 ACCOUNT_KEY = "rw:acct:v1:{digest}"
 INDEX_KEY = "rw:acct:ids:v1"
@@ -176,42 +171,3 @@ class Accounts:
         """Whether the account exists and is not revoked (read now, never cached)."""
         current = await self.get(account_id)
         return current is not None and not current.revoked
-
-
-# -- command line (``riskwire accounts list`` / ``revoke-id``) -----------------------------
-
-
-def accounts_list_command(settings: Settings, department: str | None = None) -> int:
-    """Print one line per account: id, department, role, state, name (never a token)."""
-    from processors.runtime import redis_client
-
-    async def run() -> list[Account]:
-        redis = redis_client(settings)
-        try:
-            return await Accounts(redis).list(department)
-        finally:
-            await redis.aclose()
-
-    for a in asyncio.run(run()):
-        state = "revoked" if a.revoked else "active"
-        print(f"{a.account_id}  {a.department:<20} {a.role:<13} {state:<8} {a.name}")
-    return 0
-
-
-def accounts_revoke_id_command(settings: Settings, account_id: str) -> int:
-    """Revoke an account by its id: exit code 1 when there is no such account."""
-    from processors.runtime import redis_client
-
-    async def run() -> Account | None:
-        redis = redis_client(settings)
-        try:
-            return await Accounts(redis).revoke_id(account_id)
-        finally:
-            await redis.aclose()
-
-    account = asyncio.run(run())
-    if account is None:
-        print(f"no account {account_id}", file=sys.stderr)
-        return 1
-    print(f"revoked {account.account_id} ({account.department}, {account.role}, {account.name})")
-    return 0

@@ -26,7 +26,6 @@ import asyncio
 import hashlib
 import hmac
 import random
-import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -314,33 +313,6 @@ async def verify_anchored(redis: Redis, settings: Any) -> AuditReport:
         problem = "no anchor was published for a non-empty log: its end cannot be checked"
         return report.model_copy(update={"ok": False, "problem": problem})
     return report
-
-
-def audit_verify_command(settings: Any) -> int:
-    """``riskwire audit verify``: print the report; the exit code is 1 when the chain is
-    broken (with the first bad entry) or cannot be checked against its anchor, else 0."""
-    from processors.runtime import redis_client
-
-    async def run() -> AuditReport:
-        redis = redis_client(settings)
-        try:
-            return await verify_anchored(redis, settings)
-        finally:
-            await redis.aclose()
-
-    report = asyncio.run(run())
-    if report.ok:
-        print(
-            f"audit log intact: {report.entries} entries, head {report.head_hash}, "
-            f"anchored at entry {report.anchored_at}"
-        )
-        return 0
-    where = f"at entry {report.first_bad_seq}" if report.first_bad_seq else "unchecked"
-    print(
-        f"audit log BROKEN {where}: {report.problem} ({report.entries} entries verified before it)",
-        file=sys.stderr,
-    )
-    return 1
 
 
 # -- FastAPI dependencies -----------------------------------------------------------------

@@ -1,17 +1,13 @@
 """Re-verifying a published draw: from its record alone (seed, candidate set, inspector
 pool with conflicts, quotas, ``n``, inspectors per enterprise) re-run :func:`api.draw.draw`
 and compare. Used by ``GET /api/v1/inspections/draws/{id}/verify`` and by the command
-``riskwire draws verify FILE``, which needs nothing but the record, so anyone holding the
-published document can check it without riskwire's data."""
+``riskwire draws verify FILE`` (:mod:`cli.admin`), which needs nothing but the record, so
+anyone holding the published document can check it without riskwire's data."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, cast
-
-import orjson
 
 from api.draw import Inspector, Letter, candidates_hash, draw, inspectors_hash
 
@@ -73,25 +69,3 @@ def check(record: Mapping[str, Any]) -> list[str]:
         if len(problems) >= MAX_PROBLEMS:
             break
     return problems
-
-
-def draws_verify_command(path: Path) -> int:
-    """``riskwire draws verify FILE``: 0 when the record re-runs to itself, else 1."""
-    try:
-        record = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        print(f"cannot read the draw record {path}: {exc}", file=sys.stderr)
-        return 2
-    if not isinstance(record, dict) or not isinstance(record.get("candidates"), list):
-        print("the record has no candidate set (fetch it with ?candidates=true)", file=sys.stderr)
-        return 2
-    problems = check(record)
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        return 1
-    print(
-        f"draw {record.get('draw_id', '?')} verified: {len(record['items'])} enterprises "
-        f"re-drawn from seed {record['seed']} over {len(record['candidates'])} candidates"
-    )
-    return 0

@@ -57,7 +57,9 @@ voters() {
 }
 
 # node_pid N -> prints the pid of node N if it is alive and is our broker
-node_pid() { pidfile_alive "$(node_dir "$1")/pid" "node-$1/server.properties"; }
+pid_file() { echo "$(node_dir "$1")/pid"; }
+node_pid() { pidfile_alive "$(pid_file "$1")" "node-$1/server.properties"; }
+node_up_text() { echo "on $HOST:$(broker_port "$1")"; }
 
 write_config() {
     local n="$1" d
@@ -157,7 +159,7 @@ start_node() {
             -cp "$KAFKA_LIB/*" kafka.Kafka "$d/server.properties" \
             </dev/null >"$d/kafka.out" 2>&1
     ) &
-    echo $! >"$d/pid"
+    echo $! >"$(pid_file "$n")"
 }
 
 wait_node() {
@@ -173,7 +175,7 @@ wait_node() {
 stop_node() {
     local n="$1" pid
     pid="$(node_pid "$n")" && stop_pid "$pid" "node $n"
-    rm -f "$(node_dir "$n")/pid"
+    rm -f "$(pid_file "$n")"
 }
 
 cmd="${1:-help}"
@@ -190,13 +192,7 @@ case "$cmd" in
         ;;
     status)
         rc=0
-        for n in $(seq 1 $NODES); do
-            if pid="$(node_pid "$n")"; then
-                echo "node $n: up (pid $pid) on $HOST:$(broker_port "$n")"
-            else
-                echo "node $n: down"; rc=1
-            fi
-        done
+        nodes_status || rc=$?
         exit "$rc"
         ;;
     bootstrap)
@@ -207,16 +203,10 @@ case "$cmd" in
         stop_node "$2"
         ;;
     kill)
-        check_node_arg "${2:-}" "$NODES"
-        pid="$(node_pid "$2")" || die "node $2 is not running"
-        kill -KILL "$pid"
-        rm -f "$(node_dir "$2")/pid"
-        log "node $2: killed (kill -9 $pid)"
+        kill_node "${2:-}"
         ;;
     start)
-        check_node_arg "${2:-}" "$NODES"
-        start_node "$2"
-        wait_node "$2"
+        restart_node "${2:-}"
         ;;
     help|-h|--help)
         sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'

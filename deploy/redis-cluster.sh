@@ -41,8 +41,10 @@ source "$SCRIPT_DIR/lib/redis.sh"
 node_port() { echo $((BASE_PORT + $1 - 1)); }
 bus_port() { echo $((BASE_PORT + 10 + $1 - 1)); }
 node_dir() { echo "$DIR/node-$1"; }
-node_pid() { pidfile_alive "$(node_dir "$1")/redis.pid" "redis-server $HOST:$(node_port "$1")"; }
+pid_file() { echo "$(node_dir "$1")/redis.pid"; }
+node_pid() { pidfile_alive "$(pid_file "$1")" "redis-server $HOST:$(node_port "$1")"; }
 cli() { local n="$1"; shift; timeout 5 redis-cli -h "$HOST" -p "$(node_port "$n")" "$@"; }
+node_up_text() { echo "on $HOST:$(node_port "$1"), $(cli "$1" role 2>/dev/null | head -n 1)"; }
 
 url() {
     local i out=()
@@ -67,7 +69,7 @@ start_node() {
     redis-server --bind "$HOST" --port "$(node_port "$n")" "${flags[@]}" \
         --cluster-enabled yes --cluster-port "$(bus_port "$n")" \
         --cluster-config-file nodes.conf --cluster-node-timeout "$NODE_TIMEOUT" \
-        --dir "$d" --daemonize yes --pidfile "$d/redis.pid" --logfile "$d/redis.log" \
+        --dir "$d" --daemonize yes --pidfile "$(pid_file "$n")" --logfile "$d/redis.log" \
         >&2 || die "node $n: redis-server failed to start (see $d/redis.log)"
 }
 
@@ -123,33 +125,22 @@ case "$cmd" in
     down)
         for n in $(seq 1 $NODES); do
             pid="$(node_pid "$n")" && stop_pid "$pid" "node $n"
-            rm -f "$(node_dir "$n")/redis.pid"
+            rm -f "$(pid_file "$n")"
         done
         ;;
     status)
         rc=0
-        for n in $(seq 1 $NODES); do
-            if pid="$(node_pid "$n")"; then
-                echo "node $n: up (pid $pid) on $HOST:$(node_port "$n"), $(cli "$n" role 2>/dev/null | head -n 1)"
-            else
-                echo "node $n: down"; rc=1
-            fi
-        done
+        nodes_status || rc=$?
         exit "$rc"
         ;;
     url)
         url
         ;;
     kill)
-        check_node_arg "${2:-}" "$NODES"
-        pid="$(node_pid "$2")" || die "node $2 is not running"
-        kill -KILL "$pid"
-        log "node $2: killed (kill -9 $pid)"
+        kill_node "${2:-}"
         ;;
     start)
-        check_node_arg "${2:-}" "$NODES"
-        start_node "$2"
-        wait_node "$2"
+        restart_node "${2:-}"
         ;;
     help|-h|--help)
         sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'

@@ -4,7 +4,7 @@
 rule, and their near-misses) + ``histories`` (each firm's background, month by month) ->
 ``stream`` (one business-time-ordered event stream, the ``truth`` filled in as it is read)
 -> ``writer`` (a JSON-lines file or Kafka). ``riskwire simulate`` writes it;
-``riskwire evaluate`` (``core.evaluate``) plays it through a running engine and scores
+``riskwire evaluate`` (``cli.evaluate``) plays it through a running engine and scores
 what comes out against the truth.
 """
 

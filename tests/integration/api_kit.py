@@ -33,7 +33,7 @@ def cli(
     settings: Settings, *args: str, check: bool = True, **env: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "core", *args],
+        [sys.executable, "-m", "cli", *args],
         env=child_env(settings, **env),
         capture_output=True,
         text=True,

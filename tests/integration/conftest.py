@@ -23,14 +23,16 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
-from core.redis_client import is_cluster_url, sync_client
+from cli.process import settings_env
+from core.redis_client import is_cluster_url, redis_client, sync_client
 from core.settings import Settings
 from streams.kafka import ensure_topics
 
@@ -103,22 +105,6 @@ def services() -> dict[str, str]:
         return {"kafka": bootstrap, "redis": redis_url}
     base = redis_url.rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
     return {"kafka": bootstrap, "redis": f"{base}/{TEST_REDIS_DB}"}
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The ``RISKWIRE_*`` environment that rebuilds ``settings`` in a child process."""
-    env: dict[str, str] = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        elif isinstance(value, tuple | list):
-            import json
-
-            value = json.dumps(list(value))
-        env[f"RISKWIRE_{name.upper()}"] = str(value)
-    return env
 
 
 def isolated_settings(
@@ -231,6 +217,14 @@ def redis_url(settings: Settings) -> str:
     return settings.redis_url
 
 
+@pytest.fixture
+async def redis(services: dict[str, str]) -> AsyncIterator[Redis]:
+    """A client of the session's Redis database (a module that needs another defines its own)."""
+    client = redis_client(services["redis"])
+    yield client
+    await client.aclose()
+
+
 class Proc:
     """A riskwire child process with its log."""
 
@@ -244,7 +238,7 @@ class Proc:
     def start(self) -> Proc:
         with self.log.open("ab") as out:  # the child keeps its own descriptor
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "core", *self.args],
+                [sys.executable, "-m", "cli", *self.args],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from core.prometheus import RULES_DIR, PrometheusAPI, render_config
+from cli.prometheus import RULES_DIR, PrometheusAPI, render_config
 
 from .conftest import _unavailable, free_port
 

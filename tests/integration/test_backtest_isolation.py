@@ -85,7 +85,7 @@ def test_a_backtest_of_the_topics_reads_the_live_rules_and_writes_nothing(
     keys, offsets, groups = redis_snapshot(client), end_offsets(settings), consumer_groups(settings)
     assert sum(offsets.values()) == sim.truth.events
     done = subprocess.run(
-        [sys.executable, "-m", "core", "backtest", "--candidate", str(candidate), "--json"],
+        [sys.executable, "-m", "cli", "backtest", "--candidate", str(candidate), "--json"],
         env=child_env(settings),
         capture_output=True,
         timeout=900,

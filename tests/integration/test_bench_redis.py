@@ -9,7 +9,7 @@ import time
 import pytest
 import redis as redis_sync
 
-from core.bench import aof_rewrites, rewrites_between
+from cli.bench_workers import aof_rewrites, rewrites_between
 from core.redis_client import sync_client
 
 pytestmark = [pytest.mark.redis]

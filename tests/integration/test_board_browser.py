@@ -91,7 +91,7 @@ async def board_page() -> AsyncIterator[Any]:
 def _create_token(settings: Settings, department: str) -> str:
     out = subprocess.run(
         [
-            *(sys.executable, "-m", "core", "accounts", "create"),
+            *(sys.executable, "-m", "cli", "accounts", "create"),
             *("--department", department, "--role", "duty_officer", "--name", "board officer"),
         ],
         env=child_env(settings),

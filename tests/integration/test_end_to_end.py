@@ -36,7 +36,7 @@ def _create_token(settings: Settings, department: str, role: str = "duty_officer
         [
             sys.executable,
             "-m",
-            "core",
+            "cli",
             "accounts",
             "create",
             "--department",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.evaluate import run_evaluation
+from cli.evaluate import run_evaluation
 from core.redis_client import sync_client
 from core.settings import Settings
 from streams.simulate import Simulation, scale_named

@@ -6,14 +6,12 @@ any worker saw."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
 from alerts.notify.wiring import NotifyStores
 from core.clock import FakeClock
-from core.redis_client import redis_client
 from core.settings import Settings
 from core.telemetry import (
     RELAY_BACKLOG,
@@ -28,13 +26,6 @@ from ..unit.test_deliveries import queued
 from .test_webhooks_queue import AT, wipe
 
 pytestmark = [pytest.mark.redis]
-
-
-@pytest.fixture
-async def redis(services: dict[str, str]) -> AsyncIterator[Redis]:
-    client = redis_client(services["redis"])
-    yield client
-    await client.aclose()
 
 
 async def test_relay_backlog_counts_undelivered_and_unacknowledged(redis: Redis) -> None:

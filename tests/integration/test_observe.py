@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from core.dashboards import load_panels
-from core.prometheus import PrometheusAPI
+from cli.dashboards import load_panels
+from cli.prometheus import PrometheusAPI
 from core.settings import Settings
 from streams.demo import demo_events
 from streams.kafka import department_producer, produce_events
@@ -193,8 +193,8 @@ def test_report_renders_the_key_panels_from_prometheus(stack: Stack, tmp_path: P
     import subprocess
     import sys
 
+    from cli.report import KEY_PANELS
     from core.errors import QueryError
-    from core.report import KEY_PANELS
 
     with pytest.raises(QueryError):
         stack.prometheus.query("sum(")  # Prometheus's refusal reaches the caller
@@ -202,7 +202,7 @@ def test_report_renders_the_key_panels_from_prometheus(stack: Stack, tmp_path: P
         [
             sys.executable,
             "-m",
-            "core",
+            "cli",
             "report",
             "--prometheus",
             stack.prometheus.base_url,

@@ -5,25 +5,16 @@ has fewer replicas than asked for, within its timeout."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
 from core.errors import StoreError
-from core.redis_client import redis_client
 from core.redis_durability import ReplicaWait
 
 from .conftest import TEST_REDIS
 
 pytestmark = [pytest.mark.redis]
-
-
-@pytest.fixture
-async def redis(services: dict[str, str]) -> AsyncIterator[Redis]:
-    client = redis_client(services["redis"])
-    yield client
-    await client.aclose()
 
 
 async def test_more_replicas_than_a_master_has_fail_within_the_timeout(redis: Redis) -> None:

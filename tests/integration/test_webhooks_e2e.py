@@ -38,7 +38,7 @@ WITHIN_S = 60
 def _cli_token(settings: Settings, department: str, role: str) -> str:
     options = ["--department", department, "--role", role, "--name", f"webhooks e2e {department}"]
     out = subprocess.run(
-        [sys.executable, "-m", "core", "accounts", "create", *options],
+        [sys.executable, "-m", "cli", "accounts", "create", *options],
         env=child_env(settings),
         capture_output=True,
         text=True,

@@ -12,26 +12,19 @@ from pathlib import Path
 import orjson
 import pytest
 
-from core.bench import (
+from cli.bench_figures import Result, percentile, summary_line, summary_text
+from cli.bench_kafka import BENCH_REDIS_DB, bench_settings, with_redis_db
+from cli.bench_latency import ALERT_GRACE_S, Latency
+from cli.bench_mix import (
     ACTIVITY_WEIGHTS,
-    ALERT_GRACE_S,
     BAD_FRACTION,
-    BENCH_REDIS_DB,
     TRIGGER_ARREARS_CNY,
-    Latency,
     Mix,
-    Result,
-    bench_settings,
     make_mix,
     make_paced,
-    members_assigned,
-    per_event,
-    percentile,
-    settings_env,
-    summary_line,
-    summary_text,
-    with_redis_db,
 )
+from cli.bench_workers import members_assigned, per_event
+from cli.process import settings_env
 from core.errors import DlqReason, InvalidEvent
 from core.settings import Settings
 from streams.codec import Decoder

@@ -16,7 +16,7 @@ import yaml
 
 import alerts.notify.metrics  # noqa: F401  (registers the notification metrics)
 import core.telemetry  # noqa: F401
-from core.dashboards import DASHBOARDS_DIR, load_dashboards, load_panels, metric_names
+from cli.dashboards import DASHBOARDS_DIR, load_dashboards, load_panels, metric_names
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "deploy" / "grafana"

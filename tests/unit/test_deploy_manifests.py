@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from api.routes.health import router as health_router
-from core.cli import app as cli
-from core.manifests import KAFKA_CLUSTER
+from cli.main import app as cli
+from cli.manifests import KAFKA_CLUSTER
 from core.settings import Settings
 from streams.kafka import all_topics
 

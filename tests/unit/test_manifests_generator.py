@@ -1,4 +1,4 @@
-"""The generated Kubernetes resources (``python -m core.manifests``): the committed files
+"""The generated Kubernetes resources (``python -m cli.manifests``): the committed files
 are what the generator makes, it works with no rule files or dashboards at all, and with
 some it makes a PrometheusRule and dashboard ConfigMaps that kubeconform accepts."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from core import manifests
-from core.manifests import Sources
+from cli import manifests
+from cli.manifests import Sources
 
 from .deploy_kit import kubeconform
 
@@ -47,7 +47,7 @@ datasources:
 
 
 def test_the_committed_files_are_what_the_generator_makes() -> None:
-    assert manifests.stale() == [], "run: python -m core.manifests"
+    assert manifests.stale() == [], "run: python -m cli.manifests"
     assert manifests.main(["--check"]) == 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.prometheus import render_config
+from cli.prometheus import render_config
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from core.dashboards import load_panels
+from cli.dashboards import load_panels
+from cli.prometheus import Series
+from cli.report import KEY_PANELS, render_report
 from core.errors import QueryError
-from core.prometheus import Series
-from core.report import KEY_PANELS, render_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -49,7 +49,7 @@ def test_an_unknown_panel_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_failing_prometheus_is_a_query_error(tmp_path: Path) -> None:
-    from core.prometheus import PrometheusAPI
+    from cli.prometheus import PrometheusAPI
 
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))

@@ -1,10 +1,10 @@
 // Officers' actions on an alert: optimistic, rolled back on error; the assignee picker.
+import { assigneeOf, newer } from './alert.js';
 import { $, arr, el, t } from './dom.js';
-import { api, toast } from './http.js';
-import { focusIn } from './keyboard.js';
-import { apply, assigneeOf, newer } from './model.js';
-import { refreshRow } from './rows.js';
-import { loadAlerts, signOut } from './session.js';
+import { api, toast, tokenRefused } from './http.js';
+import { apply } from './model.js';
+import { loadAlerts } from './pages.js';
+import { focusIn, refreshRow } from './rows.js';
 import { ACTIONS, ASSIGNEES_KEY, TERMINAL, state } from './state.js';
 
 function setMsg(id, kind, text) {
@@ -57,7 +57,7 @@ export async function doAction(id, action) {
     else refreshRow(id);
   } catch (e) {
     if (gen !== state.session) return;
-    if (e.status === 401) return signOut('badToken');
+    if (e.status === 401) return tokenRefused();
     const rollback = () => { if (state.alerts.get(id) === optimistic) apply(a, true); };
     let kind = 'err', text;
     if (e.status === 409) {                 // someone changed it first: show the alert as it is now

@@ -1,9 +1,10 @@
 // The live feed: a single-use ticket, the WebSocket, resume with since= after a drop, a watchdog.
-import { beep, noteArrival } from './cues.js';
+import { beep } from './cues.js';
 import { $, t } from './dom.js';
-import { api } from './http.js';
+import { api, tokenRefused } from './http.js';
+import { noteArrival } from './list.js';
 import { apply } from './model.js';
-import { loadAlerts, signOut } from './session.js';
+import { loadAlerts } from './pages.js';
 import { BACKOFF_MAX, STALE_MS, state } from './state.js';
 
 export function setConn(s) {
@@ -29,7 +30,7 @@ export async function connect() {
     ticket = (await api('/api/v1/ws-tickets', { method: 'POST' })).ticket;   // single-use: a fresh one every time
   } catch (e) {
     if (gen !== state.session) return;
-    if (e.status === 401) return signOut('badToken');
+    if (e.status === 401) return tokenRefused();
     return scheduleReconnect();
   }
   if (gen !== state.session) return;

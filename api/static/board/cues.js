@@ -1,15 +1,6 @@
 // Cues for new alerts: the title and 'new alerts' button, the critical banner and the beep.
 import { $, t } from './dom.js';
-import { resetFilters } from './filters.js';
-import { renderAll, scheduleChrome } from './list.js';
-import { toggleRow } from './rows.js';
 import { BEEP_GAP_MS, state } from './state.js';
-
-export function noteArrival(id) {
-  if (document.hidden) state.unseen++;
-  if (state.scrolled && state.rows.has(id) && !state.rows.get(id).hidden) state.newer++;
-  scheduleChrome();
-}
 
 export function updateTitle() {
   const base = t('appTitle') + ' · riskwire';
@@ -33,17 +24,6 @@ export function renderBanner() {
 }
 
 export function hideBanner() { state.critical = []; renderBanner(); }
-
-export function revealAlert(id) {
-  if (!state.alerts.has(id)) return;
-  if (!state.rows.has(id) || state.rows.get(id).hidden) resetFilters();
-  if (!state.rows.has(id)) { state.limit = Math.max(state.limit, state.matchCount); renderAll(); }
-  const row = state.rows.get(id);
-  if (!row) return;
-  toggleRow(row, true);
-  row.scrollIntoView({ block: 'center' });
-  row.focus({ preventScroll: true });
-}
 
 export function unlockAudio() {                // browsers only allow audio after a user gesture
   if (!state.audio) {

@@ -1,6 +1,5 @@
-// Small DOM and text helpers: element lookup and building, translation (t), dates and numbers.
-import { setConn } from './connection.js';
-import { updateTitle } from './cues.js';
+// Small DOM and text helpers: element lookup and building (HTML and SVG), translation (t), dates
+// and numbers, and which alert row has the focus.
 import { I18N } from './i18n.js';
 import { RULE_IDS, SEVS, STATUSES, state } from './state.js';
 
@@ -8,6 +7,12 @@ export const $ = id => document.getElementById(id);
 export const list = $('list');
 export const arr = v => (Array.isArray(v) ? v : []);
 export const num = v => (typeof v === 'number' && isFinite(v) ? v : null);
+
+export function focusedRowId() {
+  const a = document.activeElement;
+  const row = a && a.closest ? a.closest('#list .row') : null;
+  return row ? row.dataset.alertId : null;
+}
 
 // ---------- i18n & formatting ----------
 export function t(key, sub) {
@@ -33,8 +38,6 @@ export function applyI18n() {
     tr.append(td, el('td', null, what));
     return tr;
   }));
-  setConn(state.conn);
-  updateTitle();
 }
 
 function fillSelect(sel, allKey, values, label) {
@@ -86,4 +89,19 @@ export function entButton(uscc) {
   b.dataset.uscc = uscc;
   b.setAttribute('data-testid', 'enterprise-link');
   return b;
+}
+
+const SVGNS = 'http://www.w3.org/2000/svg';
+export function svg(tag, attrs = {}, ...kids) {
+  const n = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) n.setAttribute(k, String(v));
+  n.append(...kids.filter(k => k !== null && k !== undefined));
+  return n;
+}
+
+export function section(titleKey, testid, ...nodes) {
+  const s = el('section', 'dd-sec');
+  s.setAttribute('data-testid', testid);
+  s.append(el('h3', null, typeof titleKey === 'string' ? t(titleKey) : titleKey), ...nodes.filter(Boolean));
+  return s;
 }

@@ -1,19 +1,9 @@
 // The enterprise drill-down drawer: opening, navigating back, and laying out its sections.
-import { $, arr, el, num, t } from './dom.js';
-import { api } from './http.js';
-import { focusedRowId } from './keyboard.js';
+import { $, arr, el, focusedRowId, num, t } from './dom.js';
+import { api, tokenRefused } from './http.js';
 import { ddCompliance, ddFactors, ddFlags, ddHistory, ddHolders, ddIdentity, ddOpenAlerts, ddPeople, ddRegistration } from './profile.js';
 import { ddRelated } from './related.js';
-import { signOut } from './session.js';
 import { state } from './state.js';
-
-const SVGNS = 'http://www.w3.org/2000/svg';
-export function svg(tag, attrs = {}, ...kids) {
-  const n = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) n.setAttribute(k, String(v));
-  n.append(...kids.filter(k => k !== null && k !== undefined));
-  return n;
-}
 
 export function closeDrawer() {
   state.dd.gen++;
@@ -45,7 +35,7 @@ export async function openEnterprise(uscc, push = true, purpose = '') {
   const [profile, related] = await Promise.allSettled([
     api(`/api/v1/enterprises/${enc}`, { purpose }), api(`/api/v1/enterprises/${enc}/related`, { purpose })]);
   if (gen !== dd.gen || session !== state.session) return;
-  if (profile.status === 'rejected' && profile.reason.status === 401) return signOut('badToken');
+  if (profile.status === 'rejected' && profile.reason.status === 401) return tokenRefused();
   dd.last = { uscc, profile, related };
   renderEnterprise();
 }
@@ -77,13 +67,6 @@ export function renderEnterprise() {
   }
   parts.push(ddRelated(center, related));
   body.replaceChildren(...parts.filter(Boolean));
-}
-
-export function section(titleKey, testid, ...nodes) {
-  const s = el('section', 'dd-sec');
-  s.setAttribute('data-testid', testid);
-  s.append(el('h3', null, typeof titleKey === 'string' ? t(titleKey) : titleKey), ...nodes.filter(Boolean));
-  return s;
 }
 
 function registrationOf(p) {

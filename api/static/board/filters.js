@@ -1,7 +1,6 @@
-// The filters: which alerts match, and re-rendering when they change.
-import { $, arr } from './dom.js';
-import { renderAll } from './list.js';
-import { ROW_CAP, state } from './state.js';
+// The filters: which alerts match them, and whether any is set.
+import { arr } from './dom.js';
+import { state } from './state.js';
 
 export function matches(a) {
   const f = state.filters;
@@ -17,15 +16,3 @@ export function matches(a) {
 }
 
 export function filtersActive() { return Object.values(state.filters).some(Boolean); }
-
-
-export function applyFilters() {
-  state.limit = ROW_CAP;
-  renderAll();
-}
-
-export function resetFilters() {
-  state.filters = { rule: '', severity: '', status: '', department: '', text: '' };
-  for (const id of ['f-rule', 'f-sev', 'f-status', 'f-dept', 'f-text']) $(id).value = '';
-  applyFilters();
-}

@@ -1,4 +1,5 @@
-// The API client (bearer token, X-Purpose for the audit log), the notice line and toasts.
+// The API client (bearer token, X-Purpose for the audit log), what a refused token does, the
+// notice line and toasts.
 import { $, t } from './dom.js';
 import { state } from './state.js';
 
@@ -15,6 +16,12 @@ export async function api(path, { method = 'GET', body, purpose } = {}) {
   }
   return res.status === 204 ? null : res.json();
 }
+
+// A 401 means the token is no longer good: sign out. The session sits above every module that
+// calls the API, so main.js hands the sign-out in here rather than each caller importing it.
+let onTokenRefused = () => {};
+export function whenTokenRefused(fn) { onTokenRefused = fn; }
+export function tokenRefused() { return onTokenRefused(); }
 
 export function setNotice(key) {
   $('notice').hidden = !key;

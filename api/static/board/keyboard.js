@@ -1,38 +1,17 @@
 // Keyboard shortcuts: moving between rows, acting, opening the drill-down.
 import { doAction } from './actions.js';
-import { bannerAlerts, hideBanner, revealAlert, unlockAudio } from './cues.js';
-import { $, arr, list } from './dom.js';
+import { bannerAlerts, hideBanner, unlockAudio } from './cues.js';
+import { $, arr, focusedRowId, list } from './dom.js';
 import { closeDrawer, openEnterprise } from './drawer.js';
 import { I18N } from './i18n.js';
-import { refreshRow, toggleRow } from './rows.js';
+import { revealAlert } from './list.js';
+import { focusIn, siblingRow, toggleRow } from './rows.js';
 import { state } from './state.js';
-
-export function focusedRowId() {
-  const a = document.activeElement;
-  const row = a && a.closest ? a.closest('#list .row') : null;
-  return row ? row.dataset.alertId : null;
-}
-
-export function siblingRow(row, dir) {
-  let n = dir > 0 ? row.nextElementSibling : row.previousElementSibling;
-  while (n && n.hidden) n = dir > 0 ? n.nextElementSibling : n.previousElementSibling;
-  return n;
-}
 
 function moveFocus(dir) {
   const id = focusedRowId(), cur = id && state.rows.get(id);
   const next = cur ? siblingRow(cur, dir) : list.querySelector('.row:not([hidden])');
   if (next) { next.focus({ preventScroll: true }); next.scrollIntoView({ block: 'nearest' }); }
-}
-
-export function focusIn(id, selector) {
-  const row = state.rows.get(id);
-  if (!row) return;
-  toggleRow(row, true);
-  refreshRow(id);
-  const target = row.querySelector(selector);
-  if (target && !target.disabled) target.focus();
-  else row.focus();
 }
 
 export function alertPurpose(id) {                // recorded with the query in the audit log (zh-CN, like the log)

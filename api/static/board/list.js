@@ -1,10 +1,9 @@
-// The alert list: full renders, placing one row, showing more, the counters and empty state.
+// The alert list: full renders, placing one row, showing more, applying the filters, revealing
+// one alert, noting an arrival, the counters and empty state.
 import { renderBanner, updateTitle } from './cues.js';
-import { $, el, list, t } from './dom.js';
+import { $, el, focusedRowId, list, t } from './dom.js';
 import { filtersActive, matches } from './filters.js';
-import { focusedRowId } from './keyboard.js';
-import { buildRow } from './rows.js';
-import { loadOlder } from './session.js';
+import { buildRow, toggleRow } from './rows.js';
 import { ROW_CAP, SEVS, state } from './state.js';
 
 const byIdDesc = (x, y) => (x.alert_id < y.alert_id ? 1 : x.alert_id > y.alert_id ? -1 : 0);
@@ -45,7 +44,7 @@ export function placeRow(a) {                  // insert one row at its place (n
   }
 }
 
-export function showMore() {
+export function showMore() {                   // true when the rows loaded run short: the caller loads an older page
   state.limit += ROW_CAP;
   const last = list.lastElementChild;
   const after = last ? last.dataset.alertId : '\uffff';
@@ -58,7 +57,35 @@ export function showMore() {
     frag.append(row);
   }
   list.append(frag);
-  if (older.length < ROW_CAP && state.cursor) loadOlder();
+  scheduleChrome();
+  return older.length < ROW_CAP && !!state.cursor;
+}
+
+export function applyFilters() {
+  state.limit = ROW_CAP;
+  renderAll();
+}
+
+export function resetFilters() {
+  state.filters = { rule: '', severity: '', status: '', department: '', text: '' };
+  for (const id of ['f-rule', 'f-sev', 'f-status', 'f-dept', 'f-text']) $(id).value = '';
+  applyFilters();
+}
+
+export function revealAlert(id) {
+  if (!state.alerts.has(id)) return;
+  if (!state.rows.has(id) || state.rows.get(id).hidden) resetFilters();
+  if (!state.rows.has(id)) { state.limit = Math.max(state.limit, state.matchCount); renderAll(); }
+  const row = state.rows.get(id);
+  if (!row) return;
+  toggleRow(row, true);
+  row.scrollIntoView({ block: 'center' });
+  row.focus({ preventScroll: true });
+}
+
+export function noteArrival(id) {
+  if (document.hidden) state.unseen++;
+  if (state.scrolled && state.rows.has(id) && !state.rows.get(id).hidden) state.newer++;
   scheduleChrome();
 }
 

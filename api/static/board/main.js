@@ -1,22 +1,32 @@
-// Wiring: the page's event listeners, then the first sign-in or session resume.
+// Wiring: the page's event listeners, the calls that run back up the modules (a refused token
+// signs out; "show more" asks for an older page), then the first sign-in or session resume.
+// Every module imports only those below it; this one is the top.
 import { doAction, fillAssignees } from './actions.js';
-import { connect } from './connection.js';
-import { bannerAlerts, beep, hideBanner, revealAlert, unlockAudio, updateTitle } from './cues.js';
+import { connect, setConn } from './connection.js';
+import { bannerAlerts, beep, hideBanner, unlockAudio, updateTitle } from './cues.js';
 import { $, applyI18n, list } from './dom.js';
 import { closeDrawer, openEnterprise, renderEnterprise } from './drawer.js';
-import { applyFilters, resetFilters } from './filters.js';
+import { whenTokenRefused } from './http.js';
 import { I18N } from './i18n.js';
 import { alertPurpose, closeDrawerAndReturn, onKey } from './keyboard.js';
-import { renderAll, showMore } from './list.js';
+import { applyFilters, renderAll, resetFilters, revealAlert, showMore } from './list.js';
+import { loadOlder } from './pages.js';
 import { toggleRow } from './rows.js';
-import { loadOlder, showSignIn, signOut, startSession } from './session.js';
+import { showSignIn, signOut, startSession } from './session.js';
 import { renderShadow } from './shadow.js';
 import { LANG_KEY, REMIND_MS, TOKEN_KEY, state } from './state.js';
 
+function relabel() {                 // every text in the page's language, the connection label and the title too
+  applyI18n();
+  setConn(state.conn);
+  updateTitle();
+}
+
 function init() {
+  whenTokenRefused(() => signOut('badToken'));
   const lang = localStorage.getItem(LANG_KEY);
   if (lang && I18N[lang]) state.lang = lang;
-  applyI18n();
+  relabel();
   fillAssignees();
 
   $('signin').addEventListener('submit', ev => {
@@ -31,7 +41,7 @@ function init() {
   $('lang').addEventListener('click', () => {
     state.lang = state.lang === 'zh' ? 'en' : 'zh';
     localStorage.setItem(LANG_KEY, state.lang);
-    applyI18n();
+    relabel();
     renderAll();
     if (!$('drawer').hidden) renderEnterprise();
     renderShadow();
@@ -69,7 +79,7 @@ function init() {
     debounce = setTimeout(() => { state.filters.text = $('f-text').value.trim().toLowerCase(); applyFilters(); }, 150);
   });
   $('f-clear').addEventListener('click', resetFilters);
-  $('more').addEventListener('click', () => (state.left ? showMore() : loadOlder()));
+  $('more').addEventListener('click', () => { if (!state.left || showMore()) loadOlder(); });
   $('newer').addEventListener('click', () => { state.newer = 0; window.scrollTo({ top: 0 }); updateTitle(); });
   window.addEventListener('scroll', () => {       // cached: reading scrollY per message would force a layout each time
     state.scrolled = window.scrollY > 150;

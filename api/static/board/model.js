@@ -1,12 +1,10 @@
 // The alert model: merge page loads, apply live updates (newest revision wins), patch the list.
+import { newer, rev } from './alert.js';
 import { arr, fillDepts } from './dom.js';
 import { matches } from './filters.js';
 import { placeRow, scheduleChrome } from './list.js';
 import { fillRow } from './rows.js';
 import { state } from './state.js';
-
-export const rev = a => a.revision || 1;
-export function newer(a, old) { return !old || rev(a) > rev(old); }
 
 export function merge(a) {                     // store only (page loads); the caller re-renders
   if (!a || !a.alert_id) return false;
@@ -46,11 +44,4 @@ function noteDept(a) {
   let added = false;
   for (const d of arr(a.departments)) if (!state.depts.has(d)) { state.depts.add(d); added = true; }
   if (added) fillDepts();
-}
-
-
-export function assigneeOf(a) {
-  const v = a.assignee ?? a.assigned_to ?? a.assignee_id ?? null;
-  if (v && typeof v === 'object') return v.name || v.account_id || null;
-  return v;
 }

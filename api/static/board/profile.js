@@ -1,6 +1,5 @@
 // The drill-down's sections: identity and grade, flags, factors, history, open alerts, registration, people.
-import { arr, el, entButton, fmtDate, fmtNum, fmtTime, num, t } from './dom.js';
-import { section, svg } from './drawer.js';
+import { arr, el, entButton, fmtDate, fmtNum, fmtTime, num, section, svg, t } from './dom.js';
 import { I18N } from './i18n.js';
 import { GRADE_COLORS, GRADE_CUTS, GRADE_MID, state } from './state.js';
 

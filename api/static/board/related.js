@@ -1,6 +1,5 @@
 // The drill-down's related enterprises: the list and the radial graph.
-import { arr, el, entButton, fmtNum, num, t } from './dom.js';
-import { section, svg } from './drawer.js';
+import { arr, el, entButton, fmtNum, num, section, svg, t } from './dom.js';
 import { GRADE_COLORS, GRAPH_HOP1, GRAPH_HOP2, LINK_COLORS, RELATED_ROWS } from './state.js';
 
 function relatedList(v) {

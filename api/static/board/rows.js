@@ -1,8 +1,8 @@
-// One alert's row: its summary line, its details, its action form and its handling trail.
+// One alert's row: its summary line, its details, its action form and its handling trail; opening
+// it, and moving the focus to its neighbour or into its form.
 import { arr, deptLabel, el, entButton, fmtTime, t } from './dom.js';
+import { assigneeOf, rev } from './alert.js';
 import { matches } from './filters.js';
-import { siblingRow } from './keyboard.js';
-import { assigneeOf, rev } from './model.js';
 import { ACTIONS, ACTION_KEYS, TERMINAL, state } from './state.js';
 
 export function buildRow(a) {
@@ -183,4 +183,20 @@ export function toggleRow(row, open) {
 export function refreshRow(id) {
   const row = state.rows.get(id), a = state.alerts.get(id);
   if (row && a) fillRow(row, a);
+}
+
+export function siblingRow(row, dir) {
+  let n = dir > 0 ? row.nextElementSibling : row.previousElementSibling;
+  while (n && n.hidden) n = dir > 0 ? n.nextElementSibling : n.previousElementSibling;
+  return n;
+}
+
+export function focusIn(id, selector) {
+  const row = state.rows.get(id);
+  if (!row) return;
+  toggleRow(row, true);
+  refreshRow(id);
+  const target = row.querySelector(selector);
+  if (target && !target.disabled) target.focus();
+  else row.focus();
 }

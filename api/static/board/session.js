@@ -1,13 +1,13 @@
-// Signing in and out, and loading alert pages and the assignee list.
+// Signing in and out, and loading the assignee list.
 import { fillAssignees } from './actions.js';
 import { closeSocket, connect, setConn } from './connection.js';
 import { $, arr, t } from './dom.js';
 import { closeDrawer } from './drawer.js';
-import { api, setNotice } from './http.js';
+import { api } from './http.js';
 import { renderAll } from './list.js';
-import { merge } from './model.js';
+import { loadAlerts } from './pages.js';
 import { clearShadow, loadShadow } from './shadow.js';
-import { PAGE, ROW_CAP, TOKEN_KEY, state } from './state.js';
+import { ROW_CAP, TOKEN_KEY, state } from './state.js';
 
 export function showSignIn(errKey) {
   $('board').hidden = true; $('signout').hidden = true; $('counts').hidden = true;
@@ -52,38 +52,4 @@ export function signOut(errKey) {
   setConn('disconnected');
   renderAll();
   showSignIn(errKey);
-}
-
-export async function loadAlerts() {
-  const gen = state.session;
-  try {
-    const data = await api('/api/v1/alerts?limit=' + PAGE);
-    if (gen !== state.session) return;
-    for (const a of arr(data.items)) merge(a);
-    if (state.cursor === undefined) state.cursor = data.next || null;
-    renderAll();
-    setNotice(null);
-  } catch (e) {
-    if (gen !== state.session) return;
-    if (e.status === 401) return signOut('badToken');
-    setNotice('loadFailed');
-  }
-}
-
-export async function loadOlder() {                   // the next page after the oldest loaded alert
-  if (!state.cursor || state.loadingOlder) return;
-  const gen = state.session;
-  state.loadingOlder = true;
-  try {
-    const data = await api(`/api/v1/alerts?limit=${PAGE}&cursor=${encodeURIComponent(state.cursor)}`);
-    if (gen !== state.session) return;
-    for (const a of arr(data.items)) merge(a);
-    state.cursor = data.next || null;
-    renderAll();
-  } catch (e) {
-    if (gen === state.session && e.status === 401) return signOut('badToken');
-    if (gen === state.session) setNotice('loadFailed');
-  } finally {
-    state.loadingOlder = false;
-  }
 }

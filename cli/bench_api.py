@@ -49,7 +49,8 @@ from alerts.index import reindex
 from alerts.index_keys import ALL_DEPARTMENTS, department_key
 from alerts.routing import departments_for
 from alerts.store import DOC_KEY, REV_KEY
-from core.bench import percentile, with_redis_db
+from cli.bench_figures import percentile
+from cli.bench_kafka import with_redis_db
 from core.redis_client import redis_client, sync_client
 from core.settings import Settings
 from streams import samples
@@ -266,7 +267,7 @@ def run_bench_api(settings: Settings, *, alerts: int, requests: int, reload: boo
     )
     tokens, port = _tokens(url), _free_port()
     env = {**os.environ, "RISKWIRE_REDIS_URL": url, "RISKWIRE_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "core", "api", "--port", str(port)], env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "api", "--port", str(port)], env=env)
     base, plain = f"http://127.0.0.1:{port}", (0.0, 0.0)
     try:
         _wait_ready(base, proc)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from cli.process import terminate
 from core.settings import Settings
 
 READY_TIMEOUT_S = 120
@@ -22,7 +22,7 @@ READY_TIMEOUT_S = 120
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     out = log.open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "core", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "cli", *args], env=env, stdout=out, stderr=subprocess.STDOUT
     )
 
 
@@ -45,44 +45,7 @@ def run_local(settings: Settings) -> int:
             why = f"{' and '.join(exited)} exited" if exited else f"not ready in {READY_TIMEOUT_S}s"
             print(f"riskwire did not start ({why}): see {logs}/worker.log and {logs}/api.log")
             return 1
-        subprocess.run([sys.executable, "-m", "core", "demo"], env=env, check=True)
-        token = (
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "core",
-                    "accounts",
-                    "create",
-                    "--department",
-                    "qianhai-authority",
-                    "--role",
-                    "duty_officer",
-                    "--name",
-                    "demo duty officer",
-                ],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        ws = base.replace("http", "ws", 1)
-        print(
-            "\nriskwire is running.\n"
-            f"  board      {base}/            (sign in with the token below)\n"
-            f"  live feed  {ws}/ws/alerts?ticket=…  (ticket from POST {base}/api/v1/ws-tickets)\n"
-            f"  API docs   {base}/docs\n"
-            f"  metrics    {base}/metrics  (the API's; the worker's on port "
-            f"{settings.worker_metrics_port})\n"
-            f"  Prometheus http://localhost:{os.environ.get('RISKWIRE_PROMETHEUS_PORT', '9090')}"
-            "  (`make observe`; dashboards: deploy/grafana/)\n"
-            f"  token      {token}\n"
-            "Ctrl-C stops the worker and the API.",
-            flush=True,
-        )
+        _print_welcome(base, settings, _play_demo(env))
         while all(child.poll() is None for child in children):
             time.sleep(1)
         print("a child process stopped; see the logs", flush=True)
@@ -90,15 +53,53 @@ def run_local(settings: Settings) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        terminate(children, grace_s=20)
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _play_demo(env: dict[str, str]) -> str:
+    """Play the demo feed and create a duty officer's account; answers its token."""
+    subprocess.run([sys.executable, "-m", "cli", "demo"], env=env, check=True)
+    return (
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "accounts",
+                "create",
+                "--department",
+                "qianhai-authority",
+                "--role",
+                "duty_officer",
+                "--name",
+                "demo duty officer",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+
+
+def _print_welcome(base: str, settings: Settings, token: str) -> None:
+    ws = base.replace("http", "ws", 1)
+    print(
+        "\nriskwire is running.\n"
+        f"  board      {base}/            (sign in with the token below)\n"
+        f"  live feed  {ws}/ws/alerts?ticket=…  (ticket from POST {base}/api/v1/ws-tickets)\n"
+        f"  API docs   {base}/docs\n"
+        f"  metrics    {base}/metrics  (the API's; the worker's on port "
+        f"{settings.worker_metrics_port})\n"
+        f"  Prometheus http://localhost:{os.environ.get('RISKWIRE_PROMETHEUS_PORT', '9090')}"
+        "  (`make observe`; dashboards: deploy/grafana/)\n"
+        f"  token      {token}\n"
+        "Ctrl-C stops the worker and the API.",
+        flush=True,
+    )
 
 
 def _wait_ready(base: str, children: list[subprocess.Popen[bytes]]) -> bool:

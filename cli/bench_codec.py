@@ -9,7 +9,7 @@ profile, ``model_dump_json`` when it commits one) and the codec's ``encode`` and
     json_bytes=<n> stored_bytes=<n> ratio=<n> json_load_us=<n> json_dump_us=<n>
         encode_us=<n> decode_us=<n>   (one line)
 
-    python -m core.bench_codec redis://127.0.0.1:6379/0 [sample] [rounds]
+    python -m cli.bench_codec redis://127.0.0.1:6379/0 [sample] [rounds]
 """
 
 from __future__ import annotations

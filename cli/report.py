@@ -1,5 +1,5 @@
 """``riskwire report``: the key dashboard panels rendered from a real Prometheus into PNGs,
-with the dashboards' own queries (:mod:`core.dashboards`), for the README and for anyone
+with the dashboards' own queries (:mod:`cli.dashboards`), for the README and for anyone
 without a Grafana at hand.
 
 Time series are drawn over the last ``minutes``; a stat panel shows its latest value, a
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core.dashboards import Panel, Query, load_panels
-from core.prometheus import PrometheusAPI, Series
+from cli.dashboards import Panel, Query, load_panels
+from cli.prometheus import PrometheusAPI, Series
 
 # (dashboard uid, panel id): what the README shows.
 KEY_PANELS: tuple[tuple[str, int], ...] = (
