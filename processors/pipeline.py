@@ -531,16 +531,20 @@ class BatchProcessor:
         version of every enterprise profile the verdicts were made from."""
         mark = time.perf_counter()
         pairs, dependents = plan.pairs, plan.dependents
+        shadow = self._shadow.current if self._shadow is not None else None  # may grade too
         enterprises = await self._enterprises(
             {uscc for _, _, uscc in pairs} | set(dependents), profiles, versions, basis
         )
         people_keys, hub_names = self._wanted(pairs, enterprises)
         hub_names |= dependent_hubs(enterprises[u] for u in dependents if u in enterprises)
         hub_names |= {ix for _, ix in plan.hubs}
-        people, hubs, latest = await asyncio.gather(
+        people, hubs, latest, _ = await asyncio.gather(
             self._people(people_keys, profiles, versions, basis),
             self._store.hubs(hub_names) if hub_names else _no_hubs(),
             self._grades.current(enterprises),
+            self._shadow.previous_grades(shadow, enterprises, self._engine.grading)
+            if shadow is not None and self._shadow is not None
+            else _no_hubs(),
         )
         basis.read_hubs(enterprises, hubs)
         mark = times.lap(Stage.READ, mark)
@@ -561,6 +565,8 @@ class BatchProcessor:
             for ref in ent.people():  # one read as missing too: its first write moves it
                 basis.readers[ref.key].add(uscc)
             change = regrade_in_time(regrader, ent, its_people, at)
+            if shadow is not None and self._shadow is not None:  # its grade beside the live one
+                self._shadow.regrade(shadow, ent, its_people, change, self._engine.grading)
             facts_of[uscc] = Facts(
                 enterprise=ent,
                 people=its_people,
