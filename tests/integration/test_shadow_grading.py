@@ -6,6 +6,7 @@ and a promotion makes the weights live, so the grades written after it carry its
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -13,6 +14,8 @@ import pytest
 from redis.asyncio import Redis
 
 from alerts.store import AlertStore
+from core.backtest import live_config
+from core.settings import Settings
 from processors.grades import GradeStore
 from rules.config import RulesConfig, build_rules
 from rules.live import RULES_KEY, LiveRules, Overrides, RulesWatcher, effective
@@ -99,8 +102,9 @@ async def test_the_diff_counts_grade_transitions_and_the_alerts_they_change(
 
 
 async def test_a_promoted_grading_goes_live_and_grades_carry_its_version(
-    redis: Redis, decoder: Decoder
+    redis: Redis, decoder: Decoder, services: dict[str, str]
 ) -> None:
+    redis_url = services["redis"]
     base = RulesConfig()
     shadows = ShadowRules(redis, base)
     loaded = await shadows.load(LENIENT, as_json=False, by="t", now=NOW)
@@ -126,3 +130,6 @@ async def test_a_promoted_grading_goes_live_and_grades_carry_its_version(
     [new] = (await GradeStore(redis).current([after])).values()
     assert (new.grade, new.rules_version) == ("B", loaded.version)
     assert new.score == old.score  # the same points, graded with the promoted cut-offs
+    # A backtest's baseline is the live rules: the promoted weights too.
+    live, _ = await asyncio.to_thread(live_config, Settings(redis_url=redis_url), None)
+    assert live.version == loaded.version
