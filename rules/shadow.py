@@ -140,7 +140,7 @@ def candidate_version(tables: Mapping[str, Any], grading: Mapping[str, Any] | No
     the same whatever the order or the format its rules came in, and the live version's
     once it is promoted.
 
-    >>> candidate_version({"tax_arrears": {"min_arrears_cny": 5}})[:2]
+    >>> candidate_version({"tax_arrears": {"min_arrears_cny": 5000}})[:2]
     'r-'
     >>> candidate_version({}) == RulesConfig().version
     True
