@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
-from alerts.store import AlertStore
+from alerts.store import FEED_KEY, AlertStore
 from core.backtest import live_config
 from core.settings import Settings
 from processors.grades import GradeStore
@@ -99,6 +99,30 @@ async def test_the_diff_counts_grade_transitions_and_the_alerts_they_change(
     await w.feed(kit.f.tax_arrears(steady, 150_000.0, time=kit.day(2)))
     again = await shadows.grade_diff()
     assert again.transitions == {("C", "B"): 4}
+
+
+async def test_a_fall_only_the_candidate_grades_reaches_no_output(
+    redis: Redis, decoder: Decoder
+) -> None:
+    shadows = ShadowRules(redis)
+    # D from a score of 34: a plain firm (25, B under both) with arrears of 5,000 CNY (35)
+    # stays B under the live cut-offs and falls to D under the candidate's.
+    candidate = "[grading.cutoffs]\nb = 30.0\nc = 34.0\n"
+    await shadows.load(candidate, as_json=False, by="t", now=NOW)
+    w = Worker(redis, decoder)
+    assert await w.lane.poll()
+    kit = _kit()
+    firm = kit.f.uscc()
+    feed_before = await redis.xlen(FEED_KEY)
+    await w.feed(kit.registered(firm, day=-400))
+    await w.feed(kit.f.tax_arrears(firm, 5_000.0, time=kit.day(1)))
+    added = await shadows.diff(kind="added", rule_id="grade_downgrade")
+    assert [e["subject"]["id"] for e in added.examples] == [firm]
+    assert (await shadows.grade_diff()).transitions == {("B", "D"): 1}
+    assert await AlertStore(redis).open_alerts([f"grade_downgrade:enterprise:{firm}"]) == {}
+    feed = [e[1][b"alert"] for e in await redis.xrange(FEED_KEY, "-", "+")]
+    assert not [a for a in feed if firm.encode() in a]
+    assert await redis.xlen(FEED_KEY) == feed_before  # nothing at all: no live alert either
 
 
 async def test_a_promoted_grading_goes_live_and_grades_carry_its_version(
