@@ -538,13 +538,10 @@ class BatchProcessor:
         people_keys, hub_names = self._wanted(pairs, enterprises)
         hub_names |= dependent_hubs(enterprises[u] for u in dependents if u in enterprises)
         hub_names |= {ix for _, ix in plan.hubs}
-        people, hubs, latest, _ = await asyncio.gather(
+        people, hubs, latest = await asyncio.gather(
             self._people(people_keys, profiles, versions, basis),
             self._store.hubs(hub_names) if hub_names else _no_hubs(),
             self._grades.current(enterprises),
-            self._shadow.previous_grades(shadow, enterprises, self._engine.grading)
-            if shadow is not None and self._shadow is not None
-            else _no_hubs(),
         )
         basis.read_hubs(enterprises, hubs)
         mark = times.lap(Stage.READ, mark)

@@ -7,15 +7,15 @@ With no candidate loaded, a batch pays one attribute read (``lane.current is Non
 
 A candidate with grade weights or cut-offs other than the live ones also grades: each
 enterprise the batch regrades is graded under the candidate too, on the same profiles, at
-the same time, and the candidate's rules see that grade (and the one it gave last time:
-one ``HMGET`` per batch, read beside the batch's other reads). The latest pair of letters
-per enterprise is written apart (:mod:`rules.shadow_grades`) with the alert difference.
+the same time, and the candidate's rules see that grade and its weights. Nothing more is
+read: the latest pair of letters per enterprise is only written, apart
+(:mod:`rules.shadow_grades`), with the alert difference.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import orjson
@@ -41,10 +41,8 @@ from rules.shadow import (
 )
 from rules.shadow_grades import (
     GRADE_KEYS,
-    GRADES_KEY,
     RECORD_GRADES_LUA,
     GradePair,
-    decode_pair,
     pair_of,
     record_grade_args,
 )
@@ -91,9 +89,8 @@ class ShadowLane:
     """Holds the candidate a worker runs (``current``, ``None`` without one), compares its
     verdicts (and grades) with the live ones per event and writes the batch's difference.
 
-    Per batch, in the pipeline's order: :meth:`previous_grades` (with the batch's reads),
-    :meth:`regrade` for each enterprise the live rules regraded, :meth:`compare` for each
-    event, and :meth:`flush` after the live writes."""
+    Per batch, in the pipeline's order: :meth:`regrade` for each enterprise the live rules
+    regraded, :meth:`compare` for each event, and :meth:`flush` after the live writes."""
 
     def __init__(self, redis: Redis, *, cap: int) -> None:
         self._redis = redis
@@ -105,9 +102,7 @@ class ShadowLane:
         self._pending: dict[str, tuple[int, str, bytes]] = {}
         self._pending_generation = 0
         self._pairs: dict[str, GradePair] = {}
-        # This batch's candidate grades: uscc -> (the grade now, the one it had before).
-        self._batch: dict[str, tuple[Grade, Grade | None]] = {}
-        self._before: dict[str, GradePair] = {}
+        self._batch: dict[str, Grade] = {}  # this batch's candidate grades, by uscc
 
     async def poll(self) -> bool:
         """Whether the candidate changed (loaded, replaced, dropped or promoted)."""
@@ -130,25 +125,6 @@ class ShadowLane:
         log.info("shadow rules", generation=self.generation, version=run and run.version)
         return True
 
-    async def previous_grades(
-        self, run: ShadowRun, usccs: Collection[str], live: GradeWeights
-    ) -> None:
-        """Start a batch: read the candidate's last grades of ``usccs`` (one ``HMGET``),
-        only when it grades otherwise than ``live``. A failed read leaves them unknown."""
-        self._batch, self._before = {}, {}
-        if not usccs or not run.grades_apart(live):
-            return
-        order = list(usccs)
-        try:
-            raw = await self._redis.hmget(GRADES_KEY, order)
-        except Exception as exc:  # the shadow never holds up the live alerts
-            log.warning("shadow grades not read", error=repr(exc)[:500])
-            return
-        for uscc, value in zip(order, raw, strict=True):
-            pair = decode_pair(uscc, value)
-            if pair is not None:
-                self._before[uscc] = pair
-
     def regrade(
         self,
         run: ShadowRun,
@@ -158,15 +134,14 @@ class ShadowLane:
         weights: GradeWeights,
     ) -> None:
         """Grade ``enterprise`` under the candidate as the live rules just did (same
-        profiles, same time), when it grades otherwise than ``weights``. Its rules see this
-        grade, and as the one before it the candidate's last (the live one's before it was
-        ever graded in shadow)."""
+        profiles, same time), when it grades otherwise than ``weights``: its rules see this
+        grade and the candidate's weights (``grade_downgrade`` grades the enterprise as it
+        came in with them). No grade before it is kept or read: no rule reads one."""
         if not run.grades_apart(weights):
             return
         self._follow(run)
         now = grade(enterprise, people, live.current.at, run.grading, run.version)
-        kept = self._before.get(enterprise.uscc)
-        self._batch[enterprise.uscc] = (now, kept.shadow_grade() if kept else live.previous)
+        self._batch[enterprise.uscc] = now
         self._pairs[enterprise.uscc] = pair_of(enterprise.uscc, live.current, now)
 
     def compare(self, run: ShadowRun, event: Event, facts: Facts, live: Sequence[Verdict]) -> None:
@@ -175,8 +150,7 @@ class ShadowLane:
         self._follow(run)
         graded = self._batch.get(facts.enterprise.uscc)
         if graded is not None:
-            now, before = graded
-            facts = replace(facts, grade=now, previous_grade=before, weights=run.grading)
+            facts = replace(facts, grade=graded, previous_grade=None, weights=run.grading)
         for side, verdicts in ((LIVE, live), (SHADOW, run.engine.evaluate(event, facts))):
             for verdict in verdicts:
                 if isinstance(verdict, Clear):
@@ -198,7 +172,7 @@ class ShadowLane:
         """Write the difference noted since the last flush. A failure is logged and the
         difference dropped: the shadow never holds up the live alerts."""
         pending, pairs, gen = self._pending, list(self._pairs.values()), self._pending_generation
-        self._pending, self._pairs, self._batch, self._before = {}, {}, {}, {}
+        self._pending, self._pairs, self._batch = {}, {}, {}
         writes = []
         if pending:
             args = record_args(gen, self._cap, pending)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from redis.asyncio import Redis
@@ -72,12 +71,6 @@ class GradePair:
 
     def value(self) -> str:
         return f"{self.live}|{self.shadow}|{self.live_score}|{self.shadow_score}|{self.at_ms}"
-
-    def shadow_grade(self) -> Grade:
-        """What the candidate graded this enterprise last time: the ``previous_grade`` its
-        rules see next (letter and score; the factors are not kept)."""
-        at = datetime.fromtimestamp(self.at_ms / 1000, tz=UTC)
-        return Grade(score=self.shadow_score, grade=self.shadow, at=at)  # type: ignore[arg-type]
 
 
 def pair_of(uscc: str, live: Grade, shadow: Grade) -> GradePair:

@@ -1,7 +1,7 @@
 """Shadow rules with a ``[grading]`` table, without Redis: the candidate grades each
-enterprise beside the live rules on the same profiles, its rules see its own grade, the
-batch reads the candidate's last grades in one ``HMGET``, and the lane writes the pair of
-letters apart; and one rules version from the candidate to the promoted live rules."""
+enterprise beside the live rules on the same profiles, its rules see its own grade, nothing
+more is read, and the lane writes the pair of letters apart; and one rules version from the
+candidate to the promoted live rules."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from rules.grading import DEFAULT_WEIGHTS
 from rules.grading.table import checked_grading
 from rules.live import effective
 from rules.shadow import LIVE, candidate_config, candidate_version, draft_shadow
-from rules.shadow_grades import GRADES_KEY, decode_pair, transitions_of
+from rules.shadow_grades import decode_pair, transitions_of
 from rules.shadow_store import promoted
 
 LENIENT = checked_grading({"cutoffs": {"a": 20.0, "b": 80.0, "c": 90.0}})  # C is B here
@@ -51,7 +51,7 @@ class FakeRedis:
 
 
 def _arrears_batch(kit: Kit, uscc: str) -> tuple[Any, Any]:
-    """B before, C after 150,000 CNY of arrears (grade_downgrade's own example)."""
+    """B as it came in, C after 150,000 CNY of arrears (grade_downgrade's own example)."""
     kit.feed(kit.registered(uscc))
     before = kit.facts(uscc)
     event = kit.feed(kit.f.tax_arrears(uscc, 150_000.0, time=kit.day(5)))
@@ -59,14 +59,13 @@ def _arrears_batch(kit: Kit, uscc: str) -> tuple[Any, Any]:
 
 
 async def _one_batch(lane: ShadowLane, run: ShadowRun, kit: Kit, uscc: str) -> None:
-    """One batch as the pipeline runs it: read, regrade (live, then the candidate),
-    evaluate, flush."""
+    """One batch as the pipeline runs it: regrade (live, then the candidate), evaluate,
+    flush."""
     live = RuleEngine([GradeDowngrade()])
     event, before = _arrears_batch(kit, uscc)
     regrader = Regrader({}, live.grading, rules_version=live.rules_version)
     regrader.regrade(before.enterprise, before.people, kit.day(0))
     facts = kit.facts(uscc)
-    await lane.previous_grades(run, {uscc}, live.grading)
     change = regrader.regrade(facts.enterprise, facts.people, event.time)
     lane.regrade(run, facts.enterprise, facts.people, change, live.grading)
     graded = replace(facts, grade=change.current, previous_grade=change.previous)
@@ -81,7 +80,7 @@ async def test_the_candidate_grades_beside_the_live_rules_and_its_rules_see_its_
     uscc = kit.f.uscc()
     run = ShadowRun(3, "r-cand", RuleEngine([GradeDowngrade()]), LENIENT)
     await _one_batch(lane, run, kit, uscc)
-    assert redis.reads == [(GRADES_KEY, [uscc])]  # one read for the batch
+    assert redis.reads == []  # nothing more is read for it
     written = dict(redis.calls)
     # live fell B -> C and raised grade_downgrade; the candidate keeps B and does not
     alerts = written["alerts"]
@@ -93,22 +92,6 @@ async def test_the_candidate_grades_beside_the_live_rules_and_its_rules_see_its_
     assert pair is not None
     assert (pair.live, pair.shadow) == ("C", "B")
     assert pair.live_score == pair.shadow_score  # same facts, same points, other cut-offs
-
-
-async def test_the_candidates_last_grade_is_its_rules_previous_grade() -> None:
-    kit = Kit()
-    uscc = kit.f.uscc()
-    at = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp() * 1000)
-    # Last time, the candidate graded this enterprise D (the live rules said B): from D,
-    # the candidate's C is no fall, so it raises nothing; live falls from B to C.
-    stored = {uscc: f"B|D|30.0|75.0|{at}".encode()}
-    redis = FakeRedis(stored)
-    lane = ShadowLane(redis, cap=50)  # type: ignore[arg-type]
-    strict = checked_grading({"cutoffs": {"a": 20.0, "b": 40.0, "c": 99.0}})  # no D below 99
-    run = ShadowRun(1, "r-c", RuleEngine([GradeDowngrade()]), strict)
-    await _one_batch(lane, run, kit, uscc)
-    alerts = dict(redis.calls)["alerts"]
-    assert alerts[3] == LIVE  # the candidate did not raise: C after D is no downgrade
 
 
 async def test_a_candidate_with_the_live_weights_reads_and_writes_no_grades() -> None:
