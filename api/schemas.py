@@ -426,6 +426,12 @@ class RulePublic(BaseModel):
 
 class RulesPublic(BaseModel):
     config_version: int = Field(description="+1 on every change; workers poll it")
+    rules_version: str = Field(
+        default="",
+        max_length=64,
+        description="the rules version in force (r-…: thresholds, rules off, grade weights); "
+        "grades carry it, and a shadow candidate's version is the same digest",
+    )
     updated_at: str | None
     updated_by: str | None
     items: list[RulePublic]

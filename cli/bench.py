@@ -274,14 +274,14 @@ def run_bench(
 def load_shadow(s: Settings, path: Path) -> str:
     """Put the candidate rules file at ``path`` in shadow in the bench's database, before
     the workers start (checked as strictly as the file); answers its rules version."""
-    from rules.config import loads_rules_config
-    from rules.shadow import DIFF_KEYS, LOAD_LUA, SHADOW_KEY, Shadow, candidate_version
+    from rules.shadow import DIFF_KEYS, LOAD_LUA, SHADOW_KEY, draft_shadow
 
     try:
-        _, tables = loads_rules_config(path.read_text(encoding="utf-8"), str(path))
+        text = path.read_text(encoding="utf-8")
+        loaded_at = datetime.now().isoformat()
+        shadow = draft_shadow(text, str(path), as_json=False, by="bench", loaded_at=loaded_at)
     except (OSError, ConfigError) as exc:
         raise BenchError(f"--shadow: {exc}") from None
-    shadow = Shadow(0, tables, candidate_version(tables), datetime.now().isoformat(), "bench")
     sync_client(s.redis_url).eval(
         LOAD_LUA, 1 + len(DIFF_KEYS), SHADOW_KEY, *DIFF_KEYS, shadow.doc()
     )

@@ -126,9 +126,11 @@ def live_config(settings: Settings, baseline: Path | None) -> tuple[RulesConfig,
         ) from None
     finally:
         client.close()
-    rules = orjson.loads(doc).get("rules", {}) if doc else {}
+    stored = orjson.loads(doc) if doc else {}
+    # A promoted shadow candidate may have put grade weights in the live doc as well.
+    live = Overrides(int(ver or 0), stored.get("rules", {}), grading=stored.get("grading"))
     where = str(settings.rules_file) if settings.rules_file else "the defaults"
-    return effective(base, Overrides(int(ver or 0), rules)), f"{where} + overrides v{int(ver or 0)}"
+    return effective(base, live), f"{where} + overrides v{live.version}"
 
 
 def _read_truth(path: Path) -> Truth:

@@ -13,9 +13,11 @@ the other), each reporting progress through a shared counter.
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -40,6 +42,7 @@ from streams.codec import Decoder
 from streams.identifiers import PersonKeyer
 
 POLL_S: Final = 0.2
+COLLECT_EVERY: Final = 100  # batches between two full passes of the cyclic collector
 
 
 class ReplayFailed(BacktestError):
@@ -164,9 +167,11 @@ async def replay_version(
         model=LearningModel(),
         model_inputs=EarlyWarning.inputs,
     )
-    for start in range(0, len(messages), batch):
-        await processor.process(messages[start : start + batch])
-        tick(min(start + batch, len(messages)))
+    with _collected_every(COLLECT_EVERY) as batch_done:
+        for start in range(0, len(messages), batch):
+            await processor.process(messages[start : start + batch])
+            tick(min(start + batch, len(messages)))
+            batch_done()
     return Outcome(
         version=config.version,
         rules=frozenset(r.rule_id for r in engine.rules),
@@ -175,6 +180,32 @@ async def replay_version(
         dead_letters=letters.count,
         seconds=time.perf_counter() - started,
     )
+
+
+@contextmanager
+def _collected_every(batches: int) -> Iterator[Callable[[], None]]:
+    """The cyclic garbage collector off, but for one full pass every ``batches`` batches.
+
+    A replay allocates millions of short-lived objects and makes almost no cycles (the
+    pipeline avoids them), so the collector's automatic passes found next to nothing and
+    cost a third of the replay's CPU time (73,190 events, both versions one after the
+    other: 37.7 s of user time with them, 24.2 s without, the same peak memory).
+    """
+    done = 0
+
+    def batch_done() -> None:
+        nonlocal done
+        done += 1
+        if done % batches == 0:
+            gc.collect()
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield batch_done
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 Progress = Callable[[int, int], None]  # (version index, messages done)

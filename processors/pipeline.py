@@ -531,6 +531,7 @@ class BatchProcessor:
         version of every enterprise profile the verdicts were made from."""
         mark = time.perf_counter()
         pairs, dependents = plan.pairs, plan.dependents
+        shadow = self._shadow.current if self._shadow is not None else None  # may grade too
         enterprises = await self._enterprises(
             {uscc for _, _, uscc in pairs} | set(dependents), profiles, versions, basis
         )
@@ -561,6 +562,8 @@ class BatchProcessor:
             for ref in ent.people():  # one read as missing too: its first write moves it
                 basis.readers[ref.key].add(uscc)
             change = regrade_in_time(regrader, ent, its_people, at)
+            if shadow is not None and self._shadow is not None:  # its grade beside the live one
+                self._shadow.regrade(shadow, ent, its_people, change, self._engine.grading)
             facts_of[uscc] = Facts(
                 enterprise=ent,
                 people=its_people,

@@ -4,6 +4,8 @@ on top of the rules file (or the defaults), and every worker picks them up withi
 ::
 
     rw:rules:v1   hash  doc: JSON {"rules": {rule_id: {key: value, "enabled": bool}},
+                                   "grading": the whole [grading] table (optional: set
+                                   only by promoting a shadow candidate that has one),
                                    "updated_at": ..., "updated_by": ...}
                         ver: the version, +1 on every change
 
@@ -16,7 +18,7 @@ A write is a compare-and-set on ``ver``. A worker's :class:`RulesWatcher` polls 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from core.errors import ConfigError, RiskwireError
 from core.telemetry import get_logger
 from rules.base import Rule
 from rules.config import RulesConfig, apply_tables, build_rules, load_rules_config
+from rules.grading.table import GradingError, checked_grading
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -56,6 +59,20 @@ class Overrides:
     updated_by: str | None = None
     # The rules this version replaced (set by :meth:`LiveRules.put`: the audit's "before").
     previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The grade weights and cut-offs in force instead of the base's (a whole [grading]
+    # table), None to keep the base's: only a promoted shadow candidate sets them.
+    grading: Mapping[str, Any] | None = None
+
+    def doc(self) -> bytes:
+        """The stored document (``rw:rules:v1``'s ``doc``)."""
+        body: dict[str, Any] = {
+            "rules": self.rules,
+            "updated_at": self.updated_at,
+            "updated_by": self.updated_by,
+        }
+        if self.grading is not None:
+            body["grading"] = self.grading
+        return orjson.dumps(body)
 
 
 def _fail(message: str, rule_id: str | None = None, key: str | None = None) -> ConfigError:
@@ -84,8 +101,15 @@ def checked_table(rule_id: str, table: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def effective(base: RulesConfig, overrides: Overrides) -> RulesConfig:
-    """The rules config the workers run: ``base`` (file or defaults) with the overrides."""
-    return apply_tables(base, overrides.rules, _fail)
+    """The rules config the workers run: ``base`` (file or defaults) with the overrides,
+    and the overrides' grade weights when they have some."""
+    config = apply_tables(base, overrides.rules, _fail)
+    if overrides.grading is None:
+        return config
+    try:
+        return replace(config, grading=checked_grading(overrides.grading))
+    except GradingError as exc:
+        raise ConfigError(f"live grading: {exc}") from None
 
 
 def _decode(doc: bytes | str | None, ver: bytes | str | None) -> Overrides:
@@ -97,6 +121,7 @@ def _decode(doc: bytes | str | None, ver: bytes | str | None) -> Overrides:
         rules=data.get("rules", {}),
         updated_at=data.get("updated_at"),
         updated_by=data.get("updated_by"),
+        grading=data.get("grading"),
     )
 
 
@@ -139,12 +164,13 @@ class LiveRules:
             rules = {rid: dict(t) for rid, t in current.rules.items() if rid != rule_id}
             if checked:
                 rules[rule_id] = checked
-            effective(self.base, Overrides(rules=rules))  # the whole must still load
-            doc = orjson.dumps({"rules": rules, "updated_at": now.isoformat(), "updated_by": by})
-            version = int(await self._put(keys=[RULES_KEY], args=[current.version, doc]))
+            # The grade weights a promotion set stay: a rule's change is not a weights' one.
+            new = Overrides(0, rules, now.isoformat(), by, grading=current.grading)
+            effective(self.base, new)  # the whole must still load
+            version = int(await self._put(keys=[RULES_KEY], args=[current.version, new.doc()]))
             if version < 0:
                 return AGAIN
-            return Overrides(version, rules, now.isoformat(), by, previous=current.rules)
+            return replace(new, version=version, previous=current.rules)
 
         return await compare_and_set(
             attempt,

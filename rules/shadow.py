@@ -3,8 +3,9 @@ on the same events, without telling anyone, until a platform admin promotes or d
 
 ::
 
-    {rw:rules:v1}:shadow           hash  doc: JSON {"rules": {rule_id: table}, "version",
-                                               "loaded_at", "loaded_by"}
+    {rw:rules:v1}:shadow           hash  doc: JSON {"rules": {rule_id: table}, "grading"
+                                               (the [grading] table, when not the
+                                               defaults), "version", "loaded_at", "loaded_by"}
                                          gen: +1 on every load, drop and promotion
     {rw:rules:v1}:shadow:seen      hash  fingerprint -> 1 (live raised it), 2 (the shadow
                                          did) or 3 (both), since the candidate was loaded
@@ -13,13 +14,17 @@ on the same events, without telling anyone, until a platform admin promotes or d
     {rw:rules:v1}:shadow:examples  hash  fingerprint -> JSON example (one side only)
     {rw:rules:v1}:shadow:added     zset  fingerprints only the shadow raised (lex order)
     {rw:rules:v1}:shadow:dropped   zset  fingerprints only live raised
+    {rw:rules:v1}:shadow:grades …  the grade diff, when the candidate grades differently
+                                   (:mod:`rules.shadow_grades`)
 
 The keys share ``rw:rules:v1``'s hash slot (the tag is that key's name), so a promotion
 is one Lua step over the live doc and the shadow: it sets the live doc (its ``ver`` +1)
 and clears the shadow together, and every worker's :class:`~rules.live.RulesWatcher`
 reads one doc or the other, never a mix. The candidate is a whole rules file (TOML, or the
 same document as JSON) checked exactly as the file is (:func:`rules.config.loads_rules_config`);
-its rules version is a hash of its content (:func:`candidate_version`).
+its rules version is :attr:`~rules.config.RulesConfig.version` of the rules it runs
+(:func:`candidate_version`): the version the live rules have once it is promoted, and the
+one the grades written after the promotion carry.
 
 The diff counts alerts (fingerprints) over the time the candidate has been loaded: one
 raised by the shadow and never by live is "added", the other way round "dropped". The
@@ -28,7 +33,6 @@ worker side is :mod:`processors.shadow`.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +40,10 @@ from typing import Any
 import orjson
 
 from core.errors import RiskwireError
+from rules.config import RulesConfig, loads_rules_config
+from rules.grading.table import grading_table
+from rules.grading.weights import DEFAULT_WEIGHTS
+from rules.shadow_grades import GRADE_KEYS
 
 SHADOW_KEY = "{rw:rules:v1}:shadow"
 SEEN_KEY = "{rw:rules:v1}:shadow:seen"
@@ -43,14 +51,14 @@ COUNT_KEY = "{rw:rules:v1}:shadow:count"
 EXAMPLES_KEY = "{rw:rules:v1}:shadow:examples"
 ADDED_KEY = "{rw:rules:v1}:shadow:added"
 DROPPED_KEY = "{rw:rules:v1}:shadow:dropped"
-DIFF_KEYS = (SEEN_KEY, COUNT_KEY, EXAMPLES_KEY, ADDED_KEY, DROPPED_KEY)
+DIFF_KEYS = (SEEN_KEY, COUNT_KEY, EXAMPLES_KEY, ADDED_KEY, DROPPED_KEY, *GRADE_KEYS)
 LIVE, SHADOW, BOTH = 1, 2, 3
 
 # KEYS: shadow, the diff keys. ARGV: the doc ('' to drop). The new generation, or -1 when
 # there was nothing to drop.
 LOAD_LUA = """
 if ARGV[1] == '' and redis.call('HEXISTS', KEYS[1], 'doc') == 0 then return -1 end
-redis.call('UNLINK', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call('UNLINK', unpack(KEYS, 2))
 if ARGV[1] == '' then
   redis.call('HDEL', KEYS[1], 'doc')
 else
@@ -70,7 +78,7 @@ end
 local ver = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
 if ver ~= tonumber(ARGV[2]) then return {-2, ver} end
 redis.call('HSET', KEYS[1], 'doc', ARGV[3], 'ver', ver + 1)
-redis.call('UNLINK', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+redis.call('UNLINK', unpack(KEYS, 3))
 redis.call('HDEL', KEYS[2], 'doc')
 return {ver + 1, redis.call('HINCRBY', KEYS[2], 'gen', 1)}
 """
@@ -115,15 +123,29 @@ class NoShadow(RiskwireError):
     """No candidate is loaded in shadow (HTTP 404)."""
 
 
-def candidate_version(tables: Mapping[str, Any]) -> str:
-    """The rules version of a candidate: a hash of its content, the same for the same rules
-    whatever the order or the format they came in.
+def candidate_config(
+    tables: Mapping[str, Any], grading: Mapping[str, Any] | None = None
+) -> RulesConfig:
+    """The rules a candidate runs: a whole rules file (its ``[rules.*]`` tables and its
+    ``[grading]`` table), defaults where it is silent. Raises
+    :class:`~core.errors.ConfigError`."""
+    doc: dict[str, Any] = {"rules": tables}
+    if grading is not None:
+        doc["grading"] = grading
+    return loads_rules_config(orjson.dumps(doc).decode(), "shadow", as_json=True)[0]
 
-    >>> candidate_version({"tax_arrears": {"min_arrears_cny": 5}})
-    'c-110cfc983a58'
+
+def candidate_version(tables: Mapping[str, Any], grading: Mapping[str, Any] | None = None) -> str:
+    """The rules version of a candidate: :attr:`RulesConfig.version` of what it runs, so
+    the same whatever the order or the format its rules came in, and the live version's
+    once it is promoted.
+
+    >>> candidate_version({"tax_arrears": {"min_arrears_cny": 5000}})[:2]
+    'r-'
+    >>> candidate_version({}) == RulesConfig().version
+    True
     """
-    canonical = orjson.dumps(tables, option=orjson.OPT_SORT_KEYS)
-    return "c-" + hashlib.sha256(canonical).hexdigest()[:12]
+    return candidate_config(tables, grading).version
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,16 +157,31 @@ class Shadow:
     version: str
     loaded_at: str
     loaded_by: str
+    grading: Mapping[str, Any] | None = None  # the [grading] table, None for the defaults
 
     def doc(self) -> bytes:
-        return orjson.dumps(
-            {
-                "rules": self.rules,
-                "version": self.version,
-                "loaded_at": self.loaded_at,
-                "loaded_by": self.loaded_by,
-            }
-        )
+        body: dict[str, Any] = {
+            "rules": self.rules,
+            "version": self.version,
+            "loaded_at": self.loaded_at,
+            "loaded_by": self.loaded_by,
+        }
+        if self.grading is not None:
+            body["grading"] = self.grading
+        return orjson.dumps(body)
+
+    def config(self) -> RulesConfig:
+        """The rules the candidate runs (:func:`candidate_config`)."""
+        return candidate_config(self.rules, self.grading)
+
+
+def draft_shadow(text: str, origin: str, *, as_json: bool, by: str, loaded_at: str) -> Shadow:
+    """A candidate rules file (TOML, or the same document as JSON) checked exactly as the
+    file is, as it is stored (generation 0 until loaded). Raises
+    :class:`~core.errors.ConfigError`."""
+    config, tables = loads_rules_config(text, origin, as_json=as_json)
+    grading = None if config.grading == DEFAULT_WEIGHTS else grading_table(config.grading)
+    return Shadow(0, tables, config.version, loaded_at, by, grading)
 
 
 def decode_shadow(doc: bytes | str | None, gen: bytes | str | None) -> Shadow | None:
@@ -157,6 +194,7 @@ def decode_shadow(doc: bytes | str | None, gen: bytes | str | None) -> Shadow | 
         version=data["version"],
         loaded_at=data["loaded_at"],
         loaded_by=data["loaded_by"],
+        grading=data.get("grading"),
     )
 
 

@@ -4,7 +4,7 @@ the live/shadow diff, and promote the candidate to live in one compare-and-set."
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -12,8 +12,8 @@ import orjson
 from redis.asyncio import Redis
 
 from alerts.routing import departments_for
-from core.errors import ConfigError
-from rules.config import DEFAULT_THRESHOLDS, RulesConfig, loads_rules_config
+from rules.config import DEFAULT_THRESHOLDS, RulesConfig
+from rules.grading.table import grading_table
 from rules.live import RULES_KEY, LiveRules, Overrides, effective
 from rules.shadow import (
     ADDED_KEY,
@@ -28,9 +28,10 @@ from rules.shadow import (
     NoShadow,
     Shadow,
     ShadowConflict,
-    candidate_version,
     decode_shadow,
+    draft_shadow,
 )
+from rules.shadow_grades import GradeDiff, read_grade_diff
 from streams.alert import RULE_IDS
 
 Kind = Literal["added", "dropped"]
@@ -84,9 +85,14 @@ def overrides_for(base: RulesConfig, candidate: RulesConfig) -> dict[str, dict[s
 
 def candidate_config(shadow: Shadow) -> RulesConfig:
     """The rules the candidate runs (a whole rules file: defaults where it is silent)."""
-    return loads_rules_config(
-        orjson.dumps({"rules": shadow.rules}).decode(), "shadow", as_json=True
-    )[0]
+    return shadow.config()
+
+
+def promoted(base: RulesConfig, candidate: RulesConfig, *, by: str, now: datetime) -> Overrides:
+    """The live overrides that make ``base`` run exactly ``candidate``, its grade weights
+    included: ``effective(base, promoted(...)).version == candidate.version``."""
+    grading = None if candidate.grading == base.grading else grading_table(candidate.grading)
+    return Overrides(0, overrides_for(base, candidate), now.isoformat(), by, grading=grading)
 
 
 class ShadowRules:
@@ -104,14 +110,9 @@ class ShadowRules:
     async def load(self, text: str, *, as_json: bool, by: str, now: datetime) -> Shadow:
         """Check ``text`` exactly as a rules file and put it in shadow (replacing any
         candidate there, and its diff). Raises :class:`~core.errors.ConfigError`."""
-        config, tables = loads_rules_config(text, "候选规则", as_json=as_json)
-        if config.grading != RulesConfig().grading:
-            # A promotion writes live overrides, which hold thresholds only: a candidate's
-            # grade weights could never go live this way (they change in the rules file).
-            raise ConfigError("候选规则: 影子规则暂不支持 [grading]（评分权重请在规则文件中修改）")
-        draft = Shadow(0, tables, candidate_version(tables), now.isoformat(), by)
+        draft = draft_shadow(text, "候选规则", as_json=as_json, by=by, loaded_at=now.isoformat())
         gen = int(await self._load(keys=[SHADOW_KEY, *DIFF_KEYS], args=[draft.doc()]))
-        return Shadow(gen, tables, draft.version, draft.loaded_at, by)
+        return replace(draft, generation=gen)
 
     async def drop(self) -> Shadow:
         """Remove the candidate and its diff; raises :class:`NoShadow`."""
@@ -135,15 +136,14 @@ class ShadowRules:
                     f"影子规则已变更（当前第{shadow.generation}代，请求基于第{expected_generation}代）"
                 )
             previous = await self._live.read()
-            rules = overrides_for(self.base, candidate_config(shadow))
-            effective(self.base, Overrides(rules=rules))  # the whole must still load
-            doc = orjson.dumps({"rules": rules, "updated_at": now.isoformat(), "updated_by": by})
+            new = promoted(self.base, candidate_config(shadow), by=by, now=now)
+            effective(self.base, new)  # the whole must still load
             keys = [RULES_KEY, SHADOW_KEY, *DIFF_KEYS]
             ver, _gen = await self._promote(
-                keys=keys, args=[shadow.generation, previous.version, doc]
+                keys=keys, args=[shadow.generation, previous.version, new.doc()]
             )
             if int(ver) >= 0:
-                live = Overrides(int(ver), rules, now.isoformat(), by, previous=previous.rules)
+                live = replace(new, version=int(ver), previous=previous.rules)
                 return Promotion(shadow, live, previous)
             if int(ver) == -1 and expected_generation is not None:
                 raise ShadowConflict("影子规则已变更，请刷新后重试")
@@ -187,6 +187,10 @@ class ShadowRules:
             examples=examples,
             next_cursor=next_cursor,
         )
+
+    async def grade_diff(self, *, cursor: str | None = None, limit: int = 20) -> GradeDiff:
+        """The grade side of the diff (:mod:`rules.shadow_grades`): letters live → shadow."""
+        return await read_grade_diff(self._redis, cursor=cursor, limit=limit)
 
     async def _page(
         self, kind: Kind, wanted: Iterable[str], rule_id: str | None, cursor: str | None, limit: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,9 @@ class Event:
         return event_identity(self.source, self.id)
 
 
+# A batch asks each event's identity several times (dedup, stamps, the horizon), and the
+# backtest twice per version: the last few thousand are remembered.
+@functools.lru_cache(maxsize=1 << 13)
 def event_identity(source: str, event_id: str) -> str:
     """Dedup key of the pair (``source``, ``id``) that identifies an event.
 

@@ -14,6 +14,7 @@ never-mutated HMAC state.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 from typing import Final
@@ -73,6 +74,9 @@ def uscc_check_char(first17: str) -> str:
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
+# Every event names its enterprise, and a population names a few thousand again and again:
+# the check character of a code already found valid is not computed again.
+@functools.lru_cache(maxsize=1 << 16)
 def validate_uscc(code: str) -> str:
     """Return ``code`` unchanged if it is a valid USCC, else raise ``ValueError``.
 

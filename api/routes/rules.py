@@ -53,6 +53,7 @@ async def list_rules(account: Admin, live: LiveRulesDep) -> RulesPublic:
     config, overrides = await live.config()
     return RulesPublic(
         config_version=overrides.version,
+        rules_version=config.version,
         updated_at=overrides.updated_at,
         updated_by=overrides.updated_by,
         items=[_public(rule_id, config, overrides) for rule_id in RULE_IDS],

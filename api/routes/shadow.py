@@ -16,15 +16,22 @@ from api.deps import LiveRulesDep, OversightAdmin, ShadowRulesDep
 from api.schemas import errors
 from api.shadow_schemas import (
     DepartmentDiffPublic,
+    GradeExamplePublic,
+    GradeSidePublic,
+    GradeTransitionPublic,
     PromoteRequest,
     PromotionPublic,
     RuleDiffPublic,
     ShadowDiffPublic,
     ShadowExample,
+    ShadowGradesPublic,
     ShadowPublic,
 )
 from core.errors import ConfigError
+from rules.grading.model import LETTERS
+from rules.grading.table import grading_table
 from rules.shadow import NoShadow, Shadow, ShadowConflict
+from rules.shadow_grades import GradeDiff
 from rules.shadow_store import candidate_config, counts_by_department
 from streams.alert import RULE_IDS
 
@@ -61,6 +68,7 @@ def _public(shadow: Shadow) -> ShadowPublic:
         rules={k: dict(v) for k, v in shadow.rules.items()},
         thresholds={r: _json(config.params(r)) for r in RULE_IDS},
         disabled=sorted(config.disabled),
+        grading=grading_table(config.grading),
     )
 
 
@@ -148,6 +156,10 @@ async def shadow_diff(
     department: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9-]+$")] = None,
     cursor: Annotated[str | None, Query(max_length=300, description="next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    grade_cursor: Annotated[
+        str | None, Query(max_length=18, pattern=r"^[0-9A-Z]+$", description="grades.next_cursor")
+    ] = None,
+    grade_limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ShadowDiffPublic:
     """The live/shadow difference since the candidate was loaded: per rule and department
     the alerts the candidate would add and would drop, and a page of examples."""
@@ -156,7 +168,8 @@ async def shadow_diff(
     page = await shadow.diff(
         kind=kind, rule_id=rule_id, department=department, cursor=cursor, limit=limit
     )
-    overrides = await live.read()
+    grades = await shadow.grade_diff(cursor=grade_cursor, limit=grade_limit)
+    live_config, overrides = await live.config()
     by_dept = counts_by_department(page.rules)
     return ShadowDiffPublic(
         loaded=page.shadow is not None,
@@ -164,6 +177,7 @@ async def shadow_diff(
         generation=page.shadow.generation if page.shadow else None,
         loaded_at=page.shadow.loaded_at if page.shadow else None,
         config_version=overrides.version,
+        live_version=live_config.version,
         tracked=page.tracked,
         untracked=page.untracked,
         rules=[_rule(r) for r in page.rules],
@@ -175,6 +189,33 @@ async def shadow_diff(
         kind=kind,
         examples=[ShadowExample.model_validate(e) for e in page.examples],
         next_cursor=page.next_cursor,
+        grades=_grades(grades),
+    )
+
+
+def _grades(diff: GradeDiff) -> ShadowGradesPublic:
+    matrix: dict[str, dict[str, int]] = {
+        a: {b: diff.transitions.get((a, b), 0) for b in LETTERS} for a in LETTERS
+    }
+    return ShadowGradesPublic(
+        tracked=diff.tracked,
+        untracked=diff.untracked,
+        changed=diff.changed,
+        transitions=[
+            GradeTransitionPublic(live=a, shadow=b, enterprises=n)
+            for (a, b), n in sorted(diff.transitions.items())
+        ],
+        matrix=matrix,
+        examples=[
+            GradeExamplePublic(
+                uscc=p.uscc,
+                live=GradeSidePublic(grade=p.live, score=p.live_score),
+                shadow=GradeSidePublic(grade=p.shadow, score=p.shadow_score),
+                at=datetime.fromtimestamp(p.at_ms / 1000, tz=UTC).isoformat(),
+            )
+            for p in diff.examples
+        ],
+        next_cursor=diff.next_cursor,
     )
 
 

@@ -9,6 +9,8 @@ from core.clock import Clock, SystemClock
 from processors.profiles import horizon
 from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Stamp, Write
 
+_NONE = 1 << 62  # above any score: an empty record
+
 
 class MemoryProfileStore:
     def __init__(
@@ -22,6 +24,7 @@ class MemoryProfileStore:
         self.seen: dict[EntityRef, dict[bytes, int]] = {}
         self.marks: dict[EntityRef, dict[int, int]] = {}
         self.indices: dict[str, dict[str, float]] = {}
+        self._lowest: dict[EntityRef, int] = {}  # the lowest score in each dedup record
         self._clock = clock or SystemClock()
         self._horizon = replay_horizon
 
@@ -59,9 +62,17 @@ class MemoryProfileStore:
             seen[horizon.member(s.eid)] = horizon.score(now, s.time, horizon.source_tag(s.source))
         cutoff = horizon.cutoff(now, self._horizon)
         marks = self.marks.setdefault(ref, {})
-        for old in [m for m, score in seen.items() if score < cutoff]:
-            tag, minute = horizon.tag_and_minute(seen.pop(old))
-            marks[tag] = max(marks.get(tag, -1), minute)
+        # Only a record holding a score below the cut-off has anything to forget: the
+        # lowest score is kept, so a commit does not scan the whole record for nothing.
+        lowest = min(
+            [self._lowest.get(ref, _NONE), *(seen[horizon.member(s.eid)] for s in applied)]
+        )
+        if lowest < cutoff:
+            for old in [m for m, score in seen.items() if score < cutoff]:
+                tag, minute = horizon.tag_and_minute(seen.pop(old))
+                marks[tag] = max(marks.get(tag, -1), minute)
+            lowest = min(seen.values(), default=_NONE)
+        self._lowest[ref] = lowest
 
     async def finish_indices(
         self, done: Sequence[tuple[EntityRef, int, Sequence[IndexOp]]]

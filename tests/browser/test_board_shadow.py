@@ -80,6 +80,21 @@ async def test_a_platform_admin_sees_the_shadow_diff(page: Any) -> None:
     await expect(tax.locator(".added")).to_have_text("4")
     await expect(panel).to_contain_text("91440300MA5DA1B2XK")
     await expect(page.get_by_test_id("alert-row")).to_have_count(3)  # nothing joined the list
+    await expect(panel.get_by_test_id("shadow-grades")).to_have_count(0)  # no [grading]
+
+
+async def test_a_candidate_with_grade_weights_shows_the_letters_that_move(page: Any) -> None:
+    matrix = {a: {b: 0 for b in "ABCD"} for a in "ABCD"}
+    matrix["B"]["B"], matrix["C"]["B"] = 5, 3
+    grades = {"tracked": 8, "untracked": 0, "changed": 3, "matrix": matrix}
+    backend = ShadowBackend(**seeded(1).__dict__)
+    backend.diff = (200, DIFF | {"grades": grades | {"transitions": [], "examples": []}})
+    await open_board(page, backend)
+    panel = page.get_by_test_id("shadow-diff")
+    await panel.locator("summary").click()
+    await expect(panel).to_contain_text("信用等级将变化的企业：3 家")
+    row = panel.locator('[data-testid=shadow-grades] tr[data-live="C"]')
+    await expect(row.locator("td")).to_have_text(["0", "3", "0", "0"])
 
 
 async def test_no_panel_for_anyone_else(page: Any) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import httpx
@@ -143,6 +144,58 @@ def test_load_drop_and_promote_are_audited(api_server: str, admin: Who, worker: 
     assert mine[2]["target"] == body["version"]
 
 
+def test_a_candidate_with_grading_goes_live_under_its_own_version(
+    api_server: str, admin: Who, worker: Proc
+) -> None:
+    candidate = {
+        "rules": {"unreachable_contact": {"min_failures": 4}},
+        "grading": {"cutoffs": {"b": 80.0, "c": 90.0}},
+    }
+    with client(api_server, admin) as c:
+        live_before = c.get("/api/v1/rules").json()["rules_version"]
+        loaded = c.put("/api/v1/rules/shadow", json=candidate)
+        assert loaded.status_code == 200, loaded.text
+        body = loaded.json()
+        assert body["version"].startswith("r-")
+        assert body["version"] != live_before
+        assert body["grading"]["cutoffs"] == {"a": 20.0, "b": 80.0, "c": 90.0}
+        diff = c.get("/api/v1/rules/shadow/diff", params={"grade_limit": 5}).json()
+        assert diff["version"] == body["version"]
+        assert diff["live_version"] == live_before
+        assert sorted(diff["grades"]["matrix"]) == ["A", "B", "C", "D"]
+        assert c.get("/api/v1/rules/shadow/diff", params={"grade_limit": 0}).status_code == 422
+        bad = c.get("/api/v1/rules/shadow/diff", params={"grade_cursor": "x;y"})
+        assert bad.status_code == 422
+        since = log_size(worker)
+        done = c.post("/api/v1/rules/shadow/promote", json={"generation": body["generation"]})
+        assert done.status_code == 200, done.text
+        assert done.json()["version"] == body["version"]
+        assert c.get("/api/v1/rules").json()["rules_version"] == body["version"]
+        wait_for_rules(worker, body["version"], since=since)
+        # Back to the defaults: a candidate of nothing, promoted, clears the weights too.
+        empty = c.put("/api/v1/rules/shadow", content="", headers=TOML).json()
+        assert c.post("/api/v1/rules/shadow/promote", json={}).status_code == 200
+        assert c.get("/api/v1/rules").json()["rules_version"] == empty["version"]
+
+
+def wait_for_rules(worker: Proc, version: str, *, since: int) -> None:
+    def applied() -> bool:
+        with worker.log.open("rb") as log:
+            log.seek(since)
+            return version.encode() in log.read()
+
+    eventually(applied, timeout=60, what=f"the worker runs rules {version}")
+
+
+def _plain(f: EventFactory, uscc: str) -> dict[str, Any]:
+    """A registration no live rule fires on: people of working age (a random birth date
+    could make an officer 17 or 80, and abnormal_officer_age would fire, live)."""
+    adult = date(1980, 6, 1)
+    return f.registered(
+        uscc, legal_rep=f.person(birth=adult), officers=[f.person("director", birth=adult)]
+    )
+
+
 async def _board_messages(
     base: str, token: str, into: list[dict[str, Any]], stop: asyncio.Event
 ) -> None:
@@ -183,7 +236,7 @@ async def test_a_shadow_version_never_reaches_any_output(
         await asyncio.to_thread(
             produce,
             settings,
-            [e for u in quiet for e in (f.registered(u), f.tax_arrears(u, 5_000.0))],
+            [e for u in quiet for e in (_plain(f, u), f.tax_arrears(u, 5_000.0))],
         )
 
         def shadow_saw_all() -> bool:

@@ -9,9 +9,11 @@ import { state } from './state.js';
 const REFRESH_MS = 30000;
 const TEXT = {
   zh: { title: (v, a, d) => `影子规则 ${v}：将新增 ${a} 条、减少 ${d} 条告警`, none: '影子规则：无差异',
-        rule: '规则', depts: '部门', added: '将新增', dropped: '将减少', examples: '新增示例', untracked: n => `另有 ${n} 条超出跟踪上限` },
+        rule: '规则', depts: '部门', added: '将新增', dropped: '将减少', examples: '新增示例', untracked: n => `另有 ${n} 条超出跟踪上限`,
+        grades: n => `信用等级将变化的企业：${n} 家（行：现行，列：影子）` },
   en: { title: (v, a, d) => `Shadow rules ${v}: would add ${a}, drop ${d} alerts`, none: 'Shadow rules: no difference',
-        rule: 'Rule', depts: 'Departments', added: 'Would add', dropped: 'Would drop', examples: 'Examples added', untracked: n => `${n} more past the tracking cap` },
+        rule: 'Rule', depts: 'Departments', added: 'Would add', dropped: 'Would drop', examples: 'Examples added', untracked: n => `${n} more past the tracking cap`,
+        grades: n => `Enterprises whose grade would change: ${n} (rows live, columns shadow)` },
 };
 let last = null;
 
@@ -36,6 +38,24 @@ export function renderShadow() {
   for (const x of arr(d.examples)) examples.append(el('li', null, `${t('rules', x.rule_id)} · ${x.title || ''} · ${x.subject && x.subject.id}`));
   $('shadow-body').replaceChildren(table, el('div', null, T.examples), examples);
   if (d.untracked) $('shadow-body').append(el('p', 'notice', T.untracked(d.untracked)));
+  if (d.grades && d.grades.tracked) $('shadow-body').append(el('div', null, T.grades(d.grades.changed)), gradeMatrix(d.grades.matrix || {}));
+}
+
+// Enterprises per (live letter, shadow letter): a candidate with grade weights of its own.
+function gradeMatrix(matrix) {
+  const letters = ['A', 'B', 'C', 'D'], table = el('table'), head = el('tr');
+  table.setAttribute('data-testid', 'shadow-grades');
+  head.append(el('th', null, ''));
+  for (const b of letters) head.append(el('th', null, b));
+  table.append(head);
+  for (const a of letters) {
+    const tr = el('tr');
+    tr.dataset.live = a;
+    tr.append(el('th', null, a));
+    for (const b of letters) tr.append(el('td', a === b ? null : 'moved', (matrix[a] || {})[b] || 0));
+    table.append(tr);
+  }
+  return table;
 }
 
 export async function loadShadow(gen) {
