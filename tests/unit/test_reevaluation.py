@@ -414,3 +414,38 @@ async def test_a_grade_read_before_its_person_existed_is_judged_again(
     got = (await grades.current([uscc]))[uscc]
     assert "legal_rep_dishonest" in {f.code for f in want.factors}
     assert (got.grade, got.signature()) == (want.grade, want.signature())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known order dependence (issue 10): a grade's time never goes back, so a former "
+    "representative's later facts, arriving first, move it past the firm's own facts",
+)
+async def test_a_former_representatives_later_facts_do_not_move_the_grade(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    """A firm's first legal rep is replaced; it pays tax for months and is deregistered. The
+    former rep is listed and removed long after. Whether the former rep's events arrive
+    before the firm's replacement of them (other topics, other partitions) or after, the
+    firm's final grade is the same: it is graded as of its own facts and its people's, not
+    at the former rep's removal, where its payments would have left the window (medium order
+    replay, seeds 634978 and 634981: A vs B)."""
+    old, new, uscc = factory.person(), factory.person(), factory.uscc()
+    registered = factory.registered(uscc, legal_rep=old, time=day(0))
+    replaced = factory.event(
+        "enterprise.changed", uscc, {"field": "legal_rep", "old": old, "new": new}, time=day(30)
+    )
+    paid = [factory.tax_paid(uscc, time=day(40 + 30 * m)) for m in range(10)]
+    gone = factory.event(
+        "enterprise.deregistered", uscc, {"reason": "股东会决议解散"}, time=day(340)
+    )
+    case = {"case_no": "(2026)粤0305执1234号", "reason": "performed", "debtor_type": "person"}
+    listed = factory.debtor_listed_person(old, time=day(700))
+    removed = factory.event("debtor.removed", "P:" + old["id_number"], case, time=day(850))
+    in_time, early = World(decoder), World(decoder)
+    await in_time.feed_each(registered, replaced, *paid, gone, listed, removed)
+    await early.feed_each(registered, listed, removed, replaced, *paid, gone)
+    want = (await in_time.grades.current([uscc]))[uscc]
+    got = (await early.grades.current([uscc]))[uscc]
+    assert "tax_paid" in {f.code for f in want.factors}
+    assert (got.grade, got.signature()) == (want.grade, want.signature())
