@@ -157,10 +157,7 @@ class Regrader:
         event_time: datetime,
         *,
         basis: int = 0,
-        record: bool = True,
     ) -> GradeChange:
-        """``record=False``: a step the batch's rules see, not written (a replay of the
-        batch must not write it again after the grade that followed it)."""
         previous = self.latest.get(enterprise.uscc)
         change = regrade(
             enterprise,
@@ -172,8 +169,6 @@ class Regrader:
             basis=basis,
         )
         self.latest[enterprise.uscc] = change.current
-        if not record:
-            return change
         if previous is None or previous.signature() != change.current.signature():
             # An unchanged grade (same letter, score and factors) is not written again:
             # the stored one still answers for any date since it was computed.
@@ -191,15 +186,11 @@ def regrade_in_time(
     """Regrade ``enterprise`` at the time its facts give: its latest own fact, or a later
     fact of one of its current people (never after its deregistration). That time depends
     on the facts alone, not on the event that asked (``event_time`` only stands in for a
-    profile that holds no time) nor on the order the facts arrived in. When a person's fact
-    is the later one, the enterprise is first graded at its own latest fact, a step its
-    rules see but nothing records, so they see the change the person's fact made."""
+    profile that holds no time) nor on the order the facts arrived in."""
     at = enterprise.last_event_time or event_time
     people_at = max((p.last_event_time for p in people.values() if p.last_event_time), default=at)
     if enterprise.deregistered_at is not None:
         people_at = min(people_at, max(at, enterprise.deregistered_at))
-    if people_at > at:
-        regrader.regrade(enterprise, people, at, basis=basis, record=False)
     return regrader.regrade(enterprise, people, max(at, people_at), basis=basis)
 
 
