@@ -77,10 +77,11 @@ class Outcome:
 
 class LatestGrades:
     """The pipeline's grade recorder, keeping only each enterprise's latest grade (a
-    grade computed for an older time than the stored one is stale, as in Redis)."""
+    grade computed from an older profile than the stored one is stale, as in Redis)."""
 
     def __init__(self) -> None:
         self.now: dict[str, Grade] = {}
+        self._basis: dict[str, int] = {}
 
     async def current(self, usccs: Collection[str]) -> dict[str, Grade]:
         return {u: self.now[u] for u in usccs if u in self.now}
@@ -88,10 +89,10 @@ class LatestGrades:
     async def record(self, changes: Sequence[GradeChange]) -> list[Recorded]:
         out = []
         for change in changes:
-            old = self.now.get(change.uscc)
-            if old is not None and old.at > change.current.at:
+            if self._basis.get(change.uscc, -1) > change.basis:
                 out.append(Recorded.STALE)
                 continue
+            self._basis[change.uscc] = change.basis
             self.now[change.uscc] = change.current
             out.append(Recorded.CHANGED)
         return out

@@ -12,15 +12,20 @@ them together on a cluster)::
     rw:{ent:<uscc>}:grades:outbox:v1  list    "<previous letter>|<Grade JSON>" not yet fed
     rw:{grades}:feed:v1               stream  grade -> the riskwire.grades message
 
-A record is a compare-and-set on the current grade: a grade computed for an older time
-than the current one is stale and writes nothing; one with the same content (score,
-letter, factors) only moves the current grade's time; any other enters the history, and
-a new letter also enters the enterprise's outbox. History is bounded: every change of letter
-is kept (up to ``history_max``), and of the revisions only the newest ``revisions_max``
-(``RISKWIRE_GRADE_REVISIONS_MAX``), so an enterprise whose score moves with every event
-holds a few dozen grades, not one per event. The outbox is moved to the feed in a
-second call and emptied only after that, so a crash in between loses no change: the next
-record of that enterprise (a replay of the same event, say) feeds it again.
+A record is a compare-and-set on the current grade's basis, the version of the enterprise
+profile it was computed from (versions only grow): a grade from an older basis is stale and
+writes nothing; one with the same content (score, letter, factors) only moves the current
+grade's time; any other enters the history, and a new letter also enters the enterprise's
+outbox. A grade's time is its facts' time, so it may move back (an enterprise's later
+history showed a person's late facts no longer concern it): grades kept for times after it
+were computed from facts since superseded, and leave the history.
+
+History is bounded: every change of letter is kept (up to ``history_max``), and of the
+revisions only the newest ``revisions_max`` (``RISKWIRE_GRADE_REVISIONS_MAX``), so an
+enterprise whose score moves with every event holds a few dozen grades, not one per event.
+The outbox is moved to the feed in a second call and emptied only after that, so a crash in
+between loses no change: the next record of that enterprise (a replay of the same event,
+say) feeds it again.
 """
 
 from __future__ import annotations
@@ -52,18 +57,22 @@ log = get_logger(__name__)
 
 _RECORD_LUA = """
 -- KEYS: current, history (letter changes), outbox, revisions.
--- ARGV: doc, at (ms), letter, sig, history max, outbox max, revisions max.
+-- ARGV: doc, at (ms), letter, sig, history max, outbox max, revisions max, basis.
 -- Returns {outcome, the outbox after this record}.
 local at = tonumber(ARGV[2])
-local cur = redis.call('HMGET', KEYS[1], 'at', 'sig', 'grade')
+local cur = redis.call('HMGET', KEYS[1], 'at', 'sig', 'grade', 'basis')
 local outcome = 'revised'
-if cur[1] and tonumber(cur[1]) > at then
-  outcome = 'stale'
-elseif cur[2] == ARGV[4] then
-  redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'at', ARGV[2])
+if cur[4] and tonumber(cur[4]) > tonumber(ARGV[8]) then
+  return {'stale', redis.call('LRANGE', KEYS[3], 0, -1)}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '(' .. ARGV[2], '+inf')
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '(' .. ARGV[2], '+inf')
+if cur[2] == ARGV[4] then
+  redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'at', ARGV[2], 'basis', ARGV[8])
   outcome = 'unchanged'
 else
-  redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'at', ARGV[2], 'sig', ARGV[4], 'grade', ARGV[3])
+  redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'at', ARGV[2], 'sig', ARGV[4], 'grade', ARGV[3],
+             'basis', ARGV[8])
   if cur[3] ~= ARGV[3] then
     redis.call('ZADD', KEYS[2], at, ARGV[1])
     redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[5]) + 1))
@@ -107,6 +116,7 @@ class GradeChange:
     uscc: str
     previous: Grade | None
     current: Grade
+    basis: int = 0  # the version of the enterprise profile it was computed from
 
     @property
     def changed(self) -> bool:
@@ -121,14 +131,13 @@ def regrade(
     previous: Grade | None,
     weights: GradeWeights = DEFAULT_WEIGHTS,
     rules_version: str | None = None,
+    basis: int = 0,
 ) -> GradeChange:
-    """Grade ``enterprise`` for an event: at the event's time, or at the previous grade's
-    time when the event is older (a late or replayed event regrades the present, with
-    the late fact in it, instead of writing a stale grade)."""
-    at = event_time if previous is None else max(event_time, previous.at)
-    return GradeChange(
-        enterprise.uscc, previous, grade(enterprise, people, at, weights, rules_version)
-    )
+    """Grade ``enterprise`` at ``event_time``, the time its facts give (see
+    :func:`regrade_in_time`), whatever the time of the grade before: a grade is a function
+    of the facts, not of the order they arrived in."""
+    current = grade(enterprise, people, event_time, weights, rules_version)
+    return GradeChange(enterprise.uscc, previous, current, basis)
 
 
 @dataclass(slots=True)
@@ -146,6 +155,8 @@ class Regrader:
         enterprise: EnterpriseProfile,
         people: Mapping[str, PersonProfile],
         event_time: datetime,
+        *,
+        basis: int = 0,
     ) -> GradeChange:
         previous = self.latest.get(enterprise.uscc)
         change = regrade(
@@ -155,6 +166,7 @@ class Regrader:
             previous=previous,
             weights=self.weights,
             rules_version=self.rules_version,
+            basis=basis,
         )
         self.latest[enterprise.uscc] = change.current
         if previous is None or previous.signature() != change.current.signature():
@@ -169,20 +181,17 @@ def regrade_in_time(
     enterprise: EnterpriseProfile,
     people: Mapping[str, PersonProfile],
     event_time: datetime,
+    basis: int = 0,
 ) -> GradeChange:
-    """Regrade ``enterprise`` at its latest fact (of any batch: the grade then depends on
-    the facts, not on which arrived last), and its people's later facts too. A person's
-    event fans out to the enterprises the person serves when it arrives, and grades them at
-    its time; one that arrived before the enterprise named the person is graded here
-    instead, as a second step after the enterprise's own facts, so its rules see the change
-    it would have made in time. A deregistered enterprise hears of nothing after it."""
-    at = max(event_time, enterprise.last_event_time or event_time)
+    """Regrade ``enterprise`` at the time its facts give: its latest own fact, or a later
+    fact of one of its current people (never after its deregistration). That time depends
+    on the facts alone, not on the event that asked (``event_time`` only stands in for a
+    profile that holds no time) nor on the order the facts arrived in."""
+    at = enterprise.last_event_time or event_time
     people_at = max((p.last_event_time for p in people.values() if p.last_event_time), default=at)
     if enterprise.deregistered_at is not None:
         people_at = min(people_at, max(at, enterprise.deregistered_at))
-    if people_at > at:
-        regrader.regrade(enterprise, people, at)
-    return regrader.regrade(enterprise, people, max(at, people_at))
+    return regrader.regrade(enterprise, people, max(at, people_at), basis=basis)
 
 
 def grade_message(uscc: str, current: Grade, previous_grade: str | None) -> bytes:
@@ -201,7 +210,7 @@ def grade_message(uscc: str, current: Grade, previous_grade: str | None) -> byte
 
 
 class Recorded(enum.StrEnum):
-    STALE = "stale"  # computed for an older time than the current grade: nothing written
+    STALE = "stale"  # computed from an older profile than the current grade: nothing written
     UNCHANGED = "unchanged"  # same score, letter and factors: only the time moved
     REVISED = "revised"  # new score or factors, same letter: current and history
     CHANGED = "changed"  # new letter: current, history and feed
@@ -263,6 +272,7 @@ class GradeStore:
                         self._history_max,
                         OUTBOX_MAX,
                         self._revisions_max,
+                        c.basis,
                     ],
                 )
 
@@ -342,6 +352,7 @@ class MemoryGradeStore:
         self.grades: dict[str, list[Grade]] = {}  # first grade and letter changes, oldest first
         self.revisions: dict[str, list[Grade]] = {}  # the newest revisions, oldest first
         self.now: dict[str, Grade] = {}
+        self.basis: dict[str, int] = {}
         self.feed: list[bytes] = []
         self._revisions_max = revisions_max
 
@@ -349,12 +360,15 @@ class MemoryGradeStore:
         return {u: self.now[u] for u in usccs if u in self.now}
 
     async def record(self, changes: Sequence[GradeChange]) -> list[Recorded]:
-        return [self._record(c.uscc, c.current) for c in changes]
+        return [self._record(c.uscc, c.current, c.basis) for c in changes]
 
-    def _record(self, uscc: str, new: Grade) -> Recorded:
+    def _record(self, uscc: str, new: Grade, basis: int) -> Recorded:
         old = self.now.get(uscc)
-        if old is not None and old.at > new.at:
+        if self.basis.get(uscc, -1) > basis:
             return Recorded.STALE
+        self.basis[uscc] = basis
+        for kept in (self.grades, self.revisions):  # superseded by a grade for an earlier time
+            kept[uscc] = [g for g in kept.get(uscc, []) if g.at <= new.at]
         self.now[uscc] = new
         if old is not None and old.signature() == new.signature():
             return Recorded.UNCHANGED

@@ -561,7 +561,8 @@ class BatchProcessor:
             its_people = {p.key: people[p.key] for p in ent.people() if p.key in people}
             for ref in ent.people():  # one read as missing too: its first write moves it
                 basis.readers[ref.key].add(uscc)
-            change = regrade_in_time(regrader, ent, its_people, at)
+            ent_version = basis.versions.get(EntityRef("ent", uscc), 0)
+            change = regrade_in_time(regrader, ent, its_people, at, ent_version)
             if shadow is not None and self._shadow is not None:  # its grade beside the live one
                 self._shadow.regrade(shadow, ent, its_people, change, self._engine.grading)
             facts_of[uscc] = Facts(

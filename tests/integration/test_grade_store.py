@@ -159,7 +159,7 @@ async def test_as_of_a_past_date_returns_that_grade_with_its_factors(
 async def test_a_replay_adds_nothing(store: GradeStore, redis: Redis, uscc: str) -> None:
     b = graded(uscc, T0)
     c = graded(uscc, T0 + DAY, abnormal=True)
-    changes = [GradeChange(uscc, None, b), GradeChange(uscc, b, c)]
+    changes = [GradeChange(uscc, None, b, 1), GradeChange(uscc, b, c, 2)]
     await store.record(changes)
     history, feed = await redis.zcard(history_key(uscc)), await feed_of(redis, uscc)
     current = await redis.hgetall(current_key(uscc))
@@ -170,13 +170,30 @@ async def test_a_replay_adds_nothing(store: GradeStore, redis: Redis, uscc: str)
     assert await redis.hgetall(current_key(uscc)) == current
 
 
-async def test_a_stale_grade_writes_nothing(store: GradeStore, uscc: str) -> None:
-    late = graded(uscc, T0 + 5 * DAY)
-    await store.record([GradeChange(uscc, None, late)])
-    older = graded(uscc, T0, abnormal=True)
-    assert await store.record([GradeChange(uscc, late, older)]) == [Recorded.STALE]
-    assert (await store.current([uscc]))[uscc] == late
-    assert await store.history(uscc) == [late]
+async def test_a_grade_from_an_older_profile_writes_nothing(store: GradeStore, uscc: str) -> None:
+    now = graded(uscc, T0)
+    await store.record([GradeChange(uscc, None, now, 5)])
+    older = graded(uscc, T0 + 5 * DAY, abnormal=True)  # a later time, an older profile
+    assert await store.record([GradeChange(uscc, now, older, 4)]) == [Recorded.STALE]
+    assert (await store.current([uscc]))[uscc] == now
+    assert await store.history(uscc) == [now]
+
+
+async def test_a_newer_profile_may_grade_an_earlier_time(
+    store: GradeStore, redis: Redis, uscc: str
+) -> None:
+    """A person's late facts pushed the grade's time on; the enterprise's own history later
+    showed they no longer concern it. The grade from the newer profile, for the earlier
+    time, replaces it, and what was kept for times after it leaves the history."""
+    a = graded(uscc, T0)
+    pushed = graded(uscc, T0 + 300 * DAY, abnormal=True)
+    await store.record([GradeChange(uscc, None, a, 1), GradeChange(uscc, a, pushed, 2)])
+    fixed = graded(uscc, T0 + 30 * DAY)
+    assert await store.record([GradeChange(uscc, pushed, fixed, 3)]) == [Recorded.CHANGED]
+    assert (await store.current([uscc]))[uscc] == fixed
+    assert await store.history(uscc) == [fixed, a]
+    assert await store.as_of(uscc, T0 + 400 * DAY) == fixed
+    assert await redis.hget(current_key(uscc), "basis") == b"3"
 
 
 async def test_the_feed_gets_one_entry_per_change_of_letter(

@@ -437,13 +437,15 @@ def test_a_change_is_a_new_letter_not_a_score_jitter() -> None:
     assert changed(b2, c)
 
 
-def test_regrade_never_goes_back_in_time() -> None:
+def test_regrade_grades_at_the_time_its_facts_give() -> None:
+    """A grade is a function of the facts and the time they give, not of the grade before:
+    a later grade may be for an earlier time (a late fact showed the later one wrong)."""
     profile = ent(attention=[penalty(10)])
     previous = grade(profile, {}, AT)
-    late = regrade(profile, {}, event_time=AT - timedelta(days=3), previous=previous)
-    assert late.current.at == AT
-    assert late.previous is previous
-    assert not late.changed
+    earlier = regrade(profile, {}, event_time=AT - timedelta(days=3), previous=previous, basis=4)
+    assert earlier.current.at == AT - timedelta(days=3)
+    assert (earlier.previous, earlier.basis) == (previous, 4)
+    assert not earlier.changed
     first = regrade(profile, {}, event_time=AT - timedelta(days=3), previous=None)
     assert first.current.at == AT - timedelta(days=3)
     assert first.changed
@@ -479,10 +481,20 @@ async def test_the_memory_store_records_as_redis_does() -> None:
     b = grade(ent(), {}, AT)
     b_later = grade(ent(), {}, AT + timedelta(days=1))
     c = grade(ent(abnormal=listing()), {}, AT + timedelta(days=2))
-    changes = [GradeChange(USCC, None, b), GradeChange(USCC, b, b_later), GradeChange(USCC, b, c)]
+    changes = [
+        GradeChange(USCC, None, b, 1),
+        GradeChange(USCC, b, b_later, 2),
+        GradeChange(USCC, b, c, 3),
+    ]
     assert await store.record(changes) == [Recorded.CHANGED, Recorded.UNCHANGED, Recorded.CHANGED]
     assert await store.record(changes) == [Recorded.STALE, Recorded.STALE, Recorded.UNCHANGED]
     assert await store.current([USCC, "other"]) == {USCC: c}
     assert await store.history(USCC) == [c, b]
     assert await store.as_of(USCC, AT + timedelta(days=1)) == b
     assert [orjson.loads(m)["previous_grade"] for m in store.feed] == [None, "B"]
+    # from a newer profile, a grade for an earlier time: the later one leaves the history
+    fixed = grade(ent(), {}, AT + timedelta(hours=12))
+    assert await store.record([GradeChange(USCC, c, fixed, 4)]) == [Recorded.CHANGED]
+    assert await store.current([USCC]) == {USCC: fixed}
+    assert await store.history(USCC) == [fixed, b]
+    assert await store.as_of(USCC, AT + timedelta(days=3)) == fixed

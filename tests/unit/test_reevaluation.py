@@ -416,11 +416,6 @@ async def test_a_grade_read_before_its_person_existed_is_judged_again(
     assert (got.grade, got.signature()) == (want.grade, want.signature())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known order dependence (issue 10): a grade's time never goes back, so a former "
-    "representative's later facts, arriving first, move it past the firm's own facts",
-)
 async def test_a_former_representatives_later_facts_do_not_move_the_grade(
     decoder: Decoder, factory: EventFactory
 ) -> None:
