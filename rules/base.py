@@ -99,6 +99,15 @@ def evidence_of(event: Event, fact: str) -> Evidence:
     )
 
 
+def members_text(members: Sequence[str], total: int, shown: int = 50) -> str:
+    """A hub's members for an officer to read: the first ``shown``, and 等 when it has more.
+
+    >>> members_text(["A", "B"], 2), members_text(["A", "B"], 80, shown=1)
+    ('A、B', 'A等')
+    """
+    return "、".join(members[:shown]) + ("等" if total > shown else "")
+
+
 class Rule(ABC):
     rule_id: ClassVar[str]
     version: ClassVar[int]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from core.telemetry import RULE_ERRORS, get_logger
 from processors.profiles.store import Hub
@@ -60,16 +60,8 @@ class RuleEngine:
         ``facts.enterprise`` because another enterprise's ``trigger`` changed it."""
         if not facts.enterprise.active:
             return []
-        verdicts: list[Verdict] = []
-        for rule in self.rules:
-            if rule.shares.isdisjoint(shared):
-                continue
-            try:
-                verdicts += rule.reevaluate(trigger, facts)
-            except Exception:
-                RULE_ERRORS.labels(rule.rule_id).inc()
-                log.exception("rule failed", rule_id=rule.rule_id, event_type=trigger.type)
-        return verdicts
+        sharing = [r for r in self.rules if not r.shares.isdisjoint(shared)]
+        return _each(sharing, trigger, lambda rule: rule.reevaluate(trigger, facts))
 
     def judges(self, kind: str) -> bool:
         """Whether any rule is about hubs of ``kind`` (``addr``, ``person``)."""
@@ -78,16 +70,8 @@ class RuleEngine:
     def reevaluate_hub(self, trigger: Event, hub: Hub) -> list[Verdict]:
         """Verdicts about ``hub`` of every rule that judges its kind, after ``trigger``."""
         kind = hub.index.partition(":")[0]
-        verdicts: list[Verdict] = []
-        for rule in self.rules:
-            if kind not in rule.judges:
-                continue
-            try:
-                verdicts += rule.reevaluate_hub(trigger, hub)
-            except Exception:
-                RULE_ERRORS.labels(rule.rule_id).inc()
-                log.exception("rule failed", rule_id=rule.rule_id, event_type=trigger.type)
-        return verdicts
+        judging = [r for r in self.rules if kind in r.judges]
+        return _each(judging, trigger, lambda rule: rule.reevaluate_hub(trigger, hub))
 
     def evaluate(self, event: Event, facts: Facts) -> list[Verdict]:
         """Verdicts of every rule that reads ``event.type``; a deregistered enterprise gets none.
@@ -97,11 +81,19 @@ class RuleEngine:
         """
         if not facts.enterprise.active:
             return []
-        verdicts: list[Verdict] = []
-        for rule in self.rules_for(event.type):
-            try:
-                verdicts += rule.evaluate(event, facts)
-            except Exception:
-                RULE_ERRORS.labels(rule.rule_id).inc()
-                log.exception("rule failed", rule_id=rule.rule_id, event_type=event.type)
-        return verdicts
+        return _each(self.rules_for(event.type), event, lambda rule: rule.evaluate(event, facts))
+
+
+def _each(
+    rules: Iterable[Rule], event: Event, run: Callable[[Rule], Sequence[Verdict]]
+) -> list[Verdict]:
+    """``run`` each rule and gather the verdicts; a rule that raises is logged and counted
+    (``riskwire_rule_errors_total``), and the others still run."""
+    verdicts: list[Verdict] = []
+    for rule in rules:
+        try:
+            verdicts += run(rule)
+        except Exception:
+            RULE_ERRORS.labels(rule.rule_id).inc()
+            log.exception("rule failed", rule_id=rule.rule_id, event_type=event.type)
+    return verdicts

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from processors.profiles.store import Hub
-from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of
+from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of, members_text
 from rules.examples import Example, Kit
 from streams.alert import Severity
 from streams.event import Event
@@ -70,7 +70,7 @@ class PersonManyCompanies(Rule):
             title=f"一人控制多家企业：{named}",
             explanation=(
                 f"{fact}，达到阈值{self.min_enterprises}家。"
-                f"涉及企业：{'、'.join(members[:50])}{'等' if hub.size > 50 else ''}。"
+                f"涉及企业：{members_text(members, hub.size)}。"
             ),
             evidence=[evidence_of(event, fact)],
             refresh=refresh,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from processors.profiles.store import Hub
-from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of
+from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of, members_text
 from rules.examples import Example, Kit
 from streams.alert import Severity
 from streams.event import Event
@@ -91,8 +91,7 @@ class SameAddressCluster(Rule):
             title=f"同一地址聚集{hub.size}家企业",
             explanation=(
                 f"{fact}（阈值：{self.min_enterprises}家，其中{self.min_recent}家"
-                f"在{self.recent_days}天内）。涉及企业：{'、'.join(members[:50])}"
-                f"{'等' if hub.size > 50 else ''}。"
+                f"在{self.recent_days}天内）。涉及企业：{members_text(members, hub.size)}。"
             ),
             evidence=[evidence_of(event, fact)],
             refresh=refresh,
