@@ -16,8 +16,8 @@ from rich.progress import Progress
 
 from alerts.index import reindex
 from alerts.store import REV_KEY
+from core.redis_client import redis_client
 from core.settings import Settings
-from processors.runtime import redis_client
 
 
 async def _reindex(redis: Redis) -> int:
@@ -32,7 +32,7 @@ async def _reindex(redis: Redis) -> int:
 
 def reindex_command(settings: Settings) -> int:
     async def run() -> int:
-        redis = redis_client(settings)
+        redis = redis_client(settings.redis_url)
         try:
             return await _reindex(redis)
         finally:

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from ulid import ULID
 
-from alerts.routing import departments_for
 from alerts.size import ALERT_LIMITS
 from rules.base import Clear, Hit
 from streams.alert import (
@@ -20,13 +19,11 @@ from streams.alert import (
     fingerprint,
     with_entry,
 )
+from streams.rule_catalog import RESCORING_RULES, departments_for
 
 MAX_EVIDENCE = 200
 # An officer's hold on an alert that new evidence lifts (the alert needs a look again).
 REOPENED_BY_EVIDENCE = frozenset({AlertStatus.ACKNOWLEDGED, AlertStatus.ASSIGNED})
-# Rules whose hit re-states a score after whatever event rescored the enterprise: their
-# fresh "evidence" is the score moving, not a new fact, so it never reopens an alert.
-RESCORING_RULES = frozenset({"early_warning"})
 
 
 class Change(enum.StrEnum):

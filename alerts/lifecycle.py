@@ -27,7 +27,6 @@ from alerts.store import Upsert
 from core.cas import AGAIN, Again, compare_and_set
 from core.errors import RiskwireError
 from streams.alert import (
-    RULE_IDS,
     Actor,
     Alert,
     AlertAction,
@@ -36,6 +35,7 @@ from streams.alert import (
     fingerprint,
     with_entry,
 )
+from streams.rule_catalog import RULE_IDS
 
 MAX_ATTEMPTS = 20
 

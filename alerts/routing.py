@@ -1,5 +1,6 @@
-"""Which departments an alert goes to. ``DEFAULT_ROUTE`` sends each rule to the
-departments responsible for it; ``qianhai-authority`` sees everything.
+"""Which departments an alert goes to. The rule catalog's ``DEFAULT_ROUTE``
+(:mod:`streams.rule_catalog`) sends each rule to the departments responsible for it;
+``qianhai-authority`` sees everything.
 
 Routing names an alert's owners (its ``departments``, which every owner sees); each
 owner's subscriptions then decide whether it receives the alert on its topic, its board
@@ -9,39 +10,9 @@ and its webhooks (:func:`deliveries_for`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
 
 from alerts.subscriptions import SubscriptionsByDepartment, wants
 from streams.alert import Alert
-
-OVERSIGHT_DEPARTMENT: Final = "qianhai-authority"
-
-DEFAULT_ROUTE: Final[dict[str, tuple[str, ...]]] = {
-    "same_address_cluster": ("samr",),
-    "frequent_shareholder_change": ("samr",),
-    "person_many_companies": ("samr", "police"),
-    "dishonest_officer": ("samr", "court"),
-    "abnormal_officer_age": ("samr",),
-    "unreachable_contact": ("samr",),
-    "shell_company": ("samr", "police", "enforcement-bureau"),
-    "litigation_surge": ("court", "drc"),
-    "tax_arrears": ("tax",),
-    "grade_downgrade": ("samr", "drc"),
-    "multi_department_attention": ("samr", "tax", "enforcement-bureau"),
-    "early_warning": ("samr", "enforcement-bureau"),
-}
-
-
-def departments_for(rule_id: str, route: dict[str, tuple[str, ...]] = DEFAULT_ROUTE) -> list[str]:
-    """The departments a rule's alerts are routed to, oversight included.
-
-    >>> departments_for("tax_arrears")
-    ['tax', 'qianhai-authority']
-    """
-    owners = list(route.get(rule_id, ()))
-    if OVERSIGHT_DEPARTMENT not in owners:
-        owners.append(OVERSIGHT_DEPARTMENT)
-    return owners
 
 
 def deliveries_for(alert: Alert, subscriptions_by_dept: SubscriptionsByDepartment) -> set[str]:

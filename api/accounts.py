@@ -28,10 +28,10 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from ulid import ULID
 
-from alerts.routing import OVERSIGHT_DEPARTMENT
 from core.errors import AuthError, Forbidden
 from core.redis_reply import text_of
 from streams.alert import Actor
+from streams.rule_catalog import OVERSIGHT_DEPARTMENT
 
 ACCOUNT_KEY = "rw:acct:v1:{digest}"
 INDEX_KEY = "rw:acct:ids:v1"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from importlib import resources
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
 
 from alerts.notify.wiring import NotifyStores
 from alerts.store import AlertStore
@@ -54,57 +56,13 @@ from rules.shadow_store import ShadowRules
 
 def create_app(settings: Settings) -> FastAPI:
     announce_build()
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = redis_client(settings)
-        app.state.settings = settings
-        app.state.redis = redis
-        app.state.accounts = Accounts(redis)
-        app.state.alert_store = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
-        clock = SystemClock()
-        app.state.broadcaster = Broadcaster(
-            redis,
-            queue_size=settings.ws_send_queue,
-            subscriptions=SubscriptionCache(
-                SubscriptionStore(redis, clock), clock, settings.departments
-            ),
-        )
-        app.state.rate_limiter = RateLimiter(redis, clock, limits_from_settings(settings))
-        anchor = AnchorPublisher(settings)
-        app.state.audit = AuditLog(
-            redis, key=settings.audit_key.get_secret_value().encode(), anchor=anchor
-        )
-        app.state.profiles = RedisProfileStore(redis)
-        app.state.grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
-        app.state.live_rules = LiveRules(redis, rules_config_from_settings(settings))
-        app.state.shadow_rules = ShadowRules(redis, app.state.live_rules.base)
-        app.state.uploads = UploadProducer(settings)
-        app.state.notify = NotifyStores.build(redis, settings, SystemClock())
-        tail = asyncio.create_task(
-            supervise("feed-tail", app.state.broadcaster.run), name="feed-tail"
-        )
-        anchoring = asyncio.create_task(anchor.run(), name="audit-anchor")
-        try:
-            yield
-        finally:
-            anchoring.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await anchoring
-            await anchor.close()
-            tail.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await tail
-            await app.state.uploads.close()
-            await redis.aclose()
-
     app = FastAPI(
         title="riskwire",
         version="0.1.0",
         summary="Streaming risk alerts for market regulators",
         description=limits_description(settings),
         responses=errors(413),
-        lifespan=lifespan,
+        lifespan=_lifespan(settings),
     )
     for router in (
         health.router,
@@ -126,6 +84,70 @@ def create_app(settings: Settings) -> FastAPI:
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limits=BodyLimits.from_settings(settings))
+    _answer_errors(app)
+    _serve_board(app)
+    return app
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What the app holds while it serves: its stores and clients in ``app.state``, the live
+    feed's tail and the audit anchor's publisher, stopped and closed at shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = redis_client(settings)
+        anchor = _hold_state(app, settings, redis)
+        tail = asyncio.create_task(
+            supervise("feed-tail", app.state.broadcaster.run), name="feed-tail"
+        )
+        anchoring = asyncio.create_task(anchor.run(), name="audit-anchor")
+        try:
+            yield
+        finally:
+            anchoring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await anchoring
+            await anchor.close()
+            tail.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tail
+            await app.state.uploads.close()
+            await redis.aclose()
+
+    return lifespan
+
+
+def _hold_state(app: FastAPI, settings: Settings, redis: Redis) -> AnchorPublisher:
+    """Every store and client the routes read from ``app.state``; answers the audit
+    anchor's publisher, which the lifespan runs and closes."""
+    app.state.settings = settings
+    app.state.redis = redis
+    app.state.accounts = Accounts(redis)
+    app.state.alert_store = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
+    clock = SystemClock()
+    app.state.broadcaster = Broadcaster(
+        redis,
+        queue_size=settings.ws_send_queue,
+        subscriptions=SubscriptionCache(
+            SubscriptionStore(redis, clock), clock, settings.departments
+        ),
+    )
+    app.state.rate_limiter = RateLimiter(redis, clock, limits_from_settings(settings))
+    anchor = AnchorPublisher(settings)
+    app.state.audit = AuditLog(
+        redis, key=settings.audit_key.get_secret_value().encode(), anchor=anchor
+    )
+    app.state.profiles = RedisProfileStore(redis)
+    app.state.grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
+    app.state.live_rules = LiveRules(redis, rules_config_from_settings(settings))
+    app.state.shadow_rules = ShadowRules(redis, app.state.live_rules.base)
+    app.state.uploads = UploadProducer(settings)
+    app.state.notify = NotifyStores.build(redis, settings, SystemClock())
+    return anchor
+
+
+def _answer_errors(app: FastAPI) -> None:
+    """The error hierarchy's answers: 403, 503 (Redis unavailable) and 401."""
 
     @app.exception_handler(Forbidden)
     async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
@@ -140,9 +162,6 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse(
             {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
         )
-
-    _serve_board(app)
-    return app
 
 
 def _serve_board(app: FastAPI) -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from api.schemas import (
-    AlertPublic,
+from api.enterprise_schemas import (
     EnterprisePublic,
     FactorPublic,
     Flag,
@@ -23,11 +22,20 @@ from api.schemas import (
     ShareholderPublic,
     TaxPublic,
 )
-from processors.profiles.model import EnterpriseProfile, PersonProfile, PersonRef
+from api.schemas import AlertPublic
 from rules.dishonest_officer import role_zh
 from rules.grading import Grade
-from streams.alert import RULE_IDS, Alert, fingerprint
+from streams.alert import Alert, fingerprint
 from streams.identifiers import USCC_ALPHABET, age_at, uscc_check_char
+from streams.profile import (
+    EnterpriseProfile,
+    Listing,
+    PersonProfile,
+    PersonRef,
+    ShareholderRef,
+    Tax,
+)
+from streams.rule_catalog import RULE_IDS
 
 # Rules whose alerts are about an address or a person rather than one enterprise.
 HUB_RULES: Mapping[str, tuple[str, ...]] = {
@@ -118,6 +126,34 @@ def grade_public(grade: Grade) -> GradePublic:
     )
 
 
+def shareholder_public(s: ShareholderRef, today: date) -> ShareholderPublic:
+    return ShareholderPublic(
+        holder_type=s.holder_type,
+        name=s.name,
+        stake_pct=s.stake_pct,
+        person=person_public(s.person, today) if s.person else None,
+        uscc=s.uscc,
+    )
+
+
+def listing_public(listing: Listing) -> ListingPublic:
+    return ListingPublic(
+        reason_code=listing.reason_code, authority=listing.authority, since=listing.since
+    )
+
+
+def tax_public(tax: Tax) -> TaxPublic:
+    return TaxPublic(
+        arrears_outstanding=tax.arrears_outstanding,
+        arrears_since=tax.arrears_since,
+        credit_rating=tax.credit_rating,
+        credit_year=tax.credit_year,
+        penalties_total=tax.penalties_total,
+        penalties_count=tax.penalties_count,
+        insured_employees=tax.insured_employees,
+    )
+
+
 def enterprise_public(
     ent: EnterpriseProfile,
     people: Mapping[str, PersonProfile],
@@ -127,8 +163,6 @@ def enterprise_public(
     alerts: Sequence[Alert],
     today: date,
 ) -> EnterprisePublic:
-    tax = ent.tax
-    listing = ent.abnormal
     return EnterprisePublic(
         uscc=ent.uscc,
         name=ent.name,
@@ -145,32 +179,9 @@ def enterprise_public(
         phone=ent.phone,
         legal_rep=person_public(ent.legal_rep, today) if ent.legal_rep else None,
         officers=[person_public(o, today) for o in ent.officers],
-        shareholders=[
-            ShareholderPublic(
-                holder_type=s.holder_type,
-                name=s.name,
-                stake_pct=s.stake_pct,
-                person=person_public(s.person, today) if s.person else None,
-                uscc=s.uscc,
-            )
-            for s in ent.shareholders
-        ],
-        abnormal_listing=(
-            ListingPublic(
-                reason_code=listing.reason_code, authority=listing.authority, since=listing.since
-            )
-            if listing
-            else None
-        ),
-        tax=TaxPublic(
-            arrears_outstanding=tax.arrears_outstanding,
-            arrears_since=tax.arrears_since,
-            credit_rating=tax.credit_rating,
-            credit_year=tax.credit_year,
-            penalties_total=tax.penalties_total,
-            penalties_count=tax.penalties_count,
-            insured_employees=tax.insured_employees,
-        ),
+        shareholders=[shareholder_public(s, today) for s in ent.shareholders],
+        abnormal_listing=listing_public(ent.abnormal) if ent.abnormal else None,
+        tax=tax_public(ent.tax),
         cases_open=sum(1 for c in ent.cases.values() if c.closed_at is None),
         grade=grade_public(grade) if grade else None,
         grade_history=[

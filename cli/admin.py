@@ -49,17 +49,36 @@ def alerts_archive(
 @state_app.command("migrate")
 def state_migrate() -> None:
     """Move stored profiles from state v1 to v2 (the dedup record bounded by the replay
-    horizon), in place, and store profile documents still held as JSON compactly. Run once
-    with every worker stopped; idempotent. Prints:
-    profiles=<n> identities=<n> indices=<n> encoded=<n>"""
+    horizon), in place, and store profile documents and grades still held as JSON compactly.
+    Run once with every worker stopped; idempotent. Prints:
+    profiles=<n> identities=<n> indices=<n> encoded=<n> grades=<n>"""
     from core.clock import SystemClock
     from processors.profiles.migrate import StateMigration
 
     done = with_redis(command_settings(), lambda redis: StateMigration(redis, SystemClock()).run())
     typer.echo(
         f"profiles={done.profiles} identities={done.identities} indices={done.indices}"
-        f" encoded={done.encoded}"
+        f" encoded={done.encoded} grades={done.grades}"
     )
+
+
+@state_app.command("memory")
+def state_memory(
+    events: Annotated[
+        int | None, typer.Option(help="events processed: adds bytes per event")
+    ] = None,
+) -> None:
+    """What each kind of key holds, by MEMORY USAGE of every key (read only; one command
+    per key). One line per kind, largest first, then the total and used_memory."""
+    from cli.state_memory import report
+    from core.redis_client import sync_client
+
+    client = sync_client(command_settings().redis_url)
+    try:
+        for line in report(client, events):
+            typer.echo(line)
+    finally:
+        client.close()
 
 
 @draws_app.command("verify")

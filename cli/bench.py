@@ -241,7 +241,7 @@ def run_bench(
         "workers": workers,
         "partitions": s.partitions,
         "worker_batch_max": s.worker_batch_max,
-        "worker_batch_within_s": s.worker_batch_within_s,
+        "worker_batch_linger_s": s.worker_batch_linger_s,
     }
     run = _Run(s, result, workers=workers)
     console.print(

@@ -47,14 +47,13 @@ from ulid import ULID
 
 from alerts.index import reindex
 from alerts.index_keys import ALL_DEPARTMENTS, department_key
-from alerts.routing import departments_for
 from alerts.store import DOC_KEY, REV_KEY
 from cli.bench_figures import percentile
 from cli.bench_kafka import with_redis_db
 from core.redis_client import redis_client, sync_client
 from core.settings import Settings
-from streams import samples
-from streams.alert import RULE_IDS
+from simulate import samples
+from streams.rule_catalog import RULE_IDS, departments_for
 
 BENCH_API_REDIS_DB = 12
 OURS = "rw:bench-api"  # marks the database as this benchmark's: any other is never flushed

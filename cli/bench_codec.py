@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 import zstandard
 
 from processors.profiles import codec, zdict
-from processors.profiles.model import EnterpriseProfile, PersonProfile
+from streams.profile import EnterpriseProfile, PersonProfile
 
 Model = type[EnterpriseProfile] | type[PersonProfile]
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from streams import samples
-from streams.factory import EventFactory
+from simulate import samples
+from simulate.factory import EventFactory
 from streams.identifiers import USCC_ALPHABET
 
 SEED = 2017

@@ -1,7 +1,7 @@
 """``riskwire evaluate``: play a simulated population through the running engine and score
 what comes out against its ground truth.
 
-1. A seeded simulation (:mod:`streams.simulate`) is produced to the configured input
+1. A seeded simulation (:mod:`simulate`) is produced to the configured input
    topics. At every month boundary of the simulated period the producer waits until the
    worker has drained (the ``processed`` counter of ``rw:stats:v1`` reaches what was
    produced): the four topics are consumed independently, and this keeps facts a month or
@@ -42,11 +42,11 @@ from core.errors import RiskwireError
 from core.redis_client import sync_client
 from core.settings import Settings
 from processors.progress import STATS_KEY
-from streams.simulate.calendar import START, to_datetime
-from streams.simulate.command import person_keyer
-from streams.simulate.population import scale_named
-from streams.simulate.stream import Simulation
-from streams.simulate.truth import (
+from simulate.calendar import START, to_datetime
+from simulate.command import person_keyer
+from simulate.population import scale_named
+from simulate.stream import Simulation
+from simulate.truth import (
     RuleScore,
     Truth,
     grade_mix,
@@ -54,7 +54,7 @@ from streams.simulate.truth import (
     score_rules,
     summary_line,
 )
-from streams.simulate.writer import KafkaSink, progress_bar
+from simulate.writer import KafkaSink, progress_bar
 
 DEFAULT_SCALE: Final = "medium"  # ~350k events: about 4 minutes on 2 cores
 STALL_TIMEOUT_S: Final = 120.0

@@ -30,7 +30,7 @@ def replay(
 def demo(seed: Annotated[int, typer.Option(help="random seed")] = 2017) -> None:
     """Play the demo feed: a small population with planted shell rings, dishonest officers
     and arrears, so that alerts appear on the board (`riskwire simulate` plants every rule)."""
-    from streams.demo import demo_events
+    from simulate.demo import demo_events
 
     events = demo_events(seed)
     produce_with_progress(command_settings(), events, "demo feed")
@@ -70,7 +70,7 @@ def simulate(
 ) -> None:
     """Generate a seeded Qianhai-like population's events, with planted cases of every rule
     and their near-misses, and its ground truth."""
-    from streams.simulate.command import simulate_command
+    from simulate.command import simulate_command
 
     sys.exit(
         simulate_command(

@@ -140,7 +140,7 @@ def backtest(
     """Replay recorded input under the live rules and a candidate, isolated, and report
     alerts added/removed per rule and department, grade changes, precision and recall.
     Last line: alerts_added=<n> alerts_removed=<n> grades_changed=<n> events=<n> seconds=<n>"""
-    from core.backtest import Options, backtest_command
+    from cli.backtest import Options, backtest_command
 
     options = Options(
         candidate=candidate,

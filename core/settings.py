@@ -91,10 +91,10 @@ class Settings(BaseSettings):
     # faust's local data directory (riskwire keeps no state there: profiles live in Redis).
     state_dir: Path = Path(tempfile.gettempdir()) / "riskwire"
     worker_batch_max: int = Field(default=1000, ge=1)
-    # How long a batch may wait to fill once the previous one is done. An event that arrives
-    # while a batch is processed waits for it and then this, so it bounds the alert latency
-    # at moderate rates; under a backlog batches fill to worker_batch_max at once.
-    worker_batch_within_s: float = Field(default=0.025, gt=0)
+    # How long a batch waits for more events after its first one arrived (processors.batching).
+    # A batch starts as soon as the worker is free: what arrived while the previous batch was
+    # processed starts at once; under a backlog batches fill to worker_batch_max at once.
+    worker_batch_linger_s: float = Field(default=0.005, ge=0, le=1.0)
     # A worker whose agent has read nothing for this long while messages wait on its input
     # partitions exits (status 70) for its supervisor to restart (processors.stall).
     worker_stall_s: float = Field(default=90.0, ge=10)

@@ -16,6 +16,7 @@ SHARED=(
     tests/integration/test_redis_lua.py
     tests/integration/test_redis_durability.py
     tests/integration/test_grade_store.py
+    tests/integration/test_grade_encoding.py
     tests/integration/test_pipeline_redis.py
     tests/integration/test_alert_listing.py
     tests/integration/test_api_auth.py

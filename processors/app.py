@@ -1,7 +1,7 @@
 """The faust app: one agent over the four input topics, feeding batches to the processor,
 plus the relays and the consumer-lag probe. Wiring only; the work is in ``pipeline``.
 
-Offsets are committed by faust after a batch has been processed (``take_events`` acks a
+Offsets are committed by faust after a batch has been processed (``take_batches`` acks a
 batch when the next one is asked for), so a ``kill -9`` replays at most the uncommitted
 batches, and the profile store's dedup makes the replay change nothing.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -34,9 +34,11 @@ from core.telemetry import (
     get_logger,
     serve_metrics,
 )
+from processors.batching import take_batches
+from processors.crash import exit_unacked
 from processors.dead_letters import KafkaDeadLetters
 from processors.gauges import measure_model, measure_waiting
-from processors.grades import GradeRelay
+from processors.grade_relay import GradeRelay
 from processors.heartbeat import beat
 from processors.pipeline import Incoming
 from processors.progress import Progress
@@ -140,6 +142,20 @@ def create_app(settings: Settings) -> faust.App:
     async def watch_for_stall() -> None:
         await check_stall(watch, app.consumer, settings.input_topics)
 
+    _attach_outputs(app, runtime, settings, publisher, clock)
+    _attach_upkeep(app, runtime, settings, clock)
+    _attach_probes(app, runtime, settings, clock)
+    return app
+
+
+def _attach_outputs(
+    app: faust.App,
+    runtime: Runtime,
+    settings: Settings,
+    publisher: FaustPublisher,
+    clock: SystemClock,
+) -> None:
+    """The relays of the alert and grade feeds to Kafka, the webhooks, and /metrics."""
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     relay = AlertRelay(
         runtime.redis,
@@ -156,19 +172,11 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.task
     async def enqueue_webhooks() -> None:
-        stopping = asyncio.Event()
-        try:
-            await keep_running("webhook_feed", lambda: webhooks.enqueue_from_feed(stopping))
-        finally:
-            stopping.set()
+        await _until_stopped("webhook_feed", webhooks.enqueue_from_feed)
 
     @app.task
     async def deliver_webhooks() -> None:
-        stopping = asyncio.Event()
-        try:
-            await keep_running("webhook_delivery", lambda: webhooks.run_due(stopping))
-        finally:
-            stopping.set()
+        await _until_stopped("webhook_delivery", webhooks.run_due)
 
     @app.task
     async def expose_metrics() -> None:
@@ -184,20 +192,27 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.task
     async def publish_alerts() -> None:
-        stopping = asyncio.Event()
-        try:
-            await keep_running("alert_relay", lambda: relay.run(stopping))
-        finally:
-            stopping.set()
+        await _until_stopped("alert_relay", relay.run)
 
     @app.task
     async def publish_grades() -> None:
-        stopping = asyncio.Event()
-        try:
-            await keep_running("grade_relay", lambda: grade_relay.run(stopping))
-        finally:
-            stopping.set()
+        await _until_stopped("grade_relay", grade_relay.run)
 
+
+async def _until_stopped(name: str, run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Keep ``run(stopping)`` running (:func:`keep_running`); ``stopping`` is set when the
+    task is cancelled, so that what it started winds down."""
+    stopping = asyncio.Event()
+    try:
+        await keep_running(name, lambda: run(stopping))
+    finally:
+        stopping.set()
+
+
+def _attach_upkeep(
+    app: faust.App, runtime: Runtime, settings: Settings, clock: SystemClock
+) -> None:
+    """The sweep of closed alerts, the rules' reload and the model's rounds of learning."""
     sweeper = AlertSweeper(
         runtime.redis,
         clock,
@@ -234,6 +249,11 @@ def create_app(settings: Settings) -> faust.App:
         except Exception as exc:  # never a dead timer: the next round tries again
             log.error("learning queued labels failed", error=repr(exc)[:500])
 
+
+def _attach_probes(
+    app: faust.App, runtime: Runtime, settings: Settings, clock: SystemClock
+) -> None:
+    """Every 5 s: the consumer lag, the heartbeat, source freshness and the gauges."""
     worker_id = f"{socket.gethostname()}-{os.getpid()}"
     lag_shown: set[tuple[str, int]] = set()
     stores = NotifyStores.build(runtime.redis, settings, clock)
@@ -258,8 +278,6 @@ def create_app(settings: Settings) -> faust.App:
             REDIS_ERRORS.labels("gauges").inc()
             log.warning("measuring sources and backlogs failed", error=str(exc))
 
-    return app
-
 
 def _attach_agent(
     app: faust.App, runtime: Runtime, topic_names: Sequence[str], watch: StallWatch
@@ -271,11 +289,11 @@ def _attach_agent(
     read in order, and a batch's messages carry their own topic."""
     topic = app.topic(*topic_names, value_serializer="raw", key_serializer="raw")
     batch_max = runtime.settings.worker_batch_max
-    within = runtime.settings.worker_batch_within_s
+    linger = runtime.settings.worker_batch_linger_s
     progress = Progress(runtime.redis)
 
     async def consume(stream: Any) -> None:
-        async for events in stream.take_events(batch_max, within=within):
+        async for events in take_batches(stream, batch_max, linger):
             watch.batch_started()
             batch = [incoming(e) for e in events]
             while True:
@@ -295,6 +313,8 @@ def _attach_agent(
                     PUBLISH_ERRORS.labels("dlq").inc()
                     log.warning("batch's dead letters failed, retrying", error=str(exc))
                     await asyncio.sleep(1.0)
+                except Exception as exc:  # no retry fixes it: never ack it (processors/crash.py)
+                    exit_unacked(exc, len(batch))
             await progress.add(len(batch))  # reports its own Redis errors
             watch.batch_done()
 

@@ -3,8 +3,8 @@ with them but count.
 
 ``riskwire bench`` runs as many of these as it runs real workers, in a consumer group of
 their own, over the same backlog. Both are built on :func:`processors.app.new_faust_app`
-and take their batches with the same ``take_events(worker_batch_max,
-within=worker_batch_within_s)``, so the difference between the two rates is what riskwire
+and take their batches with the same ``take_batches(stream, worker_batch_max,
+worker_batch_linger_s)``, so the difference between the two rates is what riskwire
 does per event on top of faust. The count goes to Redis once a batch, as the real worker's
 progress does, so the bench can tell when the backlog is drained.
 """
@@ -17,6 +17,7 @@ import faust
 
 from core.settings import Settings
 from processors.app import new_faust_app
+from processors.batching import take_batches
 from processors.progress import CEILING_STATS_KEY, Progress
 from processors.runtime import redis_client
 
@@ -25,10 +26,10 @@ def create_ceiling_app(settings: Settings) -> faust.App:
     app = new_faust_app(settings)
     topic = app.topic(*settings.input_topics, value_serializer="raw", key_serializer="raw")
     progress = Progress(redis_client(settings), key=CEILING_STATS_KEY)
-    batch_max, within = settings.worker_batch_max, settings.worker_batch_within_s
+    batch_max, linger = settings.worker_batch_max, settings.worker_batch_linger_s
 
     async def count(stream: Any) -> None:
-        async for events in stream.take_events(batch_max, within=within):
+        async for events in take_batches(stream, batch_max, linger):
             await progress.add(len(events))
 
     app.agent(topic, name="riskwire.agent.ceiling")(count)

@@ -17,7 +17,7 @@ import orjson
 
 from core.errors import PublishError
 from core.telemetry import PUBLISH_ERRORS, get_logger
-from processors.pipeline import DeadLetter
+from processors.batch import DeadLetter
 from streams.excerpt import RAW_EXCERPT_BYTES, raw_excerpt
 from streams.refusal import refusal_of
 

@@ -11,7 +11,7 @@ at most ``cap`` members (newest first); the rest are counted in
 hub's next change, evaluates them). A dependent is re-evaluated once per batch, with the
 last event that changed one of its hubs as the trigger.
 
->>> from processors.profiles.store import Hub
+>>> from streams.profile_store import Hub
 >>> hubs = {"addr:x": Hub("addr:x", 3, [("A", 1.0), ("B", 1.0)])}
 >>> picked = pick({"addr:x": ("event", "A")}, hubs)
 >>> sorted(picked), picked["B"].via
@@ -25,15 +25,20 @@ from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
 from core.telemetry import FANOUT_OVERFLOW, REEVALUATIONS
-from processors.profiles.model import EnterpriseProfile, PersonProfile
-from processors.profiles.store import EntityRef, Hub
 from rules.base import Clear, Facts, Shared, Verdict
 from rules.engine import RuleEngine
 from streams.alert import Alert
 from streams.event import Event
+from streams.profile import EnterpriseProfile, PersonProfile
+from streams.profile_store import EntityRef, Hub
 
 DEFAULT_FANOUT_CAP: Final = 200
 MEMBERSHIP_FIELDS: Final = frozenset({"address_registered", "legal_rep", "officers"})
+# The only event types that can move one (``moves_membership``), checked before the field:
+# asking an event's data for a ``field`` it does not have raises inside pydantic.
+MEMBERSHIP_TYPES: Final = frozenset(
+    {"enterprise.registered", "enterprise.deregistered", "enterprise.changed"}
+)
 HUB_KINDS: Final = {"addr": Shared.ADDRESS, "person": Shared.LEGAL_REP_HUB}
 HUB_OF_SUBJECT: Final = {"address": "addr", "person": "person"}  # an alert about a hub
 
@@ -136,9 +141,11 @@ def changed_hubs(
     if not read:
         return changed
     for msg, ev in events:
-        field_ = getattr(ev.data, "field", None)
-        if ev.subject.kind != "enterprise" or not moves_membership(ev.type, field_):
+        if ev.type not in MEMBERSHIP_TYPES or ev.subject.kind != "enterprise":
             continue  # most events: checked before any lookup
+        field_ = getattr(ev.data, "field", None)
+        if not moves_membership(ev.type, field_):
+            continue
         profile = profiles.get(EntityRef("ent", ev.subject.id))
         if not isinstance(profile, EnterpriseProfile):
             continue

@@ -4,13 +4,16 @@ changes that :class:`GradeRelay` publishes to ``riskwire.grades``.
 Keys (versioned; an enterprise's keys share its profile's hash tag, so one Lua step sees
 them together on a cluster)::
 
-    rw:{ent:<uscc>}:grade:v1          hash    doc (Grade JSON), at (epoch ms), sig, grade
-    rw:{ent:<uscc>}:grades:v1         zset    Grade JSON -> epoch ms of its ``at``: the
+    rw:{ent:<uscc>}:grade:v1          hash    doc (stored grade), at (epoch ms), sig, grade
+    rw:{ent:<uscc>}:grades:v1         zset    stored grade -> epoch ms of its ``at``: the
                                               first grade and every change of letter
     rw:{ent:<uscc>}:grades:rev:v1     zset    the same for revisions (new score or factors
                                               under the same letter), the newest N kept
-    rw:{ent:<uscc>}:grades:outbox:v1  list    "<previous letter>|<Grade JSON>" not yet fed
+    rw:{ent:<uscc>}:grades:outbox:v1  list    "<previous letter>|<stored grade>" not yet fed
     rw:{grades}:feed:v1               stream  grade -> the riskwire.grades message
+
+A stored grade is its JSON compressed with a trained dictionary (:mod:`processors.grade_codec`;
+JSON written by an earlier release is read as it is).
 
 A record is a compare-and-set on the current grade's basis, the version of the enterprise
 profile it was computed from (versions only grow): a grade from an older basis is stale and
@@ -45,12 +48,11 @@ from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
 from core.redis_reply import text_of
 from core.telemetry import get_logger
-from processors.profiles.model import EnterpriseProfile, PersonProfile
+from processors import grade_codec
 from rules.grading import DEFAULT_WEIGHTS, Grade, GradeWeights, grade
-from streams.relay import Entry, Message, Publisher, StreamRelay
+from streams.profile import EnterpriseProfile, PersonProfile
 
 FEED_KEY = "rw:{grades}:feed:v1"
-GROUP = "kafka-relay"
 OUTBOX_MAX = 100
 REVISIONS_MAX = 5  # the default of RISKWIRE_GRADE_REVISIONS_MAX
 log = get_logger(__name__)
@@ -246,7 +248,7 @@ class GradeStore:
             f"reading {len(wanted)} grades",
             lambda pipe: [pipe.hget(current_key(u), "doc") for u in wanted],
         )
-        return {u: Grade.model_validate_json(d) for u, d in zip(wanted, docs, strict=True) if d}
+        return {u: grade_codec.decode(d) for u, d in zip(wanted, docs, strict=True) if d}
 
     async def record(self, changes: Sequence[GradeChange]) -> list[Recorded]:
         """Store each new grade, in order, and feed every change of letter: one round trip,
@@ -265,7 +267,7 @@ class GradeStore:
                         revisions_key(c.uscc),
                     ],
                     [
-                        c.current.model_dump_json(),
+                        grade_codec.encode(c.current),
                         _ms(c.current.at),
                         c.current.grade,
                         c.current.signature(),
@@ -280,9 +282,9 @@ class GradeStore:
             replies = await run_pipeline(self._redis, fill, self._record)
         except RedisError as exc:
             raise StoreError(f"recording {len(changes)} grades failed: {exc}") from exc
-        outbox: dict[str, list[str]] = {}
+        outbox: dict[str, list[bytes]] = {}
         for c, (_, items) in zip(changes, replies, strict=True):
-            outbox[c.uscc] = [text_of(i) for i in items]  # the last reply holds the others'
+            outbox[c.uscc] = [grade_codec.raw(i) for i in items]  # the last reply holds all
         await self._feed(outbox)
         return [Recorded(text_of(outcome)) for outcome, _ in replies]
 
@@ -318,22 +320,23 @@ class GradeStore:
         except RedisError as exc:
             raise StoreError(f"{what} failed: {exc}") from exc
 
-    async def _feed(self, outbox: Mapping[str, Sequence[str]]) -> None:
+    async def _feed(self, outbox: Mapping[str, Sequence[bytes]]) -> None:
         items = [(uscc, item) for uscc, pending in outbox.items() for item in pending]
         if not items:
             return
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for uscc, item in items:
-                    previous, _, doc = item.partition("|")
-                    message = grade_message(uscc, Grade.model_validate_json(doc), previous or None)
+                    previous, _, doc = item.partition(b"|")
+                    letter = previous.decode() or None
+                    message = grade_message(uscc, grade_codec.decode(doc), letter)
                     pipe.xadd(
                         FEED_KEY, {"grade": message}, maxlen=self._feed_maxlen, approximate=True
                     )
                 await pipe.execute()
             async with self._redis.pipeline(transaction=False) as pipe:
                 for uscc, item in items:
-                    pipe.lrem(outbox_key(uscc), 1, item)
+                    pipe.lrem(outbox_key(uscc), 1, item)  # type: ignore[arg-type]  # bytes: the entry as read
                 await pipe.execute()
         except RedisError as exc:
             raise StoreError(f"feeding {len(items)} grade changes failed: {exc}") from exc
@@ -342,7 +345,7 @@ class GradeStore:
 def _newest_first(replies: Sequence[Sequence[tuple[bytes, float]]]) -> list[Grade]:
     """Merge (doc, epoch ms) replies of the history and revision sets, newest first."""
     pairs = sorted((pair for reply in replies for pair in reply), key=lambda p: -p[1])
-    return [Grade.model_validate_json(doc) for doc, _ in pairs]
+    return [grade_codec.decode(doc) for doc, _ in pairs]
 
 
 class MemoryGradeStore:
@@ -393,44 +396,3 @@ class MemoryGradeStore:
 
     async def history(self, uscc: str, limit: int = 100) -> list[Grade]:
         return self._kept(uscc)[:limit]
-
-
-class GradeRelay(StreamRelay):
-    """Publishes the grades feed to ``riskwire.grades`` (key ``uscc``), at least once (see
-    :mod:`streams.relay`). The topic is compacted by ``uscc``, so a republished entry is
-    harmless."""
-
-    name = "grade_relay"
-
-    def __init__(
-        self,
-        redis: Redis,
-        publisher: Publisher,
-        *,
-        topic: str,
-        consumer: str,
-        group: str = GROUP,
-        batch: int = 500,
-        block_ms: int = 1000,
-        claim_idle_ms: int = 30_000,
-        dead_letter_topic: str | None = None,
-    ) -> None:
-        super().__init__(
-            redis,
-            publisher,
-            stream=FEED_KEY,
-            group=group,
-            consumer=consumer,
-            batch=batch,
-            block_ms=block_ms,
-            claim_idle_ms=claim_idle_ms,
-            dead_letter_topic=dead_letter_topic,
-        )
-        self._topic = topic
-
-    async def messages(self, entries: Sequence[Entry]) -> list[Message]:
-        out: list[Message] = []
-        for _, fields in entries:
-            value: bytes = fields[b"grade"]
-            out.append((self._topic, orjson.loads(value)["uscc"].encode(), value))
-        return out

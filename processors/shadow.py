@@ -24,7 +24,6 @@ from redis.asyncio import Redis
 from alerts.dedup import verdict_fingerprint
 from core.telemetry import get_logger
 from processors.grades import GradeChange
-from processors.profiles.model import EnterpriseProfile, PersonProfile
 from rules.base import Clear, Facts, Hit, Verdict
 from rules.config import build_rules
 from rules.engine import RuleEngine
@@ -48,6 +47,7 @@ from rules.shadow_grades import (
 )
 from rules.shadow_store import candidate_config
 from streams.event import Event
+from streams.profile import EnterpriseProfile, PersonProfile
 
 log = get_logger(__name__)
 MAX_EXAMPLE_ENTERPRISES = 5

@@ -7,14 +7,13 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import ClassVar
 
-from processors.profiles.model import PersonRef
 from rules.base import Facts, Rule, Verdict, evidence_of
 from rules.dishonest_officer import who
 from rules.examples import Example, Kit
 from rules.windows import business_day
-from streams.alert import Severity
 from streams.event import Event
 from streams.identifiers import age_at
+from streams.profile import PersonRef
 
 DEFAULTS = {"min_age": 18, "max_age": 75}
 OFFICER_FIELDS = ("legal_rep", "officers")
@@ -36,7 +35,6 @@ def abnormal_ages(
 class AbnormalOfficerAge(Rule):
     rule_id = "abnormal_officer_age"
     version = 1
-    severity = Severity.MEDIUM
     inputs: ClassVar[frozenset[str]] = frozenset({"enterprise.registered", "enterprise.changed"})
 
     def __init__(

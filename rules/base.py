@@ -10,12 +10,18 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from processors.profiles.model import EnterpriseProfile, PersonProfile
-from processors.profiles.store import Hub
 from streams.alert import Evidence, Severity
 from streams.event import Event
+from streams.profile import EnterpriseProfile, PersonProfile
+from streams.profile_store import Hub
+from streams.rule_catalog import CATALOG
+
+if TYPE_CHECKING:  # rules.grading and rules.models read this module: their types, not imports
+    from rules.grading.weights import GradeWeights
+    from rules.models.early_warning import Warning
+    from streams.grade import Grade
 
 
 class Need(enum.Enum):
@@ -46,10 +52,10 @@ class Facts:
     enterprise: EnterpriseProfile
     people: Mapping[str, PersonProfile] = field(default_factory=dict)
     hubs: Mapping[str, Hub] = field(default_factory=dict)
-    grade: Any = None
-    previous_grade: Any = None
-    warning: Any = None
-    weights: Any = None  # the GradeWeights ``grade`` was made with (None: the defaults)
+    grade: Grade | None = None
+    previous_grade: Grade | None = None
+    warning: Warning | None = None
+    weights: GradeWeights | None = None  # those ``grade`` was made with (None: the defaults)
 
     def address_hub(self) -> Hub | None:
         norm = self.enterprise.address_norm
@@ -116,6 +122,17 @@ class Rule(ABC):
     needs: ClassVar[frozenset[Need]] = frozenset()
     shares: ClassVar[frozenset[Shared]] = frozenset()
     judges: ClassVar[frozenset[str]] = frozenset()  # hub kinds it is about: "addr", "person"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A rule of the catalog takes its severity from there (:mod:`streams.rule_catalog`),
+        and may not spell another."""
+        super().__init_subclass__(**kwargs)
+        entry = CATALOG.get(vars(cls).get("rule_id", ""))
+        if entry is None:
+            return
+        if "severity" in vars(cls):
+            raise TypeError(f"{cls.__name__}: a rule's severity is the catalog's")
+        cls.severity = entry.severity
 
     def __init__(self, **params: Any) -> None:
         self.params = params

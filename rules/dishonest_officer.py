@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from processors.profiles.model import EnterpriseProfile, PersonProfile, PersonRef
 from rules.base import Facts, Need, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
-from streams.alert import Evidence, Severity
+from streams.alert import Evidence
 from streams.event import Event
+from streams.profile import EnterpriseProfile, PersonProfile, PersonRef
 
 DEFAULTS: dict[str, object] = {}  # no thresholds: any listing or criminal case fires
 ROLE_ZH = {
@@ -47,7 +47,6 @@ def who(ent: EnterpriseProfile, ref: PersonRef) -> str:
 class DishonestOfficer(Rule):
     rule_id = "dishonest_officer"
     version = 2
-    severity = Severity.CRITICAL
     inputs: ClassVar[frozenset[str]] = frozenset(
         {
             "enterprise.registered",

@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from processors.profiles.model import EnterpriseProfile
 from rules.base import Facts, Hit, Need, Rule, evidence_of
 from rules.models.early_warning import Contribution, Warning
-from streams.alert import Severity
 from streams.event import Event, Subject
+from streams.profile import EnterpriseProfile
 from streams.schemas.common import Family
 from streams.schemas.enforcement import InspectionRecorded
 
@@ -38,7 +37,6 @@ TRIGGER_ZH = {
 class EarlyWarning(Rule):
     rule_id = "early_warning"
     version = 1
-    severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset(TRIGGER_ZH)
     needs: ClassVar[frozenset[Need]] = frozenset({Need.PEOPLE})  # the features read them
 

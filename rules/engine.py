@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from core.telemetry import RULE_ERRORS, get_logger
-from processors.profiles.store import Hub
 from rules.base import Facts, Need, Rule, Shared, Verdict
 from rules.config import RulesConfig, build_rules
 from rules.grading.weights import GradeWeights
 from streams.event import Event
+from streams.profile_store import Hub
 
 log = get_logger(__name__)
 

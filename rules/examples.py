@@ -2,7 +2,7 @@
 
 Every rule declares ``example()`` (it fires) and ``counter_example()`` (it does not), and
 the contract suite runs them all. A :class:`Kit` makes them short and real: contract-shaped
-events from :class:`~streams.factory.EventFactory`, decoded with a fixed example key,
+events from :class:`~simulate.factory.EventFactory`, decoded with a fixed example key,
 folded into in-process profiles by the real reducers, then read back as :class:`Facts`
 with the people and the address and person hubs, as the pipeline would read them.
 
@@ -18,14 +18,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from processors.profiles.model import EnterpriseProfile, PersonProfile
-from processors.profiles.reducers import apply_to_enterprise, apply_to_person, index_entries
-from processors.profiles.store import Hub
 from rules.base import Facts
+from simulate.factory import EventFactory
 from streams.codec import Decoder
 from streams.event import Event
-from streams.factory import EventFactory
 from streams.identifiers import PersonKeyer
+from streams.profile import EnterpriseProfile, PersonProfile
+from streams.profile_reducers import apply_to_enterprise, apply_to_person, index_entries
+from streams.profile_store import Hub
 
 EXAMPLE_SECRET = b"riskwire-rule-examples-only"
 EXAMPLE_START = datetime(2026, 3, 2, 9, tzinfo=UTC)

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
 
-from processors.profiles.model import EnterpriseProfile, Touch
 from rules.base import Facts, Hit, Rule
 from rules.examples import Example, Kit
 from rules.windows import business_day, densest, span, touch_evidence
-from streams.alert import Severity
 from streams.event import Event
+from streams.profile import EnterpriseProfile, Touch
 
 DEFAULTS = {"min_changes": 3, "window_days": 90}
 
@@ -29,7 +28,6 @@ def change_burst(
 class FrequentShareholderChange(Rule):
     rule_id = "frequent_shareholder_change"
     version = 1
-    severity = Severity.MEDIUM
     inputs: ClassVar[frozenset[str]] = frozenset({"enterprise.changed"})
 
     def __init__(

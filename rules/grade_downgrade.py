@@ -7,21 +7,30 @@ that (``C`` to ``D`` falls too, and updates the open alert), and clears the open
 that no longer holds. Both grades are functions of the facts, not of the order in which
 they arrived, so a firm that registers and falls to ``C`` fires whether its adverse facts
 arrive in one batch with the registration, after it, or before it.
+
+A fall is reported once per letter: while the grade stored before this batch
+(``facts.previous_grade``) already had the current letter, the hit only re-states the fall
+(a ``refresh``): it opens an alert when none is open, and adds to an open one neither the
+event as evidence, nor new texts, nor a reopening (as before order independence, when the
+rule fired only on the fall itself). Whether an alert is open at the end is the same either
+way; without it every later event of a fallen firm rewrote and republished its alert with
+one more piece of evidence, and reopened it after an officer had acknowledged it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import ClassVar
 
-from processors.profiles.model import EnterpriseProfile
 from rules.base import Facts, Need, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
 from rules.grading import DEFAULT_WEIGHTS, Grade, grade, rank
-from streams.alert import Severity
 from streams.event import Event
+from streams.profile import EnterpriseProfile
 from streams.schemas import EVENT_TYPES
 
 DEFAULTS = {"grades": ("C", "D")}
@@ -32,7 +41,6 @@ FIRST_GRADES_HELD = 1024
 class GradeDowngrade(Rule):
     rule_id = "grade_downgrade"
     version = 2
-    severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset(EVENT_TYPES)  # any event may change a grade
     needs: ClassVar[frozenset[Need]] = frozenset({Need.PEOPLE})  # grades read the people
 
@@ -41,7 +49,14 @@ class GradeDowngrade(Rule):
         self.grades = grades
         # The grade it came in with, per (enterprise profile, people) objects: a batch
         # judges every event of one enterprise from the same facts, so it is graded once.
-        self._first: dict[tuple[int, int], tuple[Facts, Grade | None]] = {}
+        # An entry lives as long as its profile object (a weak reference, whose end drops
+        # it): holding the profiles, or the whole facts with the batch's hubs, kept up to
+        # FIRST_GRADES_HELD batches' worth alive, and every full garbage collection
+        # walked them all.
+        self._first: dict[
+            tuple[int, int],
+            tuple[weakref.ref[EnterpriseProfile], Mapping[str, object], Grade | None],
+        ] = {}
 
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:
         """Fires while the grade is in ``grades`` and worse than the grade the enterprise
@@ -60,6 +75,8 @@ class GradeDowngrade(Rule):
             return (
                 self._clear(ent, f"信用等级{now.grade}不低于首次评级{getattr(first, 'grade', '')}"),
             )
+        before = facts.previous_grade
+        restated = isinstance(before, Grade) and before.grade == now.grade
         name = ent.name or ent.uscc
         fall = f"信用等级由{first.grade}降为{now.grade}（风险分{now.score:.1f}分）"
         reasons = "；".join(f"{i}. {f.text_zh}" for i, f in enumerate(now.top(3), start=1))
@@ -71,6 +88,7 @@ class GradeDowngrade(Rule):
                 title=f"{name}：信用等级降为{now.grade}",
                 explanation=f"企业{name}（{ent.uscc}）{fall}。主要因素：{reasons}。",
                 evidence=[evidence_of(event, fall)],
+                refresh=restated,
             ),
         )
 
@@ -81,8 +99,8 @@ class GradeDowngrade(Rule):
         depends on the topics, so none of them may decide what the grade fell from."""
         key = (id(facts.enterprise), id(facts.people))
         held = self._first.get(key)
-        if held is not None and held[0].enterprise is facts.enterprise:
-            return held[1]
+        if held is not None and held[0]() is facts.enterprise and held[1] is facts.people:
+            return held[2]
         first = facts.enterprise.first_event_time
         weights = facts.weights or DEFAULT_WEIGHTS  # those the current grade was made with
         then = (
@@ -90,8 +108,12 @@ class GradeDowngrade(Rule):
         )
         if len(self._first) >= FIRST_GRADES_HELD:
             self._first.clear()
-        self._first[key] = (facts, then)  # holding the facts keeps their ids unique
+        gone = partial(self._forget, key)
+        self._first[key] = (weakref.ref(facts.enterprise, gone), facts.people, then)
         return then
+
+    def _forget(self, key: tuple[int, int], _: object) -> None:
+        self._first.pop(key, None)
 
     def _clear(self, ent: EnterpriseProfile, reason: str) -> Verdict:
         return self.clear(subject_kind="enterprise", subject_id=ent.uscc, reason=reason)

@@ -18,9 +18,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from processors.profiles.model import EnterpriseProfile, PersonRef
-from processors.profiles.store import EntityRef, ProfileStore
 from rules.dishonest_officer import role_zh
+from streams.profile import EnterpriseProfile, PersonRef
+from streams.profile_store import EntityRef, ProfileStore
 
 LinkKind = Literal["address", "phone", "legal_rep", "officer", "shareholder"]
 _PERSON_KINDS: tuple[LinkKind, ...] = ("shareholder", "officer", "legal_rep")  # weak to strong

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar, Final
 
-from processors.profiles.model import CaseRecord, EnterpriseProfile
 from rules.base import Facts, Hit, Rule, evidence_of
 from rules.examples import Example, Kit
 from rules.windows import business_day, densest, span
-from streams.alert import Severity
 from streams.event import Event
+from streams.profile import CaseRecord, EnterpriseProfile
 
 MIN_CASES: Final = 3
 WINDOW_DAYS: Final = 30
@@ -38,7 +37,6 @@ def case_surge(
 class LitigationSurge(Rule):
     rule_id = "litigation_surge"
     version = 1
-    severity = Severity.MEDIUM
     inputs: ClassVar[frozenset[str]] = frozenset({"case.filed"})
 
     def __init__(

@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from processors.profiles.model import Touch
 from rules.base import Facts, Hit, Rule
 from rules.examples import Example, Kit
 from rules.windows import business_day, densest, span, touch_evidence
-from streams.alert import Severity
 from streams.event import Event
+from streams.profile import Touch
 
 DEFAULTS = {"min_departments": 2, "window_days": 30}
 KIND_ZH = {"inspection": "检查", "penalty": "行政处罚", "contact_failed": "联系失败"}
@@ -31,7 +30,6 @@ def departments(touches: Sequence[Touch]) -> list[str]:
 class MultiDepartmentAttention(Rule):
     rule_id = "multi_department_attention"
     version = 1
-    severity = Severity.INFO
     inputs: ClassVar[frozenset[str]] = frozenset(
         {"inspection.recorded", "penalty.imposed", "contact.failed"}
     )

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from processors.profiles.store import Hub
 from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of, members_text
 from rules.examples import Example, Kit
-from streams.alert import Severity
 from streams.event import Event
+from streams.profile_store import Hub
 
 DEFAULTS = {"min_enterprises": 5}
 
@@ -23,7 +22,6 @@ def serves_many(hub: Hub | None, min_enterprises: int) -> bool:
 class PersonManyCompanies(Rule):
     rule_id = "person_many_companies"
     version = 1
-    severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset({"enterprise.registered", "enterprise.changed"})
     needs: ClassVar[frozenset[Need]] = frozenset({Need.PERSON_HUBS})
     judges: ClassVar[frozenset[str]] = frozenset({"person"})

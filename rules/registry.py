@@ -26,7 +26,7 @@ from rules.same_address_cluster import SameAddressCluster
 from rules.shell_company import ShellCompany
 from rules.tax_arrears import TaxArrears
 from rules.unreachable_contact import UnreachableContact
-from streams.alert import RULE_IDS
+from streams.rule_catalog import RULE_IDS
 
 RULE_CLASSES: Final[tuple[type[Rule], ...]] = (
     SameAddressCluster,

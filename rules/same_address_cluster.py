@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from processors.profiles.store import Hub
 from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of, members_text
 from rules.examples import Example, Kit
-from streams.alert import Severity
 from streams.event import Event
+from streams.profile_store import Hub
 
 DEFAULTS = {"min_enterprises": 5, "min_recent": 3, "recent_days": 180}
 EXAMPLE_ADDRESS = "广东省深圳市南山区桂湾五路１２８号"
@@ -32,7 +31,6 @@ def recent_cluster(
 class SameAddressCluster(Rule):
     rule_id = "same_address_cluster"
     version = 1
-    severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset({"enterprise.registered", "enterprise.changed"})
     needs: ClassVar[frozenset[Need]] = frozenset({Need.ADDRESS_HUB})
     judges: ClassVar[frozenset[str]] = frozenset({"addr"})

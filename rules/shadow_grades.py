@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from redis.asyncio import Redis
 
-from rules.grading.model import LETTERS, Grade
+from streams.grade import LETTERS, Grade
 
 GRADES_KEY: Final = "{rw:rules:v1}:shadow:grades"
 GCOUNT_KEY: Final = "{rw:rules:v1}:shadow:gcount"

@@ -11,7 +11,6 @@ from typing import Any, Literal
 import orjson
 from redis.asyncio import Redis
 
-from alerts.routing import departments_for
 from rules.config import DEFAULT_THRESHOLDS, RulesConfig
 from rules.grading.table import grading_table
 from rules.live import RULES_KEY, LiveRules, Overrides, effective
@@ -32,7 +31,7 @@ from rules.shadow import (
     draft_shadow,
 )
 from rules.shadow_grades import GradeDiff, read_grade_diff
-from streams.alert import RULE_IDS
+from streams.rule_catalog import RULE_IDS, departments_for
 
 Kind = Literal["added", "dropped"]
 MAX_ATTEMPTS = 20

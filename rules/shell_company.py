@@ -12,13 +12,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Final
 
-from processors.profiles.model import EnterpriseProfile
 from rules.base import Clear, Facts, Need, Rule, Shared, Verdict, evidence_of
 from rules.examples import Example, Kit
 from rules.shell_indicators import PEER_DEFAULTS, Indicator, as_of, indicators
 from rules.windows import business_day, touch_evidence
-from streams.alert import Severity
 from streams.event import Event
+from streams.profile import EnterpriseProfile
 
 MAX_AGE_DAYS: Final = 365
 MAX_CAPITAL_PAID: Final = 0.0
@@ -34,7 +33,6 @@ FIELDS = ("shareholders", "capital_paid", "legal_rep", "address_registered")
 class ShellCompany(Rule):
     rule_id = "shell_company"
     version = 2
-    severity = Severity.CRITICAL
     inputs: ClassVar[frozenset[str]] = frozenset(
         {
             "enterprise.registered",

@@ -8,14 +8,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
-from processors.profiles.model import Touch
-from processors.profiles.store import Hub
 from rules import frequent_shareholder_change as fsc
 from rules import person_many_companies as pmc
 from rules import same_address_cluster as sac
 from rules import unreachable_contact as uc
 from rules.base import Facts
 from rules.windows import business_day
+from streams.profile import Touch
+from streams.profile_store import Hub
 
 PEER_DEFAULTS: Final[Mapping[str, Mapping[str, Any]]] = {
     "same_address_cluster": sac.DEFAULTS,

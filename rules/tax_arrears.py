@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar, Final
 
-from processors.profiles.model import Tax
 from rules.base import Facts, Rule, Verdict
 from rules.examples import Example, Kit
-from streams.alert import Evidence, Severity
+from streams.alert import Evidence
 from streams.event import Event
+from streams.profile import Tax
 
 MIN_ARREARS_CNY: Final = 100_000.0
 RATINGS: Final = ("D",)
@@ -55,7 +55,6 @@ def tax_findings(tax: Tax, min_arrears_cny: float, ratings: Sequence[str]) -> li
 class TaxArrears(Rule):
     rule_id = "tax_arrears"
     version = 2
-    severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset(
         {"tax.arrears", "tax.arrears_cleared", "tax.credit_rated"}
     )

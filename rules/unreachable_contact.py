@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
 
-from processors.profiles.model import EnterpriseProfile, Listing, Touch
 from rules.base import Facts, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
 from rules.windows import business_day, densest, span, touch_evidence
-from streams.alert import Evidence, Severity
+from streams.alert import Evidence
 from streams.event import Event
+from streams.profile import EnterpriseProfile, Listing, Touch
 
 DEFAULTS = {"min_failures": 2, "window_days": 180}
 UNREACHABLE = "unreachable_address"
@@ -52,7 +52,6 @@ def failure_fact(t: Touch) -> str:
 class UnreachableContact(Rule):
     rule_id = "unreachable_contact"
     version = 1
-    severity = Severity.HIGH
     inputs: ClassVar[frozenset[str]] = frozenset(
         {"contact.failed", "enterprise.abnormal_listed", "enterprise.abnormal_removed"}
     )

@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Final, TypeVar
 
-from processors.profiles.model import Touch
 from streams.alert import Evidence
 from streams.event import Event
+from streams.profile import Touch
 
 BUSINESS_TZ: Final = timezone(timedelta(hours=8), "CST")
 

@@ -5,25 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-# The rule ids of alerts.md, in its order: part of the contract, like the alert's shape.
-RULE_IDS: Final = (
-    "same_address_cluster",
-    "frequent_shareholder_change",
-    "person_many_companies",
-    "dishonest_officer",
-    "abnormal_officer_age",
-    "unreachable_contact",
-    "shell_company",
-    "litigation_surge",
-    "tax_arrears",
-    "grade_downgrade",
-    "multi_department_attention",
-    "early_warning",
-)
 
 
 class Severity(StrEnum):

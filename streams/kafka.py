@@ -4,18 +4,44 @@ producer that writes contract events the way a department would (kafka-python)."
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import NotControllerError, TopicAlreadyExistsError, UnknownBrokerIdError
 
 from core.settings import Settings
-from streams.factory import topic_for
 
 DAY_MS = 24 * 3600 * 1000
+ENSURE_ATTEMPTS = 5  # ensure_topics' tries while a new cluster's metadata settles
+ENSURE_PAUSE_S = 1.0
+
+TOPIC_OF_PREFIX = {
+    "enterprise.": "registration.changes",
+    "case.": "court.filings",
+    "person.": "court.filings",
+    "debtor.": "court.filings",
+    "tax.": "tax.events",
+    "employment.": "tax.events",
+    "inspection.": "enforcement.uploads",
+    "penalty.": "enforcement.uploads",
+    "contact.": "enforcement.uploads",
+}
+
+
+def topic_for(event_type: str) -> str:
+    """The contract's default input topic of an event type.
+
+    >>> topic_for("debtor.listed")
+    'court.filings'
+    """
+    for prefix, topic in TOPIC_OF_PREFIX.items():
+        if event_type.startswith(prefix):
+            return topic
+    raise KeyError(event_type)
 
 
 def all_topics(settings: Settings) -> dict[str, dict[str, str]]:
@@ -40,8 +66,26 @@ def all_topics(settings: Settings) -> dict[str, dict[str, str]]:
     return topics
 
 
-def ensure_topics(settings: Settings, *, timeout_ms: int = 30_000) -> list[str]:
-    """Create the missing topics; answers the names it created."""
+def ensure_topics(
+    settings: Settings, *, timeout_ms: int = 30_000, attempts: int = ENSURE_ATTEMPTS
+) -> list[str]:
+    """Create the missing topics; answers the names it created.
+
+    Just after a multi-broker cluster starts, the controller a client's first metadata names
+    may be a broker that metadata does not list yet (kafka-python raises
+    ``UnknownBrokerIdError``), or the controller may move. Both pass within a second or two,
+    so the whole step is tried again with a new client, ``attempts`` times at most."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _ensure_topics_once(settings, timeout_ms)
+        except (UnknownBrokerIdError, NotControllerError):
+            if attempt == attempts:
+                raise
+            time.sleep(ENSURE_PAUSE_S)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _ensure_topics_once(settings: Settings, timeout_ms: int) -> list[str]:
     admin = KafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=timeout_ms
     )

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import DlqReason
-from rules.grading.model import Factor, Letter
+from streams.grade import Factor, Letter
 
 
 class GradeMessage(BaseModel):

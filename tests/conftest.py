@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from simulate.factory import EventFactory
 from streams.codec import Decoder
-from streams.factory import EventFactory
 from streams.identifiers import PersonKeyer
 
 TEST_SECRET = b"riskwire-test-identity-secret"

@@ -5,7 +5,8 @@ with an index of endpoints by their earliest due time, so that claiming visits e
 endpoint with something due and takes from each only what its endpoint's and its
 department's concurrency limits allow: ten thousand deliveries waiting for a dead endpoint,
 or a department's sixty-four dead endpoints, never hide another's healthy endpoint.
-All keys share the hash tag ``{wh}`` (one slot: every script is atomic on a cluster too)::
+All keys share the hash tag ``{wh}`` (one slot: every script is atomic on a cluster too),
+and every script receives each key it touches in ``KEYS`` (:mod:`alerts.notify.queue_scripts`)::
 
     rw:{wh}:due:v1              zset   endpoint id -> its earliest due time (ms)
     rw:{wh}:due:v1:<endpoint>   zset   delivery id -> next attempt time (ms), or lease end
@@ -35,6 +36,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from alerts.notify import queue_scripts as lua
 from alerts.notify.base import DeliveryState, Reason
 from core.errors import StoreError
 
@@ -91,133 +93,6 @@ def delivery_id(endpoint_id: str, alert_id: str, revision: int) -> str:
     return f"msg_{endpoint_id}_{alert_id}_{revision}"
 
 
-_REFRESH = """
-local function refresh(ep)
-  local first = redis.call('ZRANGE', ARGV[1] .. ep, 0, 0, 'WITHSCORES')
-  if first[2] then
-    redis.call('ZADD', KEYS[1], first[2], ep)
-  else
-    redis.call('ZREM', KEYS[1], ep)
-  end
-end
-"""
-_ENQUEUE_LUA = (
-    _REFRESH
-    + """
--- KEYS: index, pending, done, departments. ARGV: due prefix, now, then
--- (id, endpoint, department, doc) quadruples.
-local added = 0
-for i = 3, #ARGV, 4 do
-  local id, ep = ARGV[i], ARGV[i + 1]
-  if redis.call('HEXISTS', KEYS[2], id) == 0 and not redis.call('ZSCORE', KEYS[3], id) then
-    redis.call('HSET', KEYS[2], id, ARGV[i + 3])
-    redis.call('HSET', KEYS[4], ep, ARGV[i + 2])
-    redis.call('ZADD', ARGV[1] .. ep, ARGV[2], id)
-    refresh(ep)
-    added = added + 1
-  end
-end
-return added
-"""
-)
-_CLAIM_LUA = (
-    _REFRESH
-    + """
--- KEYS: index, pending, departments. ARGV: due prefix, now, lease end, limit, per
--- endpoint, per department, number of endpoint pairs, then (endpoint, in flight) pairs,
--- then (department, in flight) pairs. Returns the claimed deliveries' docs.
-local now, lease, limit, per = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local per_dept, pairs_end = tonumber(ARGV[6]), 7 + 2 * tonumber(ARGV[7])
-local busy, dept_busy = {}, {}
-for i = 8, pairs_end, 2 do busy[ARGV[i]] = tonumber(ARGV[i + 1]) end
-for i = pairs_end + 1, #ARGV, 2 do dept_busy[ARGV[i]] = tonumber(ARGV[i + 1]) end
-local out = {}
-for _, ep in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
-  local dept = redis.call('HGET', KEYS[3], ep) or ''
-  local free = math.min(per - (busy[ep] or 0), per_dept - (dept_busy[dept] or 0), limit - #out)
-  if free > 0 then
-    local ids = redis.call('ZRANGEBYSCORE', ARGV[1] .. ep, '-inf', now, 'LIMIT', 0, free)
-    for _, id in ipairs(ids) do
-      local doc = redis.call('HGET', KEYS[2], id)
-      if doc then
-        redis.call('ZADD', ARGV[1] .. ep, lease, id)
-        dept_busy[dept] = (dept_busy[dept] or 0) + 1
-        out[#out + 1] = doc
-      else
-        redis.call('ZREM', ARGV[1] .. ep, id)
-      end
-    end
-    refresh(ep)
-  end
-  if #out >= limit then break end
-end
-return out
-"""
-)
-_SETTLE_LUA = (
-    _REFRESH
-    + """
--- KEYS: index, pending, done, log, dead letters. ARGV: due prefix, id, endpoint, now,
--- done keep (ms), log max, attempt JSON or '', dead letter JSON or '', then for a retry:
--- doc, next attempt time.
-local id, ep, now = ARGV[2], ARGV[3], tonumber(ARGV[4])
-if ARGV[9] then
-  if redis.call('HEXISTS', KEYS[2], id) == 1 then
-    redis.call('HSET', KEYS[2], id, ARGV[9])
-    redis.call('ZADD', ARGV[1] .. ep, ARGV[10], id)
-  end
-else
-  local was_pending = redis.call('HDEL', KEYS[2], id)
-  redis.call('ZREM', ARGV[1] .. ep, id)
-  redis.call('ZADD', KEYS[3], now, id)
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[5]))
-  if ARGV[8] ~= '' and was_pending == 1 then
-    redis.call('HSET', KEYS[5], id, ARGV[8])
-  end
-end
-refresh(ep)
-if ARGV[7] ~= '' then
-  redis.call('LPUSH', KEYS[4], ARGV[7])
-  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[6]) - 1)
-end
-return 1
-"""
-)
-_WAITING_LUA = """
--- KEYS: index. ARGV: due prefix. Each endpoint with deliveries waiting: id, how many,
--- the earliest time one of them is due (ms).
-local out = {}
-for _, ep in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local first = redis.call('ZRANGE', ARGV[1] .. ep, 0, 0, 'WITHSCORES')
-  out[#out + 1] = ep
-  out[#out + 1] = redis.call('ZCARD', ARGV[1] .. ep)
-  out[#out + 1] = first[2] or '0'
-end
-return out
-"""
-
-
-_REPLAY_LUA = (
-    _REFRESH
-    + """
--- KEYS: index, pending, done, dead letters. ARGV: due prefix, endpoint, now, then
--- (id, fresh doc) pairs. Each dead letter taken back is due now; answers how many.
-local ep, n = ARGV[2], 0
-for i = 4, #ARGV, 2 do
-  local id = ARGV[i]
-  if redis.call('HDEL', KEYS[4], id) == 1 and redis.call('HEXISTS', KEYS[2], id) == 0 then
-    redis.call('ZREM', KEYS[3], id)
-    redis.call('HSET', KEYS[2], id, ARGV[i + 1])
-    redis.call('ZADD', ARGV[1] .. ep, ARGV[3], id)
-    n = n + 1
-  end
-end
-refresh(ep)
-return n
-"""
-)
-
-
 def fresh(delivery: QueuedDelivery, now_ms: int) -> QueuedDelivery:
     """A dead letter queued again: a new retry window, the same ``webhook-id``."""
     return delivery.model_copy(
@@ -240,20 +115,25 @@ class RedisDeliveryQueue:
         self._dept_key = f"{base}:department:v1"
         self._log_prefix = f"{base}:log:v1:"
         self._dead_prefix = f"{base}:dead:v1:"
-        self._enqueue = redis.register_script(_ENQUEUE_LUA)
-        self._claim = redis.register_script(_CLAIM_LUA)
-        self._settle = redis.register_script(_SETTLE_LUA)
-        self._replay = redis.register_script(_REPLAY_LUA)
-        self._waiting = redis.register_script(_WAITING_LUA)
+        self._enqueue = redis.register_script(lua.ENQUEUE)
+        self._claim = redis.register_script(lua.CLAIM)
+        self._settle = redis.register_script(lua.SETTLE)
+        self._replay = redis.register_script(lua.REPLAY)
+        self._waiting = redis.register_script(lua.WAITING)
 
     async def enqueue(self, deliveries: Sequence[QueuedDelivery], *, now_ms: int) -> int:
         """Add the deliveries not already pending or finished; answers how many were new."""
         if not deliveries:
             return 0
-        args: list[Any] = [self._due_prefix, now_ms]
-        for d in deliveries:
-            args += [d.id, d.endpoint_id, d.department, d.model_dump_json()]
         keys = [self.index_key, self.pending_key, self._done_key, self._dept_key]
+        position: dict[str, int] = {}  # endpoint -> its due set's place in KEYS (from 1)
+        args: list[Any] = [now_ms]
+        for d in deliveries:
+            if d.endpoint_id not in position:
+                keys.append(self.due_key(d.endpoint_id))
+                position[d.endpoint_id] = len(keys)
+            args += [d.id, d.endpoint_id, d.department, d.model_dump_json()]
+            args.append(position[d.endpoint_id])
         return int(await self._run(self._enqueue, keys, args))
 
     async def claim(
@@ -272,12 +152,16 @@ class RedisDeliveryQueue:
         ``department_in_flight``; each leased until ``now_ms + lease_ms``."""
         if limit <= 0:
             return []
-        args: list[Any] = [self._due_prefix, now_ms, now_ms + lease_ms, limit, per_endpoint]
-        args += [per_department, len(in_flight)]
+        candidates = await self._due_endpoints(now_ms)
+        if not candidates:
+            return []
+        args: list[Any] = [now_ms, now_ms + lease_ms, limit, per_endpoint, per_department]
+        args += [len(in_flight), len(department_in_flight)]
         for key, n in [*in_flight.items(), *department_in_flight.items()]:
             args += [key, n]
         keys = [self.index_key, self.pending_key, self._dept_key]
-        docs = await self._run(self._claim, keys, args)
+        keys += [self.due_key(ep) for ep in candidates]
+        docs = await self._run(self._claim, keys, args + candidates)
         return [QueuedDelivery.model_validate_json(doc) for doc in docs]
 
     async def retry(self, delivery: QueuedDelivery, *, at_ms: int, attempt: Attempt) -> None:
@@ -312,10 +196,11 @@ class RedisDeliveryQueue:
         ]
         if not letters:
             return 0
-        args: list[Any] = [self._due_prefix, endpoint_id, now_ms]
+        args: list[Any] = [endpoint_id, now_ms]
         for d in letters:
             args += [d.delivery.id, fresh(d.delivery, now_ms).model_dump_json()]
         keys = [self.index_key, self.pending_key, self._done_key, self._dead_prefix + endpoint_id]
+        keys.append(self.due_key(endpoint_id))
         return int(await self._run(self._replay, keys, args))
 
     async def purge(self, endpoint_id: str, delivery_ids: Sequence[str] | None) -> int:
@@ -336,7 +221,11 @@ class RedisDeliveryQueue:
     async def waiting(self) -> dict[str, tuple[int, int]]:
         """Each endpoint with deliveries waiting: how many, and the earliest due time (ms),
         in one round trip (a metric: endpoints are few)."""
-        flat = await self._run(self._waiting, [self.index_key], [self._due_prefix])
+        endpoints = await self._due_endpoints(None)
+        if not endpoints:
+            return {}
+        keys = [self.index_key, *(self.due_key(ep) for ep in endpoints)]
+        flat = await self._run(self._waiting, keys, endpoints)
         return {
             (flat[i].decode() if isinstance(flat[i], bytes) else flat[i]): (
                 int(flat[i + 1]),
@@ -373,13 +262,27 @@ class RedisDeliveryQueue:
             self._done_key,
             self._log_prefix + ep,
             self._dead_prefix + ep,
+            self.due_key(ep),
         ]
         entry = attempt.model_dump_json() if attempt else ""
         dead = ""
         if attempt is not None and attempt.state in FINAL_FAILURES:
             dead = DeadLetter(delivery=d, last=attempt).model_dump_json()
-        args = [self._due_prefix, d.id, ep, now_ms, DONE_KEEP_MS, self._log_max, entry, dead]
+        args = [d.id, ep, now_ms, DONE_KEEP_MS, self._log_max, entry, dead]
         await self._run(self._settle, keys, args + tail)
+
+    def due_key(self, endpoint_id: str) -> str:
+        return self._due_prefix + endpoint_id
+
+    async def _due_endpoints(self, now_ms: int | None) -> list[str]:
+        """The endpoints with something due by ``now_ms`` (every waiting one for ``None``),
+        earliest first: the candidates whose due sets a step then declares."""
+        top = "+inf" if now_ms is None else now_ms
+        try:
+            found = await self._redis.zrangebyscore(self.index_key, "-inf", top)
+        except RedisError as exc:
+            raise StoreError(f"the delivery queue failed: {exc}") from exc
+        return [ep.decode() if isinstance(ep, bytes) else str(ep) for ep in found]
 
     async def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         try:

@@ -61,10 +61,10 @@ async def reseal(redis: Redis, box: SecretBox, *, key: str = ENDPOINTS_KEY) -> R
 def reseal_command(settings: Any) -> int:
     """Print what was done; exit 1 when a secret did not open (a key missing from the ring)."""
     from alerts.notify.wiring import secret_box
-    from processors.runtime import redis_client
+    from core.redis_client import redis_client
 
     async def run() -> ResealReport:
-        redis = redis_client(settings)
+        redis = redis_client(settings.redis_url)
         try:
             return await reseal(redis, secret_box(settings))
         finally:

@@ -20,9 +20,7 @@ from alerts.store import DOC_KEY, OPEN_KEY
 from api.accounts import Account
 from api.audit import AuditAction, AuditDep, Purpose
 from api.deps import AlertStoreDep, Analyst, CurrentAccount, GradesDep, ProfilesDep, RedisDep
-from api.enterprise_view import alert_fingerprints, enterprise_public, flags_of, uscc_problem
-from api.rate_limit import QueryClass, rate_limited
-from api.schemas import (
+from api.enterprise_schemas import (
     BatchPublic,
     BatchQuery,
     BatchRow,
@@ -31,16 +29,19 @@ from api.schemas import (
     LinkPublic,
     RelatedPublic,
     RowStatus,
-    errors,
 )
+from api.enterprise_view import alert_fingerprints, enterprise_public, flags_of, uscc_problem
+from api.rate_limit import QueryClass, rate_limited
+from api.schemas import errors
 from core.redis_reply import text_of
+from processors import grade_codec
 from processors.grades import current_key
 from processors.profiles import codec
-from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.redis import doc_key
-from processors.profiles.store import EntityRef
 from rules.grading import Grade
 from rules.investigation import Candidate, related
+from streams.profile import EnterpriseProfile, PersonProfile
+from streams.profile_store import EntityRef
 
 router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises"])
 
@@ -178,7 +179,7 @@ async def _batch_facts(redis: Redis, account: Account, usccs: Sequence[str]) -> 
         if doc:
             profiles[uscc] = EnterpriseProfile.model_validate_json(codec.decode(doc))
             if grade:
-                grades[uscc] = orjson.loads(grade)
+                grades[uscc] = orjson.loads(grade_codec.decode_json(grade))
     fps = {uscc: alert_fingerprints(ent) for uscc, ent in profiles.items()}
     keys = sorted({p.key for ent in profiles.values() for p in ent.people()})
     async with redis.pipeline(transaction=False) as pipe:

@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 from ulid import ULID
 
 from api.accounts import Account
-from api.audit import AuditAction, AuditDep, Purpose
+from api.audit import AuditAction, AuditDep, AuditLog, Purpose
 from api.deps import Analyst, CurrentAccount, RedisDep
 from api.draw import DEFAULT_QUOTAS, METHOD_ZH, DrawResult, Letter, draw, inspectors_hash
 from api.draw import candidates_hash as hash_of
@@ -46,7 +46,7 @@ from api.schemas import (
 from core.redis_reply import text_of
 from processors.profiles import codec
 from processors.profiles.redis import doc_key
-from processors.profiles.store import EntityRef
+from streams.profile_store import EntityRef
 
 router = APIRouter(prefix="/api/v1/inspections", tags=["inspections"])
 
@@ -213,20 +213,27 @@ async def create_draw(
         **_outcome(result, quotas, excluded),
     )
     await _save(redis, public, account.department, pool)
+    await _audit_draw(audit, account, public, body.purpose or purpose)
+    return public
+
+
+async def _audit_draw(
+    audit: AuditLog, account: Account, public: DrawPublic, purpose: str | None
+) -> None:
+    """The draw's audit entry: what anyone needs to re-run it, and how many it drew."""
     await audit.append(
         account,
         AuditAction.INSPECTION_DRAW,
         public.draw_id,
-        purpose=body.purpose or purpose,
+        purpose=purpose,
         detail={
-            "seed": seed,
+            "seed": public.seed,
             "candidates_hash": public.candidates_hash,
             "inspectors_hash": public.inspectors_hash,
-            "roster_version": roster.version,
+            "roster_version": public.roster_version,
             "drawn": len(public.items),
         },
     )
-    return public
 
 
 async def _visible_record(redis: Redis, account: Account, draw_id: str) -> dict[str, Any]:

@@ -8,12 +8,13 @@ from fastapi import APIRouter, HTTPException, status
 
 from api.audit import AuditAction, AuditDep, Purpose
 from api.deps import Analyst, ProfilesDep
+from api.enterprise_schemas import ExpandPublic, ExpandQuery
 from api.enterprise_view import uscc_problem
 from api.rate_limit import QueryClass, rate_limited
 from api.routes.enterprises import candidate_public
-from api.schemas import ExpandPublic, ExpandQuery, errors
-from processors.profiles.store import EntityRef
+from api.schemas import errors
 from rules.investigation import expand
+from streams.profile_store import EntityRef
 
 router = APIRouter(prefix="/api/v1/investigations", tags=["investigations"])
 

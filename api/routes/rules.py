@@ -19,7 +19,7 @@ from core.errors import ConfigError
 from rules.config import DEFAULT_THRESHOLDS, RulesConfig
 from rules.live import Overrides, VersionConflict, effective
 from rules.registry import RULE_CLASSES
-from streams.alert import RULE_IDS
+from streams.rule_catalog import RULE_IDS
 
 router = APIRouter(prefix="/api/v1/rules", tags=["rules"])
 

@@ -28,12 +28,12 @@ from api.shadow_schemas import (
     ShadowPublic,
 )
 from core.errors import ConfigError
-from rules.grading.model import LETTERS
 from rules.grading.table import grading_table
 from rules.shadow import NoShadow, Shadow, ShadowConflict
 from rules.shadow_grades import GradeDiff
 from rules.shadow_store import candidate_config, counts_by_department
-from streams.alert import RULE_IDS
+from streams.grade import LETTERS
+from streams.rule_catalog import RULE_IDS
 
 router = APIRouter(prefix="/api/v1/rules/shadow", tags=["rules"])
 

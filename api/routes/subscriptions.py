@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
 from alerts.notify.wiring import NotifyStores
-from alerts.routing import DEFAULT_ROUTE
 from alerts.subscriptions import Subscription, SubscriptionCriteria, SubscriptionStore
 from api.deps import Admin, CurrentAccount
 from core.errors import QuotaExceeded
+from streams.rule_catalog import DEFAULT_ROUTE
 
 router = APIRouter(prefix="/api/v1/subscriptions", tags=["subscriptions"])
 

@@ -14,6 +14,11 @@
 # 1 GB, not 64 MB: every profile write logs the whole document, so with the default the log
 # doubled every ~20 s under load, and the alerts written during a rewrite took 215-302 ms
 # instead of ~100 ms (bench, 2026-11-27).
+# Small hashes and sorted sets are kept as listpacks up to 256-byte values, not 64: a stored
+# grade (processors/grade_codec.py) is 81 B on average, so with 64 an enterprise's current
+# grade and grade histories were mostly hash tables and skiplists; with 256 they take
+# 1,262 B instead of 2,297 B per enterprise after a medium evaluation (README, "Bounded
+# state"). Listpacks stay bounded by the default 128 entries.
 
 # redis_durability_flags -> prints the redis-server flags, one a line
 redis_durability_flags() {
@@ -21,5 +26,6 @@ redis_durability_flags() {
         *) die "RISKWIRE_REDIS_APPENDFSYNC must be always, everysec or no (got '$REDIS_APPENDFSYNC')" ;;
     esac
     printf '%s\n' --appendonly yes --appendfsync "$REDIS_APPENDFSYNC" --save "" \
-        --auto-aof-rewrite-percentage 100 --auto-aof-rewrite-min-size 1gb
+        --auto-aof-rewrite-percentage 100 --auto-aof-rewrite-min-size 1gb \
+        --hash-max-listpack-value 256 --zset-max-listpack-value 256
 }

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from core.clock import Clock, SystemClock
 from processors.profiles import horizon
-from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Stamp, Write
+from streams.profile_store import EntityRef, Hub, IndexOp, Loaded, Stamp, Write
 
 _NONE = 1 << 62  # above any score: an empty record
 

@@ -13,7 +13,9 @@ once with the workers stopped (it is idempotent, and resumes where it stopped):
   (index keys have no hash tag, so this is a copy, not a rename);
 - then stores every profile document still held as JSON in its compact encoding
   (:mod:`processors.profiles.codec`): only if the document is still the one read, so it is
-  safe beside running workers too (the version is unchanged: so is the content).
+  safe beside running workers too (the version is unchanged: so is the content);
+- and stores every grade still held as JSON in its compact encoding
+  (:mod:`processors.grade_migrate`), under the same compare-and-set rule.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from redis.exceptions import RedisError
 from core.clock import Clock
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
+from processors.grade_migrate import GradeMigration
 from processors.profiles import codec, horizon
-from processors.profiles.model import STATE_VERSION
+from streams.profile import STATE_VERSION
 
 OLD_VERSION = "v1"
 CHUNK = 1000  # identities per ZADD, index members per copy
@@ -69,6 +72,7 @@ class Migrated:
     identities: int = 0
     indices: int = 0
     encoded: int = 0  # profile documents moved from JSON to the compact encoding
+    grades: int = 0  # stored grades moved from JSON to the compact encoding
 
 
 def _text(value: bytes | str) -> str:
@@ -114,6 +118,7 @@ class StateMigration:
                 done.indices += 1
             async for key in self._redis.scan_iter(match=f"rw:{{*}}:{STATE_VERSION}", count=1000):
                 done.encoded += await self._encoded(key)
+            done.grades = await GradeMigration(self._redis).run()
         except RedisError as exc:
             raise StoreError(f"migrating the profile state failed: {exc}") from exc
         return done

@@ -35,8 +35,8 @@ from core.clock import Clock, SystemClock
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
 from processors.profiles import codec, horizon
-from processors.profiles.model import STATE_VERSION
-from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Stamp, Write
+from streams.profile import STATE_VERSION
+from streams.profile_store import EntityRef, Hub, IndexOp, Loaded, Stamp, Write
 
 _COMMIT_LUA = resources.files("processors.profiles").joinpath("commit.lua").read_text()
 # One call per profile: its document, version, pending note, which events it applied and

@@ -6,7 +6,7 @@ from the cut-offs. Pure and deterministic: the same profiles and ``at`` give the
 grade, byte for byte.
 
 >>> from datetime import UTC, datetime
->>> from processors.profiles.model import EnterpriseProfile, Tax
+>>> from streams.profile import EnterpriseProfile, Tax
 >>> at = datetime(2026, 3, 15, tzinfo=UTC)
 >>> steady = EnterpriseProfile(
 ...     uscc="91440300MA5DA1B2XK",
@@ -34,9 +34,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from processors.profiles.model import EnterpriseProfile, PersonProfile
 from rules.grading.factors import Found, adverse, contributions, penalties
-from rules.grading.model import (
+from rules.grading.weights import DEFAULT_CUTOFFS, DEFAULT_WEIGHTS, Cutoffs, GradeWeights
+from streams.grade import (
     LETTERS,
     Dimension,
     Factor,
@@ -46,7 +46,7 @@ from rules.grading.model import (
     rank,
     signed_points,
 )
-from rules.grading.weights import DEFAULT_CUTOFFS, DEFAULT_WEIGHTS, Cutoffs, GradeWeights
+from streams.profile import EnterpriseProfile, PersonProfile
 
 __all__ = [
     "DEFAULT_CUTOFFS",

@@ -11,11 +11,11 @@ import functools
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from processors.profiles.model import EnterpriseProfile, PersonProfile, PersonRef
 from rules.dishonest_officer import role_zh
-from rules.grading.model import Dimension, Factor, FactorCode, signed_points
 from rules.grading.weights import GradeWeights, tier_points
 from rules.windows import business_day
+from streams.grade import Dimension, Factor, FactorCode, signed_points
+from streams.profile import EnterpriseProfile, PersonProfile, PersonRef
 
 Found = tuple[Factor, tuple[str, ...]]  # a factor and the ids of the events behind it
 

@@ -16,7 +16,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from rules.grading.model import Letter
+from streams.grade import Letter
 
 Tiers = tuple[tuple[float, float], ...]  # (at least this amount, points), largest first
 

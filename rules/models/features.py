@@ -27,8 +27,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from processors.profiles.model import EnterpriseProfile, PersonProfile, Touch
 from streams.event import Event
+from streams.profile import EnterpriseProfile, PersonProfile, Touch
 from streams.schemas.enforcement import InspectionRecorded
 
 

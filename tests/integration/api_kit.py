@@ -22,7 +22,7 @@ from alerts.dedup import Change
 from alerts.store import AlertStore, Upsert
 from core.redis_client import redis_client
 from core.settings import Settings
-from streams import samples
+from simulate import samples
 from streams.alert import Alert, AlertSubject, Evidence, Severity
 from streams.kafka import department_producer, produce_events
 

@@ -23,12 +23,12 @@ from kafka import KafkaConsumer, TopicPartition
 
 from core.settings import Settings
 from processors.profiles.codec import decode
-from processors.profiles.model import STATE_VERSION, EnterpriseProfile
 from processors.profiles.redis import doc_key, seen_key
-from processors.profiles.store import EntityRef
 from processors.progress import STATS_KEY
-from streams.factory import EventFactory
+from simulate.factory import EventFactory
 from streams.kafka import department_producer, input_topic, produce_events
+from streams.profile import STATE_VERSION, EnterpriseProfile
+from streams.profile_store import EntityRef
 
 from .conftest import Proc
 from .conftest import claim_redis_db as claim_db

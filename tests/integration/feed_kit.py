@@ -17,8 +17,8 @@ from kafka.consumer.fetcher import ConsumerRecord
 from core.redis_client import sync_client
 from core.settings import Settings
 from processors.profiles.redis import doc_key
-from processors.profiles.store import EntityRef
 from streams.kafka import department_producer, produce_events
+from streams.profile_store import EntityRef
 
 
 def fresh_topic(settings: Settings, name: str) -> str:

@@ -32,11 +32,11 @@ from processors.pipeline import BatchProcessor, DeadLetter, Incoming
 from processors.profiles.redis import RedisProfileStore
 from processors.runtime import redis_client
 from rules.engine import RuleEngine, default_rules
+from simulate.interleave import Message, Partition, assign, batches, partitioned
 from streams.codec import Decoder
-from streams.factory import topic_for
 from streams.identifiers import PersonKeyer
+from streams.kafka import topic_for
 from streams.schemas.common import Family
-from streams.simulate.interleave import Message, Partition, assign, batches, partitioned
 
 TOPICS = {
     "registration.changes": Family.REGISTRATION,
@@ -163,10 +163,10 @@ def outcome(client: redis_sync.Redis, usccs: Sequence[str]) -> Outcome:
     grades: dict[str, str] = {}
     pipe = client.pipeline(transaction=False)
     for uscc in usccs:
-        pipe.hget(f"rw:{{ent:{uscc}}}:grade:v1", "doc")
-    for uscc, doc in zip(usccs, pipe.execute(), strict=True):
-        if doc:
-            grades[uscc] = orjson.loads(doc)["grade"]
+        pipe.hget(f"rw:{{ent:{uscc}}}:grade:v1", "grade")  # the letter, beside the stored grade
+    for uscc, letter in zip(usccs, pipe.execute(), strict=True):
+        if letter:
+            grades[uscc] = letter.decode()
     return Outcome(frozenset(alerts), grades)
 
 

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from alerts.size import ALERT_LIMITS
 from core.redis_client import redis_client
 from core.settings import Settings
-from streams.factory import EventFactory
+from simulate.factory import EventFactory
 from streams.relay import Entry, Message, StreamRelay
 
 from .api_kit import Accounts, client, new_alert, store_alert

@@ -15,7 +15,7 @@ import websockets
 from alerts.store import OPEN_KEY
 from core.redis_client import sync_client
 from core.settings import Settings
-from streams.factory import EventFactory
+from simulate.factory import EventFactory
 
 from .api_kit import Accounts, client, produce
 from .conftest import Proc

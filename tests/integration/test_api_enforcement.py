@@ -13,7 +13,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from core.settings import Settings
-from streams.factory import EventFactory
+from simulate.factory import EventFactory
 
 from .api_kit import Accounts, Who, client
 

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from core.settings import Settings
-from streams.factory import EventFactory
+from simulate.factory import EventFactory
 
 from .api_kit import Accounts, Who, cli, client, eventually, produce
 from .conftest import Proc

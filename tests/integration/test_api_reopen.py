@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from core.settings import Settings
-from streams.factory import EventFactory
+from simulate.factory import EventFactory
 
 from .api_kit import Accounts, Who, client, eventually, produce
 from .conftest import Proc

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.settings import Settings
-from streams.factory import EventFactory
+from simulate.factory import EventFactory
 
 from .api_kit import Accounts, Who, client, eventually, log_size, produce, wait_for_rules
 from .conftest import Proc

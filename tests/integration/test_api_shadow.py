@@ -19,7 +19,7 @@ import pytest
 import websockets
 
 from core.settings import Settings
-from streams.factory import EventFactory
+from simulate.factory import EventFactory
 
 from ..unit.webhook_receiver import Receiver
 from .api_kit import Accounts, Who, client, eventually, log_size, produce

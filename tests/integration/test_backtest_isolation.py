@@ -24,10 +24,10 @@ from core.redis_client import sync_client
 from core.settings import Settings
 from rules.config import RulesConfig
 from rules.live import RULES_KEY, Overrides, effective
+from simulate import Simulation, scale_named
+from simulate.command import person_keyer
+from simulate.writer import KafkaSink
 from streams.kafka import all_topics
-from streams.simulate import Simulation, scale_named
-from streams.simulate.command import person_keyer
-from streams.simulate.writer import KafkaSink
 
 from .conftest import child_env, claim_redis_db, isolated_settings
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from core.settings import Settings
-from streams.factory import EventFactory
+from simulate.factory import EventFactory
 from streams.kafka import department_producer, produce_events
 
 from .conftest import ROOT, Proc, child_env

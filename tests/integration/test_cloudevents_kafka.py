@@ -18,9 +18,9 @@ from alerts.store import FEED_KEY as ALERT_FEED
 from core.redis_client import sync_client
 from core.settings import Settings
 from processors.grades import FEED_KEY as GRADE_FEED
+from simulate.factory import EventFactory
 from streams.asyncapi import DOC_PATH, message_schema
 from streams.cloudevents import event_source
-from streams.factory import EventFactory
 from streams.kafka import department_producer, produce_events
 
 from .conftest import Proc

@@ -19,9 +19,9 @@ from core.redis_client import sync_client
 from core.settings import Settings
 from processors.profiles import codec
 from processors.profiles.redis import doc_key
-from processors.profiles.store import EntityRef
-from streams.factory import EventFactory
+from simulate.factory import EventFactory
 from streams.kafka import department_producer, produce_events
+from streams.profile_store import EntityRef
 
 from .conftest import Proc, child_env, wait_for
 

@@ -17,9 +17,9 @@ import pytest
 from cli.evaluate import run_evaluation
 from core.redis_client import sync_client
 from core.settings import Settings
-from streams.simulate import Simulation, scale_named
-from streams.simulate.command import person_keyer
-from streams.simulate.truth import RuleStatus
+from simulate import Simulation, scale_named
+from simulate.command import person_keyer
+from simulate.truth import RuleStatus
 
 from .conftest import Proc, isolated_settings, start_worker
 

@@ -21,19 +21,19 @@ from redis.asyncio import Redis
 from core.errors import StoreError
 from core.redis_client import redis_client
 from core.settings import Settings
+from processors.grade_relay import GradeRelay
 from processors.grades import (
     FEED_KEY,
     GradeChange,
-    GradeRelay,
     GradeStore,
     Recorded,
     current_key,
     history_key,
     revisions_key,
 )
-from processors.profiles.model import EnterpriseProfile, Listing, Tax, Touch
 from rules.grading import Grade, grade
-from streams import samples
+from simulate import samples
+from streams.profile import EnterpriseProfile, Listing, Tax, Touch
 
 pytestmark = [pytest.mark.redis]
 

@@ -23,12 +23,12 @@ from kafka import KafkaConsumer, TopicPartition
 from core.redis_client import sync_client
 from core.settings import Settings
 from processors.profiles.codec import decode
-from processors.profiles.model import EnterpriseProfile
 from processors.profiles.redis import doc_key, seen_key
-from processors.profiles.store import EntityRef
+from simulate.factory import EventFactory
 from streams.address import normalise_address
-from streams.factory import EventFactory
 from streams.kafka import input_topic
+from streams.profile import EnterpriseProfile
+from streams.profile_store import EntityRef
 
 from .api_kit import cli_token
 from .conftest import Proc

@@ -20,11 +20,11 @@ from core.redis_client import redis_client
 from core.settings import Settings
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.redis import RedisProfileStore
-from processors.profiles.store import ProfileStore
 from rules.engine import RuleEngine
 from rules.investigation import expand, related
+from simulate.factory import EventFactory
 from streams.codec import Decoder
-from streams.factory import EventFactory
+from streams.profile_store import ProfileStore
 
 from ..unit.pipeline_kit import T0, Feeder, processor
 

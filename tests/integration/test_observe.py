@@ -18,7 +18,7 @@ import pytest
 from cli.dashboards import load_panels
 from cli.prometheus import PrometheusAPI
 from core.settings import Settings
-from streams.demo import demo_events
+from simulate.demo import demo_events
 from streams.kafka import department_producer, produce_events
 
 from ..unit.test_dashboards import rules as all_rules

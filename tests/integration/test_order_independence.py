@@ -24,9 +24,9 @@ import pytest
 import redis as redis_sync
 
 from core.settings import Settings
-from streams.simulate.command import person_keyer
-from streams.simulate.population import scale_named
-from streams.simulate.stream import Simulation
+from simulate.command import person_keyer
+from simulate.population import scale_named
+from simulate.stream import Simulation
 from tests.integration.order_kit import Outcome, differences, finish, lay_out, outcome, start
 
 from .conftest import claim_redis_db

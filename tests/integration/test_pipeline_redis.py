@@ -26,14 +26,14 @@ from core.redis_client import redis_client
 from processors.grades import GradeStore
 from processors.pipeline import BatchReport
 from processors.profiles.codec import decode
-from processors.profiles.model import EnterpriseProfile, PersonProfile
 from processors.profiles.redis import RedisProfileStore, doc_key
-from processors.profiles.reducers import index_entries
-from processors.profiles.store import EntityRef, Hub, IndexOp, Loaded, Stamp, Write
 from rules.engine import RuleEngine, default_rules
+from simulate.factory import EventFactory
 from streams.address import normalise_address
 from streams.codec import Decoder
-from streams.factory import EventFactory
+from streams.profile import EnterpriseProfile, PersonProfile
+from streams.profile_reducers import index_entries
+from streams.profile_store import EntityRef, Hub, IndexOp, Loaded, Stamp, Write
 
 from ..unit.pipeline_kit import T0, CollectedLetters, Feeder, processor
 

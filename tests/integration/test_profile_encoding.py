@@ -19,9 +19,9 @@ from core.redis_client import redis_client
 from processors.profiles import codec
 from processors.profiles.migrate import StateMigration
 from processors.profiles.redis import RedisProfileStore, doc_key
-from processors.profiles.store import EntityRef
+from simulate.factory import EventFactory
 from streams.codec import Decoder
-from streams.factory import EventFactory
+from streams.profile_store import EntityRef
 
 from .test_replay_horizon import T0, Worker
 

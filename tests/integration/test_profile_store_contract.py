@@ -1,4 +1,4 @@
-"""One contract suite for every :class:`~processors.profiles.store.ProfileStore`: the
+"""One contract suite for every :class:`~streams.profile_store.ProfileStore`: the
 in-memory store the unit tests use and the Redis store the worker uses must behave alike.
 
 Each test works in its own key space (random profile ids and index names), so the suite
@@ -19,8 +19,8 @@ from core.redis_client import redis_client
 from processors.profiles.horizon import business_minute
 from processors.profiles.memory import MemoryProfileStore
 from processors.profiles.redis import RedisProfileStore
-from processors.profiles.store import EntityRef, IndexOp, ProfileStore, Stamp, Write
 from streams.event import event_identity
+from streams.profile_store import EntityRef, IndexOp, ProfileStore, Stamp, Write
 
 pytestmark = [pytest.mark.redis]
 

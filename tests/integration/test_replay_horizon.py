@@ -29,12 +29,12 @@ from processors.grades import GradeStore, current_key, history_key, outbox_key, 
 from processors.profiles import horizon
 from processors.profiles.codec import decode
 from processors.profiles.migrate import StateMigration
-from processors.profiles.model import EnterpriseProfile
 from processors.profiles.redis import RedisProfileStore, doc_key, seen_key
-from processors.profiles.store import EntityRef
 from rules.engine import RuleEngine
+from simulate.factory import EventFactory
 from streams.codec import Decoder
-from streams.factory import EventFactory
+from streams.profile import EnterpriseProfile
+from streams.profile_store import EntityRef
 
 from ..unit.pipeline_kit import T0, CollectedLetters, Feeder, processor
 

@@ -1,11 +1,13 @@
-"""Every key an alert-store Lua script touches is one it declared in ``KEYS``.
+"""Every key an alert-store or delivery-queue Lua script touches is one it declared in
+``KEYS``.
 
 Redis Cluster requires it (a script runs on the node of its declared keys' slot; a key it
 makes up is an undeclared access even when it shares the hash tag), but a real cluster
 only refuses a made-up key in *another* slot, so running the suites on one does not show
 it. Here ``MONITOR`` on the real Redis watches the commands each script runs: the store's
 upsert (a new alert, status changes that move it between listing indices), a listing, the
-backfill and the retention sweep; ``COMMAND GETKEYS`` names each command's keys, and
+backfill and the retention sweep; every step of the webhook delivery queue (its
+per-endpoint due sets); ``COMMAND GETKEYS`` names each command's keys, and
 every one must be among the keys its ``EVALSHA`` declared.
 """
 
@@ -25,6 +27,8 @@ from redis import Redis as SyncRedis
 from alerts.dedup import Change
 from alerts.index import AlertQuery, list_page, reindex
 from alerts.lifecycle import transition
+from alerts.notify.base import DeliveryState
+from alerts.notify.queue import Attempt, QueuedDelivery, RedisDeliveryQueue
 from alerts.relay import GROUP
 from alerts.retention import AlertSweeper
 from alerts.store import FEED_KEY, AlertStore, Upsert
@@ -32,6 +36,7 @@ from core.clock import FakeClock
 from core.redis_client import is_cluster_url, redis_client
 from streams.alert import Actor, Alert, AlertAction
 
+from ..unit.test_deliveries import queued
 from .api_kit import new_alert
 from .conftest import claim_redis_db
 
@@ -165,6 +170,24 @@ async def _exercise(url: str) -> None:
         await redis.aclose()
 
 
+def _undeclared(url: str, calls: list[Call], marker: bytes) -> tuple[list[str], int]:
+    """The keys the scripts touched without declaring them, and how many commands touched
+    a key containing ``marker`` (proof the scripts were watched at work)."""
+    getkeys = SyncRedis.from_url(url)
+    undeclared: list[str] = []
+    marked = 0
+    try:
+        for call in calls:
+            for words in call.touched:
+                named = getkeys.execute_command("COMMAND GETKEYS", *words)
+                keys = {k.encode() if isinstance(k, str) else k for k in named}
+                marked += any(marker in k for k in keys)
+                undeclared += [f"{words[0]!r} {k!r}" for k in keys - call.declared]
+    finally:
+        getkeys.close()
+    return sorted(set(undeclared)), marked
+
+
 async def test_every_key_an_alert_script_touches_is_declared(own_db: tuple[str, int]) -> None:
     url, db = own_db
     watch = Watch(url)
@@ -172,18 +195,54 @@ async def test_every_key_an_alert_script_touches_is_declared(own_db: tuple[str, 
         await _exercise(url)
     finally:
         lines = watch.stop()
-    calls = _calls(lines, db)
-    getkeys = SyncRedis.from_url(url)
-    undeclared: list[str] = []
-    index_writes = 0
-    try:
-        for call in calls:
-            for words in call.touched:
-                named = getkeys.execute_command("COMMAND GETKEYS", *words)
-                keys = {k.encode() if isinstance(k, str) else k for k in named}
-                index_writes += any(b":ix:" in k for k in keys)
-                undeclared += [f"{words[0]!r} {k!r}" for k in keys - call.declared]
-    finally:
-        getkeys.close()
+    undeclared, index_writes = _undeclared(url, _calls(lines, db), b":ix:")
     assert index_writes > 10, f"the scripts were not watched at work ({len(lines)} lines)"
-    assert not undeclared, f"keys touched but not in KEYS: {sorted(set(undeclared))}"
+    assert not undeclared, f"keys touched but not in KEYS: {undeclared}"
+
+
+def _attempt(d: QueuedDelivery, state: DeliveryState) -> Attempt:
+    return Attempt(
+        delivery_id=d.id,
+        alert_id=d.alert_id,
+        revision=d.revision,
+        change=d.change,
+        attempt=d.attempts + 1,
+        at=datetime(2026, 3, 1, 8, tzinfo=UTC),
+        state=state,
+    )
+
+
+async def _exercise_queue(url: str) -> None:
+    """Every delivery-queue script: enqueue for two endpoints, claim, a retry, a dead
+    letter and its replay, a delivery, and the waiting count."""
+    redis = redis_client(url)
+    q, t0 = RedisDeliveryQueue(redis, namespace="wh-keys"), 1_772_352_000_000
+    try:
+        a, b, c = queued("01EPA", 1), queued("01EPA", 2), queued("01EPB", 1)
+        assert await q.enqueue([a, b, c], now_ms=t0) == 3
+        args = {"lease_ms": 60_000, "limit": 10, "per_endpoint": 10, "per_department": 10}
+        claimed = await q.claim(now_ms=t0, in_flight={}, department_in_flight={}, **args)
+        assert {d.id for d in claimed} == {a.id, b.id, c.id}
+        await q.retry(a, at_ms=t0 + 5, attempt=_attempt(a, DeliveryState.RETRYING))
+        await q.finish(b, now_ms=t0, attempt=_attempt(b, DeliveryState.DEAD_LETTERED))
+        await q.finish(c, now_ms=t0, attempt=_attempt(c, DeliveryState.DELIVERED))
+        assert await q.replay("01EPA", None, now_ms=t0 + 1) == 1
+        assert await q.waiting() == {"01EPA": (2, t0 + 1)}
+        again = await q.claim(now_ms=t0 + 5, in_flight={}, department_in_flight={}, **args)
+        assert {d.id for d in again} == {a.id, b.id}
+    finally:
+        await redis.aclose()
+
+
+async def test_every_key_a_webhook_queue_script_touches_is_declared(
+    own_db: tuple[str, int],
+) -> None:
+    url, db = own_db
+    watch = Watch(url)
+    try:
+        await _exercise_queue(url)
+    finally:
+        lines = watch.stop()
+    undeclared, due_writes = _undeclared(url, _calls(lines, db), b":due:v1:")
+    assert due_writes > 10, f"the scripts were not watched at work ({len(lines)} lines)"
+    assert not undeclared, f"keys touched but not in KEYS: {undeclared}"

@@ -14,7 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from alerts.store import FEED_KEY, AlertStore
-from core.backtest import live_config
+from cli.backtest import live_config
 from core.settings import Settings
 from processors.grades import GradeStore
 from rules.config import RulesConfig, build_rules

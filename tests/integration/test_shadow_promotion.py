@@ -25,7 +25,7 @@ from core.settings import Settings
 from processors.heartbeat import WORKERS_KEY
 from processors.profiles.codec import decode
 from rules.examples import Kit
-from streams.factory import EventFactory
+from simulate.factory import EventFactory
 from streams.kafka import department_producer, input_topic
 
 from .api_kit import Accounts, Who, client, eventually, log_size, wait_for_rules

@@ -24,8 +24,8 @@ from rules.examples import Kit
 from rules.live import LiveRules, RulesWatcher, effective
 from rules.shadow import DIFF_KEYS, SHADOW_KEY, NoShadow, ShadowConflict
 from rules.shadow_store import ShadowRules, candidate_config
+from simulate.factory import EventFactory
 from streams.codec import Decoder
-from streams.factory import EventFactory
 
 from ..unit.pipeline_kit import CollectedLetters, Feeder, processor
 

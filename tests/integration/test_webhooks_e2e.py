@@ -23,7 +23,7 @@ from alerts.notify.wiring import build_scheduler
 from core.clock import SystemClock
 from core.redis_client import redis_client
 from core.settings import Settings
-from streams.factory import EventFactory
+from simulate.factory import EventFactory
 from streams.kafka import department_producer, produce_events
 
 from ..unit.webhook_receiver import Received, Receiver

@@ -13,8 +13,8 @@ from core.redis_client import sync_client
 from core.settings import Settings
 from processors.dead_letters import KafkaDeadLetters
 from processors.progress import STATS_KEY
+from simulate.factory import EventFactory
 from streams.codec import Decoder
-from streams.factory import EventFactory
 from streams.identifiers import PersonKeyer
 
 from ..unit.pipeline_kit import Feeder, processor

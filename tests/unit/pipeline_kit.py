@@ -26,11 +26,11 @@ from processors.pipeline import (
     WarningModel,
 )
 from processors.profiles.memory import MemoryProfileStore
-from processors.profiles.store import ProfileStore
 from processors.shadow import ShadowLane
 from rules.engine import RuleEngine, default_rules
 from streams.codec import Decoder
-from streams.factory import topic_for
+from streams.kafka import topic_for
+from streams.profile_store import ProfileStore
 from streams.schemas.common import Family
 
 FAMILIES = {

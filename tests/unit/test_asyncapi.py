@@ -22,11 +22,11 @@ from core.settings import Settings
 from processors.dead_letters import dead_letter_value
 from processors.grades import grade_message
 from processors.pipeline import DeadLetter, Incoming
-from rules.grading.model import Grade
+from simulate.factory import EventFactory
 from streams import asyncapi
 from streams.cloudevents import CloudEventHeaders
 from streams.codec import Decoder
-from streams.factory import EventFactory
+from streams.grade import Grade
 from streams.identifiers import PersonKeyer
 from streams.kafka import all_topics
 from streams.schemas import EVENT_TYPES

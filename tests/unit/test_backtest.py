@@ -15,13 +15,13 @@ import orjson
 import pytest
 from rich.console import Console
 
-from core.backtest import Options, backtest_command
+from cli.backtest import Options, backtest_command
 from core.settings import Settings
 from rules.config import RulesConfig
-from streams.simulate import Simulation, scale_named
-from streams.simulate.command import person_keyer
-from streams.simulate.truth import Truth
-from streams.simulate.writer import JsonLinesFile
+from simulate import Simulation, scale_named
+from simulate.command import person_keyer
+from simulate.truth import Truth
+from simulate.writer import JsonLinesFile
 
 SUMMARY = r"^alerts_added=\d+ alerts_removed=\d+ grades_changed=\d+ events=\d+ seconds=[\d.]+$"
 # Moved past the planted near-misses of rules that read only their own firm's facts.

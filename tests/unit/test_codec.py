@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from core.errors import DlqReason, InvalidEvent
+from simulate.factory import EventFactory
 from streams.codec import Decoder
-from streams.factory import EventFactory
 from streams.schemas.common import Family
 from streams.schemas.registration import Registered
 

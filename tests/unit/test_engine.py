@@ -7,14 +7,14 @@ from typing import ClassVar
 
 import orjson
 
-from processors.profiles.model import EnterpriseProfile
 from rules.base import Facts, Rule, Verdict
 from rules.engine import RuleEngine
 from rules.tax_arrears import TaxArrears
+from simulate.factory import EventFactory
 from streams.alert import Severity
 from streams.codec import Decoder
 from streams.event import Event
-from streams.factory import EventFactory
+from streams.profile import EnterpriseProfile
 
 
 class Broken(Rule):

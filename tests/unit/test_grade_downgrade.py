@@ -4,18 +4,21 @@ out or when no fall remains, whatever order the facts arrived in."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from processors.profiles.model import EnterpriseProfile, Listing, Tax, Touch
+from alerts.dedup import merge, new_alert
 from rules.base import Clear, Facts, Hit, Need
 from rules.engine import RuleEngine
 from rules.grade_downgrade import DEFAULTS, GradeDowngrade
 from rules.grading import DEFAULT_WEIGHTS, Grade, Letter, grade
 from streams.alert import Severity
 from streams.event import Event, Subject
+from streams.profile import EnterpriseProfile, Listing, Tax, Touch
 from streams.schemas import EVENT_TYPES
 from streams.schemas.common import Family
 from streams.schemas.enforcement import ContactFailed
@@ -120,11 +123,29 @@ def test_clears_when_the_first_grade_was_no_better(before: Letter | None, after:
 
 
 def test_a_late_first_fact_gives_the_verdict_it_would_have_given_in_time() -> None:
-    """The same facts, whether the grade stored before was B or already D."""
+    """The same facts, whether the grade stored before was B or already D: the same hit,
+    only re-stated when the letter was D already (it opens the alert all the same)."""
     rule = GradeDowngrade()
     in_time, late = rule.evaluate(EVENT, facts("B", "D")), rule.evaluate(EVENT, facts("D", "D"))
     assert [type(v) for v in in_time] == [Hit]
-    assert in_time == late
+    assert [replace(v, refresh=False) for v in late if isinstance(v, Hit)] == list(in_time)
+
+
+def test_a_fall_is_reported_once_per_letter() -> None:
+    """A later event of a firm already graded D, still D (whatever its score): the hit
+    re-states the fall, so an open alert gains no evidence and is neither rewritten nor
+    republished; a fall from C to D is new evidence."""
+    rule = GradeDowngrade()
+    f = facts("D", "D")
+    [still] = rule.evaluate(EVENT, replace(f, grade=f.grade.model_copy(update={"score": 99.0})))
+    [fell] = rule.evaluate(EVENT, facts("C", "D"))
+    assert isinstance(still, Hit)
+    assert still.refresh
+    assert isinstance(fell, Hit)
+    assert not fell.refresh
+    opened = new_alert(fell, event_time=AT, now=AT)
+    assert merge(opened, still, event_time=AT + timedelta(days=1), now=AT) is None
+    assert [e.event_id for e in new_alert(still, event_time=AT, now=AT).evidence] == ["enf-7"]
 
 
 @pytest.mark.parametrize(("before", "after"), [("C", "B"), ("D", "A"), ("C", "A")])
@@ -192,3 +213,17 @@ def test_the_grade_it_came_in_with_uses_the_weights_of_the_current_grade() -> No
     [verdict] = GradeDowngrade().evaluate(EVENT, replace(f, weights=harsh))
     assert isinstance(verdict, Clear)
     assert [type(v) for v in GradeDowngrade().evaluate(EVENT, f)] == [Hit]
+
+
+def test_holds_no_profile_once_its_facts_are_gone() -> None:
+    """The first grade is remembered only while the profile it was made from lives: the
+    rule keeps no batch's profiles (nor hubs) alive for every garbage collection to walk."""
+    rule = GradeDowngrade()
+    f = facts("B", "D")
+    [hit] = rule.evaluate(EVENT, f)
+    assert rule.evaluate(EVENT, f) == (hit,)  # the same facts again: remembered
+    profile = weakref.ref(f.enterprise)
+    del f
+    gc.collect()
+    assert profile() is None
+    assert rule._first == {}

@@ -20,7 +20,18 @@ from processors.grades import (
     grade_message,
     regrade,
 )
-from processors.profiles.model import (
+from rules.grading import (
+    DEFAULT_WEIGHTS,
+    Cutoffs,
+    Dimension,
+    FactorCode,
+    Grade,
+    GradeWeights,
+    grade,
+)
+from simulate.factory import EventFactory
+from streams.codec import Decoder
+from streams.profile import (
     CaseRecord,
     DebtorCase,
     EnterpriseProfile,
@@ -31,18 +42,7 @@ from processors.profiles.model import (
     Tax,
     Touch,
 )
-from processors.profiles.reducers import apply_to_enterprise, apply_to_person
-from rules.grading import (
-    DEFAULT_WEIGHTS,
-    Cutoffs,
-    Dimension,
-    FactorCode,
-    Grade,
-    GradeWeights,
-    grade,
-)
-from streams.codec import Decoder
-from streams.factory import EventFactory
+from streams.profile_reducers import apply_to_enterprise, apply_to_person
 
 AT = datetime(2026, 3, 15, 12, tzinfo=UTC)
 USCC = "91440300MA5DA1B2XK"

@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from simulate.samples import make_id_number
 from streams import identifiers
 from streams.identifiers import (
     PersonKeyer,
@@ -24,7 +25,6 @@ from streams.identifiers import (
     validate_id_number,
     validate_uscc,
 )
-from streams.samples import make_id_number
 
 # Published example code; it is valid under the contract's algorithm.  By hand:
 # values 9,1,3,5,0,1,0,0,M=21,0,0,0,1,0,0,Y=30,4 times the weights

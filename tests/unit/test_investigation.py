@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from processors.profiles.memory import MemoryProfileStore
-from processors.profiles.store import EntityRef, Hub
 from rules.investigation import Candidate, expand, link_weight, rank, related
+from simulate.factory import EventFactory
 from streams.codec import Decoder
-from streams.factory import EventFactory
 from streams.identifiers import mask_id_number
+from streams.profile_store import EntityRef, Hub
 
 from .pipeline_kit import T0, Feeder, processor
 

@@ -3,9 +3,8 @@
 A cluster runs a script on the node of its keys' slot, and refuses keys of two slots
 (CROSSSLOT). The alert scripts receive every listing index they touch in KEYS
 (``alerts/index_keys.py`` names them; ``tests/integration/test_script_keys.py`` watches
-the scripts run with MONITOR and fails on any key they touch without declaring it). The
-webhook queue's scripts still build per-endpoint keys from a prefix in ARGV: the prefix
-carries the same hash tag, so the keys it makes share the slot of the declared KEYS. The
+the scripts run with MONITOR and fails on any key they touch without declaring it), and so
+do the webhook queue's (its per-endpoint keys all carry the queue's hash tag). The
 cluster run of the integration suites (``make test-cluster``) runs every one of them on a
 real cluster.
 """
@@ -29,7 +28,7 @@ from api.audit import HEAD_KEY, STREAM_KEY
 from core.redis_durability import fence_keys
 from processors.grades import current_key, history_key, outbox_key
 from processors.profiles.redis import doc_key, seen_key
-from processors.profiles.store import EntityRef
+from streams.profile_store import EntityRef
 
 
 def slots(*keys: str) -> set[int]:
@@ -66,7 +65,7 @@ class _NoRedis:
 
 def test_the_webhook_queue_scripts_stay_in_one_slot() -> None:
     q = RedisDeliveryQueue(_NoRedis())  # type: ignore[arg-type]
-    built = [q._due_prefix + "ep1", q._log_prefix + "ep1", q._dead_prefix + "ep1"]
+    built = [q.due_key("ep1"), q._log_prefix + "ep1", q._dead_prefix + "ep1"]
     keys = [q.index_key, q.pending_key, q._done_key, q._dept_key, *built]
     assert len(slots(*keys)) == 1
 

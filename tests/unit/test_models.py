@@ -11,16 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from processors.profiles.model import (
-    CaseRecord,
-    DebtorCase,
-    EnterpriseProfile,
-    Listing,
-    PersonCase,
-    PersonProfile,
-    PersonRef,
-    Touch,
-)
 from rules.early_warning import EarlyWarning
 from rules.models.early_warning import EarlyWarningModel, ModelConfig
 from rules.models.features import (
@@ -33,6 +23,16 @@ from rules.models.features import (
     label_of,
 )
 from streams.event import Subject
+from streams.profile import (
+    CaseRecord,
+    DebtorCase,
+    EnterpriseProfile,
+    Listing,
+    PersonCase,
+    PersonProfile,
+    PersonRef,
+    Touch,
+)
 from streams.schemas.enforcement import PenaltyImposed
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)

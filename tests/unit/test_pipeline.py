@@ -14,11 +14,11 @@ from alerts.memory import MemoryAlertStore
 from processors.grades import MemoryGradeStore
 from processors.pipeline import DeadLetter
 from processors.profiles.memory import MemoryProfileStore
-from processors.profiles.model import EnterpriseProfile
-from processors.profiles.store import EntityRef
+from simulate.factory import EventFactory
 from streams.codec import Decoder
 from streams.event import Event
-from streams.factory import EventFactory
+from streams.profile import EnterpriseProfile
+from streams.profile_store import EntityRef
 
 from .pipeline_kit import T0, CollectedLetters, Feeder, processor
 
@@ -241,12 +241,11 @@ async def test_replayed_hit_publishes_nothing_new(h: Harness, factory: EventFact
     await h.feed(later)
     [alert] = h.open_alerts("tax_arrears")
     assert alert.hits == 2
-    # The new report also lowers the grade from the first one (the report replaced the
-    # first arrears, so the grade at T0 no longer holds them): only that is published.
-    assert [a.rule_id for _, _, a in h.alerts.feed[published:]] == [
-        "tax_arrears",
-        "grade_downgrade",
-    ]
+    # The new report moves the score but not the letter (C): the open grade_downgrade
+    # alert re-states the fall, so only the tax_arrears update is published.
+    assert [a.rule_id for _, _, a in h.alerts.feed[published:]] == ["tax_arrears"]
+    [fall] = h.open_alerts("grade_downgrade")
+    assert [e.event_id for e in fall.evidence] == [reg["id"], arrears["id"]]
 
 
 class RecordingModel:

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 from prometheus_client import REGISTRY
 
+from simulate.factory import EventFactory
 from streams.codec import Decoder
-from streams.factory import EventFactory
 
 from .pipeline_kit import CollectedLetters, Feeder, processor
 

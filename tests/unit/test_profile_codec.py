@@ -12,7 +12,7 @@ import zstandard
 
 from core.errors import StoreError
 from processors.profiles import codec, zdict
-from processors.profiles.model import EnterpriseProfile, PersonRef, Tax, Touch
+from streams.profile import EnterpriseProfile, PersonRef, Tax, Touch
 
 
 def _profile(uscc: str, name: str) -> bytes:

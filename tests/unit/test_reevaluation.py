@@ -17,10 +17,10 @@ from alerts.memory import MemoryAlertStore
 from processors.dependents import changed_by, pick
 from processors.grades import MemoryGradeStore
 from processors.profiles.memory import MemoryProfileStore
-from processors.profiles.model import EnterpriseProfile
-from processors.profiles.store import Hub
+from simulate.factory import EventFactory
 from streams.codec import Decoder
-from streams.factory import EventFactory
+from streams.profile import EnterpriseProfile
+from streams.profile_store import Hub
 
 from .pipeline_kit import T0, Feeder, processor
 

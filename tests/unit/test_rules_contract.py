@@ -19,14 +19,15 @@ from typing import Any
 
 import pytest
 
-from processors.profiles.model import EnterpriseProfile
 from rules.base import Clear, Facts, Hit, Need, Rule, Verdict
 from rules.config import build_rules, load_rules_config, render
 from rules.engine import RuleEngine, default_rules
 from rules.examples import Kit, Raw
 from rules.registry import DEFAULT_THRESHOLDS, PENDING_DEFAULTS, RULE_CLASSES
-from streams.alert import RULE_IDS, Severity
+from streams.alert import Severity
 from streams.event import Event, Subject
+from streams.profile import EnterpriseProfile
+from streams.rule_catalog import RULE_IDS
 from streams.schemas import EVENT_TYPES
 
 # The severities of the rule table in alerts.md.

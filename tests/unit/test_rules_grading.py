@@ -15,8 +15,8 @@ from rules.config import RulesConfig, load_rules_config
 from rules.engine import RuleEngine
 from rules.grading import DEFAULT_WEIGHTS
 from rules.live import Overrides, effective
+from simulate.factory import EventFactory
 from streams.codec import Decoder
-from streams.factory import EventFactory
 
 from .pipeline_kit import T0, Feeder, processor
 

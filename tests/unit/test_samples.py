@@ -1,4 +1,4 @@
-"""Unit tests for streams.samples: validity, realism and reproducibility."""
+"""Unit tests for simulate.samples: validity, realism and reproducibility."""
 
 from __future__ import annotations
 
@@ -9,14 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from streams.address import normalise_address, normalise_phone
-from streams.identifiers import (
-    birth_date,
-    is_male,
-    is_valid_uscc,
-    validate_id_number,
-)
-from streams.samples import (
+from simulate.samples import (
     make_address,
     make_company_name,
     make_id_number,
@@ -24,6 +17,13 @@ from streams.samples import (
     make_phone,
     make_uscc,
     variant_spelling,
+)
+from streams.address import normalise_address, normalise_phone
+from streams.identifiers import (
+    birth_date,
+    is_male,
+    is_valid_uscc,
+    validate_id_number,
 )
 
 _CJK = r"[\u4e00-\u9fff]"

@@ -15,15 +15,9 @@ import pytest
 
 from core.errors import InvalidEvent
 from core.settings import Settings
-from streams.address import normalise_address
-from streams.codec import Decoder
-from streams.event import Event
-from streams.identifiers import PersonKeyer, is_valid_uscc, validate_id_number
-from streams.schemas.common import Person
-from streams.schemas.registration import Changed, Registered
-from streams.simulate import Simulation, Truth, scale_named
-from streams.simulate.command import simulate_command
-from streams.simulate.truth import (
+from simulate import Simulation, Truth, scale_named
+from simulate.command import simulate_command
+from simulate.truth import (
     MODEL_RULES,
     RULES,
     RuleStatus,
@@ -32,7 +26,13 @@ from streams.simulate.truth import (
     score_rules,
     summary_line,
 )
-from streams.simulate.writer import JsonLinesFile
+from simulate.writer import JsonLinesFile
+from streams.address import normalise_address
+from streams.codec import Decoder
+from streams.event import Event
+from streams.identifiers import PersonKeyer, is_valid_uscc, validate_id_number
+from streams.schemas.common import Person
+from streams.schemas.registration import Changed, Registered
 
 SECRET = b"riskwire-simulate-unit-secret"
 RAW_ID = re.compile(rb"\d{17}[\dX]")
@@ -228,7 +228,7 @@ def test_json_lines_file_is_one_event_per_line(tmp_path: Path) -> None:
 
 def test_scores_and_last_line() -> None:
     truth = Truth(seed=1, scale="tiny", run="1-1")
-    from streams.simulate.truth import Expectation
+    from simulate.truth import Expectation
 
     truth.expectations = [
         Expectation("tax_arrears", "tax_arrears:enterprise:A", True, "c", ""),

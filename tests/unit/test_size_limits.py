@@ -15,6 +15,7 @@ from alerts.dedup import merge
 from alerts.size import ALERT_LIMITS, bounded, bounded_json
 from core.errors import DlqReason, InvalidEvent
 from rules.base import Hit
+from simulate.factory import EventFactory
 from streams.alert import (
     Actor,
     Alert,
@@ -27,7 +28,6 @@ from streams.alert import (
 )
 from streams.clip import CUT_MARK
 from streams.codec import Decoder
-from streams.factory import EventFactory
 from streams.schemas.common import MAX_LABEL_CHARS, MAX_OFFICERS, MAX_PROSE_CHARS
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from alerts.routing import OVERSIGHT_DEPARTMENT, deliveries_for, departments_for, receivers_of
+from alerts.routing import deliveries_for, receivers_of
 from alerts.subscriptions import (
     Subscription,
     SubscriptionCache,
@@ -20,6 +20,7 @@ from alerts.subscriptions import (
 from core.clock import FakeClock
 from core.errors import StoreError
 from streams.alert import Alert, AlertSubject, Severity
+from streams.rule_catalog import OVERSIGHT_DEPARTMENT, departments_for
 
 FIRM = "91350100M000100Y43"
 OTHER = "91440300MA5DA1B2XK"

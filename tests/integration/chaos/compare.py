@@ -3,15 +3,20 @@
 - Profiles: per entity, its event counts and the ids of the events it applied. An event
   the clean run applied that the faulted one did not is ``lost``; a count above the clean
   run's (or an id it never applied) is ``double_applied``.
-- Alerts: per fingerprint, how many alerts the store holds; fewer than the clean run is
-  ``alerts_missing``, more (or an alert created twice on the feed) ``alerts_duplicated``.
-  Three rules are held to the simulator's ground truth instead: how often
-  ``grade_downgrade`` falls and rises again, and ``unreachable_contact`` clears and fires
-  again, depends on how the topics' events interleave inside a month (grades read the
-  officers' person profiles; contact failures come from several departments' topics), and
-  ``early_warning`` on when the online model learns (a timer). For them an alert the
-  planted cases must fire, and the clean run fired, is owed; other differences are listed,
-  not counted.
+- Alerts: what order independence guarantees, the end state. For every fingerprint the
+  alert still open at the end (and its members) must be the clean run's: one the clean run
+  has open and the faulted run not is ``alerts_missing``, one only the faulted run has open
+  ``alerts_duplicated``, and so is an alert created twice on the feed. An alert raised and
+  closed again in one run only is listed, not counted: how often a fingerprint closes and
+  opens again depends on how the topics' events interleave inside a month and on where the
+  batches end (a worker judges each subject once per batch, on the profile with the whole
+  batch applied, so a fall and a rise inside one batch are never seen, and a replay after a
+  crash cuts batches elsewhere; seed 78582111 merged a tax arrears and the D rating that
+  followed its clearance into one ``tax_arrears`` alert in the clean run, two in the faulted
+  one). A planted case that must fire, and fired in the clean run, is owed in any case.
+  ``early_warning`` scores with the online model as it learned in arrival order (labels
+  learned in batches, by a timer), so its verdicts legitimately depend on order: it is held
+  to the planted cases only (``MODEL_ORDER``).
 - Webhooks: every change on the faulted run's feed owes one delivery, under its
   ``webhook-id``, that the receiver answered 2xx; one never answered so is ``webhooks_lost``.
 - Boards: every sequence number on the feed reached every board (``ws_missed``).
@@ -31,10 +36,11 @@ from alerts.notify.queue import delivery_id
 from alerts.store import DOC_KEY, FEED_KEY
 from processors.profiles.codec import decode
 from processors.profiles.redis import doc_key, seen_key
-from processors.profiles.store import EntityRef
+from streams.alert import AlertStatus
+from streams.profile_store import EntityRef
 
 CHUNK = 500
-ORDER_SENSITIVE = frozenset({"grade_downgrade", "unreachable_contact", "early_warning"})
+MODEL_ORDER = frozenset({"early_warning"})  # only the planted cases are compared
 Profile = tuple[dict[str, int], frozenset[bytes]]  # event counts, applied identities
 
 
@@ -42,18 +48,22 @@ Profile = tuple[dict[str, int], frozenset[bytes]]  # event counts, applied ident
 class Snapshot:
     profiles: dict[str, Profile]  # seen key -> profile
     alerts: Counter[str]  # fingerprint -> alerts stored
+    open: dict[str, tuple[str, ...]]  # fingerprint -> members of its alert still open
     rules: set[str]  # rules with at least one alert
     feed: list[dict[str, Any]]  # seq, alert_id, revision, change of each feed entry
 
 
 def snapshot(client: redis_sync.Redis) -> Snapshot:
     alerts: Counter[str] = Counter()
+    opened: dict[str, tuple[str, ...]] = {}
     rules: set[str] = set()
     for _, raw in client.hscan_iter(DOC_KEY, count=1_000):
         doc = orjson.loads(raw)
         alerts[doc["fingerprint"]] += 1
         rules.add(doc["rule_id"])
-    return Snapshot(dict(_profiles(client)), alerts, rules, _feed(client))
+        if AlertStatus(doc["status"]).is_open:
+            opened[doc["fingerprint"]] = tuple(sorted(doc.get("enterprises") or ()))
+    return Snapshot(dict(_profiles(client)), alerts, opened, rules, _feed(client))
 
 
 def _profiles(client: redis_sync.Redis) -> Iterator[tuple[str, Profile]]:
@@ -137,21 +147,30 @@ def compare_profiles(clean: Snapshot, faulted: Snapshot, tally: Tally) -> None:
 def compare_alerts(clean: Snapshot, faulted: Snapshot, planted: set[str], tally: Tally) -> None:
     for fp in sorted(clean.alerts.keys() | faulted.alerts.keys()):
         want, got = clean.alerts[fp], faulted.alerts[fp]
-        if want == got:
+        if fp in planted and want and not got:  # a planted case fires in any order
+            tally.alerts_missing += 1
+        if fp.split(":", 1)[0] in MODEL_ORDER:
+            if want != got:
+                tally.notes.append(f"alert {fp}: {got} stored, clean run {want} (model order)")
             continue
-        if fp.split(":", 1)[0] in ORDER_SENSITIVE:
-            owed = fp in planted and want and not got  # a planted case fires in any order
-            tally.alerts_missing += 1 if owed else 0
-            tally.notes.append(f"alert {fp}: {got} stored, clean run {want} (order-sensitive)")
-            continue
-        tally.notes.append(f"alert {fp}: {got} stored, clean run {want}")
-        tally.alerts_missing += max(0, want - got)
-        tally.alerts_duplicated += max(0, got - want)
+        _compare_open(fp, clean, faulted, tally)
+        if want != got:
+            tally.notes.append(f"alert {fp}: {got} stored, clean run {want} (closed ones differ)")
     created = Counter(e["alert_id"] for e in faulted.feed if e["change"] == "created")
     for alert_id, times in created.items():
         if times > 1:
             tally.notes.append(f"alert {alert_id} created {times} times on the feed")
             tally.alerts_duplicated += times - 1
+
+
+def _compare_open(fp: str, clean: Snapshot, faulted: Snapshot, tally: Tally) -> None:
+    """The alert of ``fp`` still open at the end, and its members, as in the clean run."""
+    want, got = clean.open.get(fp), faulted.open.get(fp)
+    if want == got:
+        return
+    tally.notes.append(f"alert {fp}: open with {got}, clean run open with {want}")
+    tally.alerts_missing += 1 if want is not None else 0
+    tally.alerts_duplicated += 1 if got is not None else 0
 
 
 def compare_webhooks(

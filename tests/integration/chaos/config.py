@@ -7,7 +7,7 @@ import os
 import random
 from dataclasses import dataclass, field
 
-EVENTS_PER_FIRM = 33  # the simulator's quarterly filers (streams.simulate.stream)
+EVENTS_PER_FIRM = 33  # the simulator's quarterly filers (simulate.stream)
 
 
 def _int(name: str, default: int) -> int:

@@ -16,16 +16,16 @@ import orjson
 from kafka.errors import KafkaError
 
 from core.settings import Settings
+from simulate.command import person_keyer
+from simulate.population import scale_named
+from simulate.stream import Simulation
 from streams.kafka import department_producer, input_topic
-from streams.simulate.command import person_keyer
-from streams.simulate.population import scale_named
-from streams.simulate.stream import Simulation
 
 from ..exactly_once_kit import Lag
 from .config import ChaosConfig
 
 Event = dict[str, Any]
-BARRIERS_FROM = "2023-01"  # streams.simulate.calendar.START: months before are registrations
+BARRIERS_FROM = "2023-01"  # simulate.calendar.START: months before are registrations
 
 
 def simulate(config: ChaosConfig, settings: Settings) -> tuple[list[Event], set[str]]:

@@ -19,7 +19,7 @@ from ...unit.webhook_receiver import Receiver
 from ..api_kit import cli_token
 from .stack import RunStack
 
-DEPARTMENT = "qianhai-authority"  # alerts.routing.OVERSIGHT_DEPARTMENT: sees every alert
+DEPARTMENT = "qianhai-authority"  # streams.rule_catalog.OVERSIGHT_DEPARTMENT: sees every alert
 FLAKY = 25  # the receiver answers 503 to its first requests: those deliveries are retried
 
 

@@ -51,6 +51,7 @@ pytestmark = [
 ]
 
 SUMMARY = ROOT / "build" / "chaos-summary.txt"
+NOTES = ROOT / "build" / "chaos-notes.txt"  # every difference found, in full
 SETTLE_S = 180.0  # for retried webhooks and resumed boards to catch up after the feed
 
 
@@ -130,6 +131,8 @@ def judge(
     )
     for note in tally.notes[:30]:
         print("  " + note)
+    NOTES.parent.mkdir(parents=True, exist_ok=True)
+    NOTES.write_text("".join(f"{note}\n" for note in tally.notes))
     return tally
 
 

@@ -1,1 +1,0 @@
-"""Planted cases by the kind of fact their rules read (see :mod:`streams.simulate.scenarios`)."""
