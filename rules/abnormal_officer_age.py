@@ -10,12 +10,12 @@ from typing import ClassVar
 from rules.base import Facts, Rule, Verdict, evidence_of
 from rules.dishonest_officer import who
 from rules.examples import Example, Kit
+from rules.params import AbnormalOfficerAgeParams
 from rules.windows import business_day
 from streams.event import Event
 from streams.identifiers import age_at
 from streams.profile import PersonRef
 
-DEFAULTS = {"min_age": 18, "max_age": 75}
 OFFICER_FIELDS = ("legal_rep", "officers")
 
 
@@ -32,30 +32,23 @@ def abnormal_ages(
     return out
 
 
-class AbnormalOfficerAge(Rule):
+class AbnormalOfficerAge(Rule[AbnormalOfficerAgeParams]):
     rule_id = "abnormal_officer_age"
     version = 1
     inputs: ClassVar[frozenset[str]] = frozenset({"enterprise.registered", "enterprise.changed"})
-
-    def __init__(
-        self, min_age: int = DEFAULTS["min_age"], max_age: int = DEFAULTS["max_age"]
-    ) -> None:
-        super().__init__(min_age=min_age, max_age=max_age)
-        self.min_age, self.max_age = min_age, max_age
 
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:
         changed = event.type == "enterprise.changed"
         if changed and getattr(event.data, "field", None) not in OFFICER_FIELDS:
             return ()
-        ent = facts.enterprise
+        ent, p = facts.enterprise, self.params
         day = business_day(event.time)
-        found = abnormal_ages(ent.people(), day, self.min_age, self.max_age)
+        found = abnormal_ages(ent.people(), day, p.min_age, p.max_age)
         if not found:
             if not changed:
                 return ()
             reason = (
-                f"法定代表人或高管已变更，{day}现任人员年龄均在"
-                f"{self.min_age}至{self.max_age - 1}岁之间"
+                f"法定代表人或高管已变更，{day}现任人员年龄均在{p.min_age}至{p.max_age - 1}岁之间"
             )
             return (self.clear(subject_kind="enterprise", subject_id=ent.uscc, reason=reason),)
         facts_zh = [
@@ -71,27 +64,26 @@ class AbnormalOfficerAge(Rule):
                 explanation=(
                     f"企业{name}（{ent.uscc}）"
                     + "；".join(facts_zh)
-                    + f"。阈值：未满{self.min_age}周岁或{self.max_age}周岁及以上。"
+                    + f"。阈值：未满{p.min_age}周岁或{p.max_age}周岁及以上。"
                 ),
                 evidence=[evidence_of(event, "；".join(facts_zh))],
             ),
         )
 
     def _why(self, age: int) -> str:
-        return f"未满{self.min_age}周岁" if age < self.min_age else f"已满{self.max_age}周岁"
+        p = self.params
+        return f"未满{p.min_age}周岁" if age < p.min_age else f"已满{p.max_age}周岁"
 
     @classmethod
-    def example(cls) -> Example:
+    def example(cls, kit: Kit) -> Example:
         """A 17-year-old legal representative and a 75-year-old director."""
-        kit = Kit()
         return kit.case(
             kit.registered(legal_rep=kit.person(age=17), officers=[kit.person("director", age=75)])
         )
 
     @classmethod
-    def counter_example(cls) -> Example:
+    def counter_example(cls, kit: Kit) -> Example:
         """An 18-year-old legal representative and a 74-year-old director."""
-        kit = Kit()
         return kit.case(
             kit.registered(legal_rep=kit.person(age=18), officers=[kit.person("director", age=74)])
         )

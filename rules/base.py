@@ -10,8 +10,11 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, cast, get_args
 
+from typing_extensions import TypeVar
+
+from rules.params import RuleParams
 from streams.alert import Evidence, Severity
 from streams.event import Event
 from streams.profile import EnterpriseProfile, PersonProfile
@@ -114,7 +117,19 @@ def members_text(members: Sequence[str], total: int, shown: int = 50) -> str:
     return "、".join(members[:shown]) + ("等" if total > shown else "")
 
 
-class Rule(ABC):
+P = TypeVar("P", bound=RuleParams, covariant=True, default=RuleParams)
+
+
+class ParamsSource(Protocol):
+    """Where a rule finds its configured thresholds (:class:`rules.config.RulesConfig`)."""
+
+    def params_of(self, rule: type[Rule[P]]) -> P: ...
+
+
+class Rule(ABC, Generic[P]):
+    """A rule of params model ``P`` (``class TaxArrears(Rule[TaxArrearsParams])``): it is
+    built with one (the model's defaults when left out) and reads ``self.params``."""
+
     rule_id: ClassVar[str]
     version: ClassVar[int]
     severity: ClassVar[Severity]
@@ -122,11 +137,16 @@ class Rule(ABC):
     needs: ClassVar[frozenset[Need]] = frozenset()
     shares: ClassVar[frozenset[Shared]] = frozenset()
     judges: ClassVar[frozenset[str]] = frozenset()  # hub kinds it is about: "addr", "person"
+    params_model: ClassVar[type[RuleParams]] = RuleParams  # P, read off ``Rule[P]``
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A rule of the catalog takes its severity from there (:mod:`streams.rule_catalog`),
         and may not spell another."""
         super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            model = next(iter(get_args(base)), None)
+            if isinstance(model, type) and issubclass(model, RuleParams):
+                cls.params_model = model
         entry = CATALOG.get(vars(cls).get("rule_id", ""))
         if entry is None:
             return
@@ -134,8 +154,16 @@ class Rule(ABC):
             raise TypeError(f"{cls.__name__}: a rule's severity is the catalog's")
         cls.severity = entry.severity
 
-    def __init__(self, **params: Any) -> None:
-        self.params = params
+    def __init__(self, params: P | None = None) -> None:
+        model = type(self).params_model
+        if params is not None and type(params) is not model:
+            raise TypeError(f"{type(self).__name__} takes {model.__name__}, not {params!r}")
+        self.params: P = params if params is not None else cast(P, model())
+
+    @classmethod
+    def configured(cls, config: ParamsSource) -> Self:
+        """The rule with the thresholds ``config`` holds for it."""
+        return cls(config.params_of(cls))
 
     @abstractmethod
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:

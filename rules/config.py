@@ -15,12 +15,13 @@
     [grading.cutoffs]
     c = 55.0
 
-One table ``[rules.<rule_id>]`` per rule; its keys are the rule's ``DEFAULTS`` keys, plus
-``enabled``; a rule not named keeps its defaults. ``[grading]`` holds the grade weights
-and cut-offs (:mod:`rules.grading.table`); left out, grades are computed as before. An
-unknown rule id, an unknown key or a value of the wrong type is a
-:class:`~core.errors.ConfigError` naming the file, the line and the key (Alertmanager's
-``UnmarshalStrict``), and so is a value outside the key's range (:mod:`rules.bounds`).
+One table ``[rules.<rule_id>]`` per rule; its keys are the fields of the rule's params
+model (:mod:`rules.params`), plus ``enabled``; a rule not named keeps its defaults.
+``[grading]`` holds the grade weights and cut-offs (:mod:`rules.grading.table`); left out,
+grades are computed as before. An unknown rule id, an unknown key or a value of the wrong
+type is a :class:`~core.errors.ConfigError` naming the file, the line and the key
+(Alertmanager's ``UnmarshalStrict``), and so is a value outside the key's range
+(:mod:`rules.bounds`): every value is checked by the rule's params model.
 ``deploy/rules.example.toml`` lists every rule and grade weight with its default.
 
 Every config has a :attr:`RulesConfig.version`: a digest of what it runs (thresholds,
@@ -35,23 +36,24 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
+from pydantic import ValidationError
 
 from core.errors import ConfigError
 from rules.base import Rule
-from rules.bounds import check_bound
 from rules.grading.table import GradingError, checked_grading, grading_table
 from rules.grading.weights import DEFAULT_WEIGHTS, GradeWeights
-from rules.registry import DEFAULT_THRESHOLDS, RULE_CLASSES
+from rules.params import RuleParams
+from rules.registry import DEFAULT_PARAMS, RULE_CLASSES
 from rules.strict_toml import check_value, line_of, render
 
 if TYPE_CHECKING:
     from core.settings import Settings
 
 __all__ = [
-    "DEFAULT_THRESHOLDS",
+    "DEFAULT_PARAMS",
     "RulesConfig",
     "apply_tables",
     "build_rules",
@@ -61,13 +63,15 @@ __all__ = [
     "rules_from_settings",
 ]
 
+P = TypeVar("P", bound=RuleParams)
+
 
 @dataclass(frozen=True, slots=True)
 class RulesConfig:
-    """Every known rule's thresholds (defaults where the file is silent), which rules
-    the file turned off, and the grade weights and cut-offs."""
+    """Every known rule's thresholds (its params model: defaults where the file is
+    silent), which rules the file turned off, and the grade weights and cut-offs."""
 
-    thresholds: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: DEFAULT_THRESHOLDS)
+    thresholds: Mapping[str, RuleParams] = field(default_factory=lambda: DEFAULT_PARAMS)
     disabled: frozenset[str] = frozenset()
     path: Path | None = None
     grading: GradeWeights = DEFAULT_WEIGHTS
@@ -82,7 +86,7 @@ class RulesConfig:
         """
         body = orjson.dumps(
             {
-                "thresholds": {rid: dict(params) for rid, params in self.thresholds.items()},
+                "thresholds": {rid: params.table() for rid, params in self.thresholds.items()},
                 "disabled": sorted(self.disabled),
                 "grading": grading_table(self.grading),
             },
@@ -90,8 +94,15 @@ class RulesConfig:
         )
         return "r-" + hashlib.blake2b(body, digest_size=6).hexdigest()
 
-    def params(self, rule_id: str) -> dict[str, Any]:
-        return dict(self.thresholds[rule_id])
+    def params(self, rule_id: str) -> RuleParams:
+        return self.thresholds[rule_id]
+
+    def params_of(self, rule: type[Rule[P]]) -> P:
+        """``rule``'s thresholds, as its own params model."""
+        params = self.thresholds[rule.rule_id]
+        if not isinstance(params, rule.params_model):
+            raise TypeError(f"{rule.rule_id}: {params!r} is not {rule.params_model.__name__}")
+        return cast(P, params)
 
     def enabled(self, rule_id: str) -> bool:
         return rule_id not in self.disabled
@@ -165,33 +176,23 @@ def apply_tables(
     """``base`` with ``{rule_id: {key: value, "enabled": bool}}`` applied, each table checked
     as strictly as a rules file's; ``fail(message, rule_id, key)`` makes the error to raise.
     Used for the file and for the deployment's live overrides (:mod:`rules.live`)."""
-    thresholds = {rid: dict(params) for rid, params in base.thresholds.items()}
+    thresholds = dict(base.thresholds)
     disabled: set[str] = set(base.disabled)
     for rule_id, table in tables.items():
-        if rule_id not in DEFAULT_THRESHOLDS:
-            known = ", ".join(DEFAULT_THRESHOLDS)
+        if rule_id not in DEFAULT_PARAMS:
+            known = ", ".join(DEFAULT_PARAMS)
             raise fail(f"unknown rule id {rule_id!r} (known: {known})", rule_id)
         if not isinstance(table, dict):
             raise fail(f"rules.{rule_id} must be a table", rule_id)
         for key, value in table.items():
-            where = f"[rules.{rule_id}] {key}"
-            if key == "enabled":
-                if not isinstance(value, bool):
-                    raise fail(f"{where} must be true or false", rule_id, key)
-                if value:
-                    disabled.discard(rule_id)
-                else:
-                    disabled.add(rule_id)
-                continue
-            defaults = DEFAULT_THRESHOLDS[rule_id]
-            if key not in defaults:
-                known = ", ".join([*defaults, "enabled"])
-                raise fail(f"unknown key {where!r} (known: {known})", rule_id, key)
-            problem, checked = check_value(value, defaults[key])
-            problem = problem or check_bound(rule_id, key, checked)
-            if problem:
-                raise fail(f"{where} {problem}", rule_id, key)
-            thresholds[rule_id][key] = checked
+            if key != "enabled":
+                thresholds[rule_id] = _with(thresholds[rule_id], rule_id, key, value, fail)
+            elif not isinstance(value, bool):
+                raise fail(f"[rules.{rule_id}] {key} must be true or false", rule_id, key)
+            elif value:
+                disabled.discard(rule_id)
+            else:
+                disabled.add(rule_id)
     return RulesConfig(
         thresholds=thresholds,
         disabled=frozenset(disabled),
@@ -200,23 +201,29 @@ def apply_tables(
     )
 
 
-def build_rules(config: RulesConfig | None = None) -> list[Rule]:
-    """One instance of every registered rule the config leaves enabled, with its thresholds.
+def _with(params: RuleParams, rule_id: str, key: str, value: object, fail: Fail) -> RuleParams:
+    """``params`` with ``key`` set to ``value`` (a TOML or JSON value), checked by the
+    rule's params model: an unknown key, a wrong type or a value out of range fails."""
+    where = f"[rules.{rule_id}] {key}"
+    fields = type(params).model_fields
+    if key not in fields:
+        known = ", ".join([*fields, "enabled"])
+        raise fail(f"unknown key {where!r} (known: {known})", rule_id, key)
+    problem, checked = check_value(value, fields[key].default)
+    if not problem:
+        try:
+            return type(params).model_validate({**params.table(), key: checked})
+        except ValidationError as exc:
+            [error] = exc.errors()
+            problem = str(error.get("ctx", {}).get("error", error["msg"]))
+    raise fail(f"{where} {problem}", rule_id, key)
 
-    A rule that reuses other rules' predicates names them in ``peer_rules`` and receives
-    their configured thresholds as ``peers``.
-    """
+
+def build_rules(config: RulesConfig | None = None) -> list[Rule]:
+    """One instance of every registered rule the config leaves enabled, with its thresholds
+    (a rule that reuses other rules' predicates also takes theirs: ``Rule.configured``)."""
     config = config or RulesConfig()
-    rules: list[Rule] = []
-    for cls in RULE_CLASSES:
-        if not config.enabled(cls.rule_id):
-            continue
-        params = config.params(cls.rule_id)
-        peer_rules: tuple[str, ...] = getattr(cls, "peer_rules", ())
-        if peer_rules:
-            params["peers"] = {rid: config.params(rid) for rid in peer_rules}
-        rules.append(cls(**params))
-    return rules
+    return [cls.configured(config) for cls in RULE_CLASSES if config.enabled(cls.rule_id)]
 
 
 def rules_from_settings(settings: Settings) -> list[Rule]:

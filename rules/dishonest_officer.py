@@ -12,11 +12,11 @@ from typing import ClassVar
 
 from rules.base import Facts, Need, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
+from rules.params import DishonestOfficerParams
 from streams.alert import Evidence
 from streams.event import Event
 from streams.profile import EnterpriseProfile, PersonProfile, PersonRef
 
-DEFAULTS: dict[str, object] = {}  # no thresholds: any listing or criminal case fires
 ROLE_ZH = {
     "legal_rep": "法定代表人",
     "director": "董事",
@@ -44,7 +44,7 @@ def who(ent: EnterpriseProfile, ref: PersonRef) -> str:
     )
 
 
-class DishonestOfficer(Rule):
+class DishonestOfficer(Rule[DishonestOfficerParams]):
     rule_id = "dishonest_officer"
     version = 2
     inputs: ClassVar[frozenset[str]] = frozenset(
@@ -96,17 +96,15 @@ class DishonestOfficer(Rule):
         return ()
 
     @classmethod
-    def example(cls) -> Example:
+    def example(cls, kit: Kit) -> Example:
         """A listed debtor is appointed legal representative."""
-        kit = Kit()
         boss = kit.person()
         kit.feed(kit.f.debtor_listed_person(boss, time=kit.day(0)))
         return kit.case(kit.registered(legal_rep=boss, day=3))
 
     @classmethod
-    def counter_example(cls) -> Example:
+    def counter_example(cls, kit: Kit) -> Example:
         """A debtor removed from the list (credit repair) is appointed afterwards."""
-        kit = Kit()
         boss = kit.person()
         kit.feed(kit.f.debtor_listed_person(boss, time=kit.day(0)))
         kit.feed(kit.debtor_removed(boss, "credit_repair", day=1))

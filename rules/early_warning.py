@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from rules.base import Facts, Hit, Need, Rule, evidence_of
+from rules.examples import Example, Kit
 from rules.models.early_warning import Contribution, Warning
+from rules.params import EarlyWarningParams
 from streams.event import Event, Subject
 from streams.profile import EnterpriseProfile
 from streams.schemas.common import Family
 from streams.schemas.enforcement import InspectionRecorded
-
-DEFAULTS = {"min_probability": 0.8, "min_learned": 100, "top_factors": 3}
 
 TRIGGER_ZH = {
     "inspection.recorded": "检查记录",
@@ -34,33 +34,22 @@ TRIGGER_ZH = {
 }
 
 
-class EarlyWarning(Rule):
+class EarlyWarning(Rule[EarlyWarningParams]):
     rule_id = "early_warning"
     version = 1
     inputs: ClassVar[frozenset[str]] = frozenset(TRIGGER_ZH)
     needs: ClassVar[frozenset[Need]] = frozenset({Need.PEOPLE})  # the features read them
 
-    def __init__(
-        self,
-        min_probability: float = DEFAULTS["min_probability"],
-        min_learned: int = int(DEFAULTS["min_learned"]),
-        top_factors: int = int(DEFAULTS["top_factors"]),
-    ) -> None:
-        super().__init__(
-            min_probability=min_probability, min_learned=min_learned, top_factors=top_factors
-        )
-        self.min_probability, self.min_learned = min_probability, min_learned
-        self.top_factors = top_factors
-
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Hit]:
         warning = facts.warning
         if not isinstance(warning, Warning):
             return ()
-        if warning.n_learned < self.min_learned or warning.probability < self.min_probability:
+        p = self.params
+        if warning.n_learned < p.min_learned or warning.probability < p.min_probability:
             return ()
         ent = facts.enterprise
         name = ent.name or ent.uscc
-        factors = _factors(warning.contributions[: self.top_factors])
+        factors = _factors(warning.contributions[: p.top_factors])
         auc = f"，先预测后学习的检验ROC AUC为{warning.auc:.2f}" if warning.auc is not None else ""
         fact = (
             f"{TRIGGER_ZH.get(event.type, event.type)}后重新评估，"
@@ -74,7 +63,7 @@ class EarlyWarning(Rule):
                 title=f"{name}：在线模型预警违法风险",
                 explanation=(
                     f"企业{name}（{ent.uscc}）经在线模型评估，检查发现违法违规的概率为"
-                    f"{warning.probability:.1%}，达到预警阈值{self.min_probability:.0%}。"
+                    f"{warning.probability:.1%}，达到预警阈值{p.min_probability:.0%}。"
                     f"主要推高因素：{factors}。"
                     f"模型已学习{warning.n_learned:,}条检查结论{auc}。"
                 ),
@@ -83,12 +72,13 @@ class EarlyWarning(Rule):
         )
 
     @classmethod
-    def example(cls) -> tuple[Event, Facts]:
-        """An inspection after which the model warns at 91.3% (for the rule contract suite)."""
+    def example(cls, kit: Kit | None = None) -> Example:
+        """An inspection after which the model warns at 91.3% (for the rule contract suite;
+        built from a fixed score, without the kit)."""
         return _example(0.913)
 
     @classmethod
-    def counter_example(cls) -> tuple[Event, Facts]:
+    def counter_example(cls, kit: Kit | None = None) -> Example:
         """The same inspection, scored at 62.0%: below the threshold."""
         return _example(0.62)
 

@@ -1,12 +1,14 @@
 """Worked examples for rules: ``(event, facts)`` pairs built the way the pipeline builds them.
 
 Every rule declares ``example()`` (it fires) and ``counter_example()`` (it does not), and
-the contract suite runs them all. A :class:`Kit` makes them short and real: contract-shaped
-events from :class:`~simulate.factory.EventFactory`, decoded with a fixed example key,
-folded into in-process profiles by the real reducers, then read back as :class:`Facts`
-with the people and the address and person hubs, as the pipeline would read them.
+the contract suite runs them all, handing each a fresh :class:`Kit`. A kit makes them short
+and real: contract-shaped events from the :class:`EventSource` it is given (the simulator's
+``simulate.factory.EventFactory``: the rules do not import the simulator, its callers pass
+it in), decoded with a fixed example key, folded into in-process profiles by the real
+reducers, then read back as :class:`Facts` with the people and the address and person
+hubs, as the pipeline would read them.
 
->>> kit = Kit()
+>>> >>> kit = Kit(EventFactory(source=EXAMPLE_SOURCE, seed=5, start=EXAMPLE_START))
 >>> uscc = kit.f.uscc()
 >>> event, facts = kit.case(kit.registered(uscc), kit.contact_failed(uscc, "tax", day=3))
 >>> event.type, len(facts.enterprise.contact_failures)
@@ -15,11 +17,10 @@ with the people and the address and person hubs, as the pipeline would read them
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
 
 from rules.base import Facts
-from simulate.factory import EventFactory
 from streams.codec import Decoder
 from streams.event import Event
 from streams.identifiers import PersonKeyer
@@ -29,16 +30,74 @@ from streams.profile_store import Hub
 
 EXAMPLE_SECRET = b"riskwire-rule-examples-only"
 EXAMPLE_START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+EXAMPLE_SOURCE = "rule-example"
 Raw = dict[str, Any]
 Example = tuple[Event, Facts]
 
 
-class Kit:
-    """In-process profiles fed with decoded events; ``day(n)`` is ``n`` days after the start."""
+class EventSource(Protocol):
+    """Makes contract-shaped raw events (``events.md``), each with a fresh id, dated from
+    ``start`` unless given a ``time``: what the rules' examples ask of the simulator's
+    ``EventFactory``."""
 
-    def __init__(self, *, seed: int = 5, start: datetime = EXAMPLE_START) -> None:
-        self.f = EventFactory(source="rule-example", seed=seed, start=start)
-        self.start = start
+    start: datetime
+
+    def event(
+        self, etype: str, subject: str, data: dict[str, Any], *, time: datetime | None = None
+    ) -> Raw: ...
+
+    def uscc(self) -> str: ...
+
+    def person(self, role: str | None = None, *, birth: date | None = None) -> Raw: ...
+
+    def registered(
+        self,
+        uscc: str | None = None,
+        *,
+        legal_rep: Raw | None = None,
+        officers: list[Raw] | None = None,
+        address: str | None = None,
+        registered_on: date | None = None,
+        capital_paid: float = 1_000_000.0,
+        time: datetime | None = None,
+    ) -> Raw: ...
+
+    def changed(
+        self, uscc: str, field_name: str, new: Any, *, time: datetime | None = None
+    ) -> Raw: ...
+
+    def debtor_listed_person(
+        self,
+        who: Raw,
+        *,
+        case_no: str = ...,
+        amount: float = ...,
+        time: datetime | None = None,
+    ) -> Raw: ...
+
+    def case_filed(
+        self, uscc: str, *, role: str = "defendant", time: datetime | None = None
+    ) -> Raw: ...
+
+    def tax_arrears(self, uscc: str, amount: float, *, time: datetime | None = None) -> Raw: ...
+
+    def inspection(
+        self,
+        uscc: str,
+        *,
+        department: str = "samr",
+        violation: bool | None = None,
+        time: datetime | None = None,
+    ) -> Raw: ...
+
+
+class Kit:
+    """In-process profiles fed with decoded events; ``day(n)`` is ``n`` days after the
+    start of its event source ``f``."""
+
+    def __init__(self, factory: EventSource) -> None:
+        self.f = factory
+        self.start = factory.start
         self.keyer = PersonKeyer(EXAMPLE_SECRET)
         self.decoder = Decoder(self.keyer)
         self.enterprises: dict[str, EnterpriseProfile] = {}

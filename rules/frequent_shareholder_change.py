@@ -9,11 +9,10 @@ from typing import ClassVar
 
 from rules.base import Facts, Hit, Rule
 from rules.examples import Example, Kit
+from rules.params import FrequentShareholderChangeParams
 from rules.windows import business_day, densest, span, touch_evidence
 from streams.event import Event
 from streams.profile import EnterpriseProfile, Touch
-
-DEFAULTS = {"min_changes": 3, "window_days": 90}
 
 
 def change_burst(
@@ -25,24 +24,16 @@ def change_burst(
     return window if len(window) >= min_changes else []
 
 
-class FrequentShareholderChange(Rule):
+class FrequentShareholderChange(Rule[FrequentShareholderChangeParams]):
     rule_id = "frequent_shareholder_change"
     version = 1
     inputs: ClassVar[frozenset[str]] = frozenset({"enterprise.changed"})
 
-    def __init__(
-        self,
-        min_changes: int = DEFAULTS["min_changes"],
-        window_days: int = DEFAULTS["window_days"],
-    ) -> None:
-        super().__init__(min_changes=min_changes, window_days=window_days)
-        self.min_changes, self.window_days = min_changes, window_days
-
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Hit]:
         if getattr(event.data, "field", None) != "shareholders":
             return ()
-        ent = facts.enterprise
-        burst = change_burst(ent, self.min_changes, self.window_days, around=event.time)
+        ent, p = facts.enterprise, self.params
+        burst = change_burst(ent, p.min_changes, p.window_days, around=event.time)
         if not burst:
             return ()
         name = ent.name or ent.uscc
@@ -52,10 +43,10 @@ class FrequentShareholderChange(Rule):
                 subject_kind="enterprise",
                 subject_id=ent.uscc,
                 enterprises=[ent.uscc],
-                title=f"{name}：{self.window_days}天内股东变更{len(burst)}次",
+                title=f"{name}：{p.window_days}天内股东变更{len(burst)}次",
                 explanation=(
                     f"企业{name}（{ent.uscc}）在{when}期间变更股东{len(burst)}次，"
-                    f"达到阈值（{self.window_days}天内{self.min_changes}次）。"
+                    f"达到阈值（{p.window_days}天内{p.min_changes}次）。"
                 ),
                 evidence=[
                     touch_evidence(
@@ -67,18 +58,17 @@ class FrequentShareholderChange(Rule):
         )
 
     @classmethod
-    def example(cls) -> Example:
+    def example(cls, kit: Kit) -> Example:
         """Three changes on days 0, 90 and 45 (the last one arrives late)."""
-        return _changes(0, 90, 45)
+        return _changes(kit, 0, 90, 45)
 
     @classmethod
-    def counter_example(cls) -> Example:
+    def counter_example(cls, kit: Kit) -> Example:
         """Three changes, but the first and the last are 91 days apart."""
-        return _changes(0, 91, 45)
+        return _changes(kit, 0, 91, 45)
 
 
-def _changes(*days: int) -> Example:
-    kit = Kit()
+def _changes(kit: Kit, *days: int) -> Example:
     uscc = kit.f.uscc()
     raw = [kit.shareholders_changed(uscc, day=d) for d in days]
     return kit.case(kit.registered(uscc, day=-400), *raw)

@@ -29,24 +29,23 @@ from typing import ClassVar
 from rules.base import Facts, Need, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
 from rules.grading import DEFAULT_WEIGHTS, Grade, grade, rank
+from rules.params import GradeDowngradeParams
 from streams.event import Event
 from streams.profile import EnterpriseProfile
 from streams.schemas import EVENT_TYPES
 
-DEFAULTS = {"grades": ("C", "D")}
 JUST_BEFORE = timedelta(microseconds=1)  # event times carry microseconds at most
 FIRST_GRADES_HELD = 1024
 
 
-class GradeDowngrade(Rule):
+class GradeDowngrade(Rule[GradeDowngradeParams]):
     rule_id = "grade_downgrade"
     version = 2
     inputs: ClassVar[frozenset[str]] = frozenset(EVENT_TYPES)  # any event may change a grade
     needs: ClassVar[frozenset[Need]] = frozenset({Need.PEOPLE})  # grades read the people
 
-    def __init__(self, grades: tuple[str, ...] = DEFAULTS["grades"]) -> None:
-        super().__init__(grades=grades)
-        self.grades = grades
+    def __init__(self, params: GradeDowngradeParams | None = None) -> None:
+        super().__init__(params)
         # The grade it came in with, per (enterprise profile, people) objects: a batch
         # judges every event of one enterprise from the same facts, so it is graded once.
         # An entry lives as long as its profile object (a weak reference, whose end drops
@@ -66,7 +65,7 @@ class GradeDowngrade(Rule):
         if not isinstance(now, Grade):
             return ()  # not graded yet
         ent = facts.enterprise
-        if now.grade not in self.grades:
+        if now.grade not in self.params.grades:
             # Always, not only when the grade read before was in grades: another worker
             # may have recorded a newer grade between this one's alert and its grade.
             return (self._clear(ent, f"信用等级回升至{now.grade}"),)
@@ -121,19 +120,18 @@ class GradeDowngrade(Rule):
     # -- the shared rule contract's cases ---------------------------------------------
 
     @classmethod
-    def example(cls) -> Example:
+    def example(cls, kit: Kit) -> Example:
         """Arrears of 150,000 CNY arrive: the grade falls from ``B`` to ``C``."""
-        return _graded_case(150_000.0)
+        return _graded_case(kit, 150_000.0)
 
     @classmethod
-    def counter_example(cls) -> Example:
+    def counter_example(cls, kit: Kit) -> Example:
         """Arrears of 5,000 CNY move the score of a ``B`` enterprise, not its letter."""
-        return _graded_case(5_000.0)
+        return _graded_case(kit, 5_000.0)
 
 
-def _graded_case(arrears: float) -> Example:
+def _graded_case(kit: Kit, arrears: float) -> Example:
     """Facts with the grade before the arrears event and after it, as the pipeline sets."""
-    kit = Kit()
     uscc = kit.f.uscc()
     registered, before = kit.case(kit.registered(uscc))
     event, after = kit.case(kit.f.tax_arrears(uscc, arrears, time=kit.day(5)))

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import ClassVar, Final
+from typing import ClassVar
 
 from rules.base import Facts, Hit, Rule, evidence_of
 from rules.examples import Example, Kit
+from rules.params import LitigationSurgeParams
 from rules.windows import business_day, densest, span
 from streams.event import Event
 from streams.profile import CaseRecord, EnterpriseProfile
 
-MIN_CASES: Final = 3
-WINDOW_DAYS: Final = 30
-ROLES: Final = ("defendant", "executed_person")
-DEFAULTS = {"min_cases": MIN_CASES, "window_days": WINDOW_DAYS, "roles": ROLES}
 ROLE_ZH = {"defendant": "被告", "executed_person": "被执行人"}
 
 
@@ -34,25 +31,17 @@ def case_surge(
     return window if len(window) >= min_cases else []
 
 
-class LitigationSurge(Rule):
+class LitigationSurge(Rule[LitigationSurgeParams]):
     rule_id = "litigation_surge"
     version = 1
     inputs: ClassVar[frozenset[str]] = frozenset({"case.filed"})
 
-    def __init__(
-        self,
-        min_cases: int = MIN_CASES,
-        window_days: int = WINDOW_DAYS,
-        roles: Sequence[str] = ROLES,
-    ) -> None:
-        super().__init__(min_cases=min_cases, window_days=window_days, roles=tuple(roles))
-        self.min_cases, self.window_days, self.roles = min_cases, window_days, tuple(roles)
-
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Hit]:
-        if getattr(event.data, "role", None) not in self.roles:
+        p = self.params
+        if getattr(event.data, "role", None) not in p.roles:
             return ()
         ent = facts.enterprise
-        surge = case_surge(ent, self.min_cases, self.window_days, self.roles, around=event.time)
+        surge = case_surge(ent, p.min_cases, p.window_days, p.roles, around=event.time)
         if not surge:
             return ()
         name = ent.name or ent.uscc
@@ -68,10 +57,10 @@ class LitigationSurge(Rule):
                 subject_kind="enterprise",
                 subject_id=ent.uscc,
                 enterprises=[ent.uscc],
-                title=f"{name}：{self.window_days}天内涉诉{len(surge)}件",
+                title=f"{name}：{p.window_days}天内涉诉{len(surge)}件",
                 explanation=(
-                    f"企业{name}（{ent.uscc}）{fact}，达到阈值（{self.window_days}天内"
-                    f"{self.min_cases}件）：{cases}。"
+                    f"企业{name}（{ent.uscc}）{fact}，达到阈值（{p.window_days}天内"
+                    f"{p.min_cases}件）：{cases}。"
                 ),
                 evidence=[
                     evidence_of(event, f"{fact}，本案案号{getattr(event.data, 'case_no', '')}")
@@ -80,9 +69,8 @@ class LitigationSurge(Rule):
         )
 
     @classmethod
-    def example(cls) -> Example:
+    def example(cls, kit: Kit) -> Example:
         """Filings as defendant on days 30 and 0, then a late one on day 15 as executed person."""
-        kit = Kit()
         uscc = kit.f.uscc()
         return kit.case(
             kit.registered(uscc, day=-400),
@@ -92,9 +80,8 @@ class LitigationSurge(Rule):
         )
 
     @classmethod
-    def counter_example(cls) -> Example:
+    def counter_example(cls, kit: Kit) -> Example:
         """Two filings as defendant and one as plaintiff within 30 days."""
-        kit = Kit()
         uscc = kit.f.uscc()
         return kit.case(
             kit.registered(uscc, day=-400),

@@ -95,8 +95,7 @@ def checked_table(rule_id: str, table: Mapping[str, Any]) -> dict[str, Any]:
         if key == "enabled":
             out[key] = config.enabled(rule_id)
         else:
-            value = config.thresholds[rule_id][key]
-            out[key] = list(value) if isinstance(value, tuple) else value
+            out[key] = config.params(rule_id).as_json()[key]
     return out
 
 

@@ -9,11 +9,11 @@ from typing import ClassVar
 
 from rules.base import Facts, Hit, Rule
 from rules.examples import Example, Kit
+from rules.params import MultiDepartmentAttentionParams
 from rules.windows import business_day, densest, span, touch_evidence
 from streams.event import Event
 from streams.profile import Touch
 
-DEFAULTS = {"min_departments": 2, "window_days": 30}
 KIND_ZH = {"inspection": "检查", "penalty": "行政处罚", "contact_failed": "联系失败"}
 TYPE_OF_KIND = {
     "inspection": "inspection.recorded",
@@ -27,32 +27,24 @@ def departments(touches: Sequence[Touch]) -> list[str]:
     return list(dict.fromkeys(t.department for t in touches if t.department))
 
 
-class MultiDepartmentAttention(Rule):
+class MultiDepartmentAttention(Rule[MultiDepartmentAttentionParams]):
     rule_id = "multi_department_attention"
     version = 1
     inputs: ClassVar[frozenset[str]] = frozenset(
         {"inspection.recorded", "penalty.imposed", "contact.failed"}
     )
 
-    def __init__(
-        self,
-        min_departments: int = DEFAULTS["min_departments"],
-        window_days: int = DEFAULTS["window_days"],
-    ) -> None:
-        super().__init__(min_departments=min_departments, window_days=window_days)
-        self.min_departments, self.window_days = min_departments, window_days
-
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Hit]:
-        ent = facts.enterprise
+        ent, p = facts.enterprise, self.params
         window = densest(
             ent.attention,
-            self.window_days,
+            p.window_days,
             key=lambda t: t.time,
             around=event.time,
             weight=lambda w: len(departments(w)),
         )
         depts = departments(window)
-        if len(depts) < self.min_departments:
+        if len(depts) < p.min_departments:
             return ()
         name = ent.name or ent.uscc
         done = "；".join(
@@ -63,11 +55,11 @@ class MultiDepartmentAttention(Rule):
                 subject_kind="enterprise",
                 subject_id=ent.uscc,
                 enterprises=[ent.uscc],
-                title=f"{name}：{len(depts)}个部门{self.window_days}天内均有执法记录",
+                title=f"{name}：{len(depts)}个部门{p.window_days}天内均有执法记录",
                 explanation=(
                     f"企业{name}（{ent.uscc}）在{span(window, lambda t: t.time)}期间有"
                     f"{len(depts)}个部门（{'、'.join(depts)}）记录了检查、处罚或联系失败，"
-                    f"达到阈值（{self.window_days}天内{self.min_departments}个部门），"
+                    f"达到阈值（{p.window_days}天内{p.min_departments}个部门），"
                     f"请协同处置、避免重复执法：{done}。"
                 ),
                 evidence=[
@@ -83,9 +75,8 @@ class MultiDepartmentAttention(Rule):
         )
 
     @classmethod
-    def example(cls) -> Example:
+    def example(cls, kit: Kit) -> Example:
         """A samr inspection on day 30, then a late tax penalty dated day 0."""
-        kit = Kit()
         uscc = kit.f.uscc()
         return kit.case(
             kit.registered(uscc, day=-400),
@@ -94,9 +85,8 @@ class MultiDepartmentAttention(Rule):
         )
 
     @classmethod
-    def counter_example(cls) -> Example:
+    def counter_example(cls, kit: Kit) -> Example:
         """Two samr records 10 days apart, and a tax failed contact 31 days after them."""
-        kit = Kit()
         uscc = kit.f.uscc()
         return kit.case(
             kit.registered(uscc, day=-400),

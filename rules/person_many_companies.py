@@ -8,10 +8,9 @@ from typing import ClassVar
 
 from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of, members_text
 from rules.examples import Example, Kit
+from rules.params import PersonManyCompaniesParams
 from streams.event import Event
 from streams.profile_store import Hub
-
-DEFAULTS = {"min_enterprises": 5}
 
 
 def serves_many(hub: Hub | None, min_enterprises: int) -> bool:
@@ -19,16 +18,12 @@ def serves_many(hub: Hub | None, min_enterprises: int) -> bool:
     return hub is not None and hub.size >= min_enterprises
 
 
-class PersonManyCompanies(Rule):
+class PersonManyCompanies(Rule[PersonManyCompaniesParams]):
     rule_id = "person_many_companies"
     version = 1
     inputs: ClassVar[frozenset[str]] = frozenset({"enterprise.registered", "enterprise.changed"})
     needs: ClassVar[frozenset[Need]] = frozenset({Need.PERSON_HUBS})
     judges: ClassVar[frozenset[str]] = frozenset({"person"})
-
-    def __init__(self, min_enterprises: int = DEFAULTS["min_enterprises"]) -> None:
-        super().__init__(min_enterprises=min_enterprises)
-        self.min_enterprises = min_enterprises
 
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Hit]:
         if event.type == "enterprise.changed" and getattr(event.data, "field", None) not in (
@@ -39,7 +34,7 @@ class PersonManyCompanies(Rule):
         hits = []
         for ref in facts.enterprise.people():
             hub = facts.person_hub(ref.key)
-            if hub is not None and serves_many(hub, self.min_enterprises):
+            if hub is not None and serves_many(hub, self.params.min_enterprises):
                 who = f"{ref.name}（身份证号{ref.masked}）"
                 hits.append(self._hit(event, hub, who, f"{ref.name}（{hub.size}家）"))
         return hits
@@ -48,11 +43,11 @@ class PersonManyCompanies(Rule):
         """Cleared when the person serves fewer than ``min_enterprises`` live enterprises
         (one was deregistered or changed its people), else the current members (one may
         have left while the rule still holds), however the facts arrived."""
-        if serves_many(hub, self.min_enterprises):
+        if serves_many(hub, self.params.min_enterprises):
             return (self._hit(trigger, hub, "该人员", f"{hub.size}家", refresh=True),)
         reason = (
             f"该人员现担任{hub.size}家未注销企业的法定代表人或高管，"
-            f"低于阈值{self.min_enterprises}家"
+            f"低于阈值{self.params.min_enterprises}家"
         )
         key = hub.index.removeprefix("person:")
         return (self.clear(subject_kind="person", subject_id=key, reason=reason),)
@@ -67,7 +62,7 @@ class PersonManyCompanies(Rule):
             enterprises_total=hub.size,
             title=f"一人控制多家企业：{named}",
             explanation=(
-                f"{fact}，达到阈值{self.min_enterprises}家。"
+                f"{fact}，达到阈值{self.params.min_enterprises}家。"
                 f"涉及企业：{members_text(members, hub.size)}。"
             ),
             evidence=[evidence_of(event, fact)],
@@ -75,17 +70,16 @@ class PersonManyCompanies(Rule):
         )
 
     @classmethod
-    def example(cls) -> Example:
+    def example(cls, kit: Kit) -> Example:
         """One person is the legal representative of five companies."""
-        return _fronts(5)
+        return _fronts(kit, 5)
 
     @classmethod
-    def counter_example(cls) -> Example:
+    def counter_example(cls, kit: Kit) -> Example:
         """One person is the legal representative of four companies."""
-        return _fronts(4)
+        return _fronts(kit, 4)
 
 
-def _fronts(n: int) -> Example:
-    kit = Kit()
+def _fronts(kit: Kit, n: int) -> Example:
     front = kit.person()
     return kit.case(*[kit.registered(legal_rep=front, day=i) for i in range(n)])

@@ -1,17 +1,17 @@
-"""Which rules exist: the rule classes riskwire runs, and every rule id's default thresholds.
+"""Which rules exist: the rule classes riskwire runs, and every rule id's params model.
 
-Adding a rule: write ``rules/<rule_id>.py`` with the class and a module-level ``DEFAULTS``
-dict, then add the class to ``RULE_CLASSES``. A rule id may be known before its class is
-registered (``PENDING_DEFAULTS``), so that a rules file may already configure it;
-registering the class replaces the pending entry (delete it).
+Adding a rule: write its params model in :mod:`rules.params` and ``rules/<rule_id>.py``
+with the class (``class MyRule(Rule[MyRuleParams])``), then add the class to
+``RULE_CLASSES``. A rule id may be known before its class is registered
+(``PENDING_PARAMS``), so that a rules file may already configure it; registering the
+class replaces the pending entry (delete it).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Final
 
 from rules.abnormal_officer_age import AbnormalOfficerAge
 from rules.base import Rule
@@ -21,6 +21,7 @@ from rules.frequent_shareholder_change import FrequentShareholderChange
 from rules.grade_downgrade import GradeDowngrade
 from rules.litigation_surge import LitigationSurge
 from rules.multi_department_attention import MultiDepartmentAttention
+from rules.params import RuleParams
 from rules.person_many_companies import PersonManyCompanies
 from rules.same_address_cluster import SameAddressCluster
 from rules.shell_company import ShellCompany
@@ -43,18 +44,18 @@ RULE_CLASSES: Final[tuple[type[Rule], ...]] = (
     EarlyWarning,
 )
 
-PENDING_DEFAULTS: Final[Mapping[str, Mapping[str, Any]]] = {}
+PENDING_PARAMS: Final[Mapping[str, type[RuleParams]]] = {}
 
 
-def defaults_of(cls: type[Rule]) -> Mapping[str, Any]:
-    """The module-level ``DEFAULTS`` of a rule class's module."""
-    defaults: Mapping[str, Any] = vars(importlib.import_module(cls.__module__))["DEFAULTS"]
-    return defaults
+def _params_models() -> Mapping[str, type[RuleParams]]:
+    known = {**PENDING_PARAMS, **{cls.rule_id: cls.params_model for cls in RULE_CLASSES}}
+    return MappingProxyType({rid: known[rid] for rid in RULE_IDS})
 
 
-def _default_thresholds() -> Mapping[str, Mapping[str, Any]]:
-    known = {**PENDING_DEFAULTS, **{cls.rule_id: defaults_of(cls) for cls in RULE_CLASSES}}
-    return MappingProxyType({rid: MappingProxyType(dict(known[rid])) for rid in RULE_IDS})
+PARAMS_MODELS: Final = _params_models()
+"""Every rule id's params model, in the catalog's order."""
 
-
-DEFAULT_THRESHOLDS: Final = _default_thresholds()
+DEFAULT_PARAMS: Final[Mapping[str, RuleParams]] = MappingProxyType(
+    {rid: model() for rid, model in PARAMS_MODELS.items()}
+)
+"""Every rule id's thresholds when nothing configures them: its model's defaults."""

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import orjson
 from redis.asyncio import Redis
 
-from rules.config import DEFAULT_THRESHOLDS, RulesConfig
+from rules.config import DEFAULT_PARAMS, RulesConfig
 from rules.grading.table import grading_table
 from rules.live import RULES_KEY, LiveRules, Overrides, effective
 from rules.shadow import (
@@ -64,17 +64,13 @@ class Promotion:
     previous: Overrides  # the overrides they replaced
 
 
-def _json(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
-
 def overrides_for(base: RulesConfig, candidate: RulesConfig) -> dict[str, dict[str, Any]]:
     """The live overrides that make ``base`` run exactly ``candidate``: each value that
     differs, and ``enabled`` where it differs."""
     out: dict[str, dict[str, Any]] = {}
-    for rule_id in DEFAULT_THRESHOLDS:
-        mine, theirs = base.params(rule_id), candidate.params(rule_id)
-        table = {k: _json(v) for k, v in theirs.items() if mine.get(k) != v}
+    for rule_id in DEFAULT_PARAMS:
+        mine, theirs = base.params(rule_id).as_json(), candidate.params(rule_id).as_json()
+        table = {k: v for k, v in theirs.items() if mine[k] != v}
         if base.enabled(rule_id) != candidate.enabled(rule_id):
             table["enabled"] = candidate.enabled(rule_id)
         if table:

@@ -8,29 +8,22 @@ fires ``person_many_companies``. A removal or a change that ends it clears the a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Final
+from typing import ClassVar, Self
 
-from rules.base import Clear, Facts, Need, Rule, Shared, Verdict, evidence_of
+from rules.base import Clear, Facts, Need, ParamsSource, Rule, Shared, Verdict, evidence_of
 from rules.examples import Example, Kit
-from rules.shell_indicators import PEER_DEFAULTS, Indicator, as_of, indicators
+from rules.params import ShellCompanyParams
+from rules.shell_indicators import Indicator, Peers, as_of, indicators
 from rules.windows import business_day, touch_evidence
 from streams.event import Event
 from streams.profile import EnterpriseProfile
 
-MAX_AGE_DAYS: Final = 365
-MAX_CAPITAL_PAID: Final = 0.0
-MIN_INDICATORS: Final = 2
-DEFAULTS = {
-    "max_age_days": MAX_AGE_DAYS,
-    "max_capital_paid": MAX_CAPITAL_PAID,
-    "min_indicators": MIN_INDICATORS,
-}
 FIELDS = ("shareholders", "capital_paid", "legal_rep", "address_registered")
 
 
-class ShellCompany(Rule):
+class ShellCompany(Rule[ShellCompanyParams]):
     rule_id = "shell_company"
     version = 2
     inputs: ClassVar[frozenset[str]] = frozenset(
@@ -44,24 +37,15 @@ class ShellCompany(Rule):
     )
     needs: ClassVar[frozenset[Need]] = frozenset({Need.ADDRESS_HUB, Need.PERSON_HUBS})
     shares: ClassVar[frozenset[Shared]] = frozenset({Shared.ADDRESS, Shared.LEGAL_REP_HUB})
-    peer_rules: ClassVar[tuple[str, ...]] = tuple(PEER_DEFAULTS)
 
-    def __init__(
-        self,
-        max_age_days: int = MAX_AGE_DAYS,
-        max_capital_paid: float = MAX_CAPITAL_PAID,
-        min_indicators: int = MIN_INDICATORS,
-        *,
-        peers: Mapping[str, Mapping[str, Any]] = PEER_DEFAULTS,
-    ) -> None:
-        super().__init__(
-            max_age_days=max_age_days,
-            max_capital_paid=max_capital_paid,
-            min_indicators=min_indicators,
-        )
-        self.max_age_days, self.max_capital_paid = max_age_days, max_capital_paid
-        self.min_indicators = min_indicators
-        self.peers = {rid: dict(peers.get(rid, PEER_DEFAULTS[rid])) for rid in PEER_DEFAULTS}
+    def __init__(self, params: ShellCompanyParams | None = None, *, peers: Peers | None = None):
+        super().__init__(params)
+        self.peers = peers or Peers()
+
+    @classmethod
+    def configured(cls, config: ParamsSource) -> Self:
+        """With its own thresholds and its peers' from ``config``."""
+        return cls(config.params_of(cls), peers=Peers.of(config))
 
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:
         if event.type == "enterprise.changed" and getattr(event.data, "field", None) not in FIELDS:
@@ -91,8 +75,8 @@ class ShellCompany(Rule):
 
     def _holds(self, ent: EnterpriseProfile, found: Sequence[Indicator]) -> bool:
         paid = ent.capital_paid
-        unpaid = paid is not None and paid <= self.max_capital_paid
-        return unpaid and len(found) >= self.min_indicators
+        unpaid = paid is not None and paid <= self.params.max_capital_paid
+        return unpaid and len(found) >= self.params.min_indicators
 
     def _judged_at(self, ent: EnterpriseProfile) -> datetime | None:
         """The latest of the enterprise's own shell facts within ``max_age_days`` of its
@@ -102,17 +86,16 @@ class ShellCompany(Rule):
         times = [t for f, t in ent.field_times.items() if f in FIELDS]
         times += [t.time for t in (*ent.contact_failures, *ent.shareholder_changes)]
         times += [ent.abnormal.since] if ent.abnormal is not None else []
-        young = [
-            t for t in times if (business_day(t) - ent.registered_on).days <= self.max_age_days
-        ]
+        days = self.params.max_age_days
+        young = [t for t in times if (business_day(t) - ent.registered_on).days <= days]
         return max(young, default=None)
 
     def _clear(self, ent: EnterpriseProfile, found: Sequence[Indicator]) -> Clear:
-        paid = ent.capital_paid
+        paid, p = ent.capital_paid, self.params
         reason = (
             f"实缴资本已变更为{paid:,.0f}元"
-            if paid is not None and paid > self.max_capital_paid
-            else f"空壳企业特征仅余{len(found)}项，低于阈值{self.min_indicators}项"
+            if paid is not None and paid > p.max_capital_paid
+            else f"空壳企业特征仅余{len(found)}项，低于阈值{p.min_indicators}项"
         )
         return self.clear(subject_kind="enterprise", subject_id=ent.uscc, reason=reason)
 
@@ -121,7 +104,7 @@ class ShellCompany(Rule):
     ) -> Sequence[Verdict]:
         assert ent.registered_on is not None  # at is None without it
         age = (business_day(at) - ent.registered_on).days
-        name, paid = ent.name or ent.uscc, ent.capital_paid or 0.0
+        name, paid, p = ent.name or ent.uscc, ent.capital_paid or 0.0, self.params
         behind = [
             touch_evidence(t, event, etype, text)
             for text, touches, etype in found
@@ -140,25 +123,24 @@ class ShellCompany(Rule):
                 title=f"{name}：疑似空壳企业（{len(found)}项特征）",
                 explanation=(
                     f"企业{name}（{ent.uscc}）{fact}：{'；'.join(text for text, _, _ in found)}。"
-                    f"阈值：成立{self.max_age_days}天内、"
-                    f"实缴资本不超过{self.max_capital_paid:,.0f}元、至少{self.min_indicators}项特征。"
+                    f"阈值：成立{p.max_age_days}天内、"
+                    f"实缴资本不超过{p.max_capital_paid:,.0f}元、至少{p.min_indicators}项特征。"
                 ),
                 evidence=[evidence_of(event, fact), *behind],
             ),
         )
 
     @classmethod
-    def example(cls) -> Example:
+    def example(cls, kit: Kit) -> Example:
         """A company with no paid-in capital, listed for an unreachable address on day 100."""
-        return _listed_on(100)
+        return _listed_on(kit, 100)
 
     @classmethod
-    def counter_example(cls) -> Example:
+    def counter_example(cls, kit: Kit) -> Example:
         """The same, but listed on day 366."""
-        return _listed_on(366)
+        return _listed_on(kit, 366)
 
 
-def _listed_on(day: int) -> Example:
-    kit = Kit()
+def _listed_on(kit: Kit, day: int) -> Example:
     uscc = kit.f.uscc()
     return kit.case(kit.registered(uscc, capital_paid=0.0), kit.abnormal_listed(uscc, day=day))

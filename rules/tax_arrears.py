@@ -8,17 +8,14 @@ holds any more the open alert is cleared, naming the event that ended it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Final
+from typing import ClassVar
 
 from rules.base import Facts, Rule, Verdict
 from rules.examples import Example, Kit
+from rules.params import TaxArrearsParams
 from streams.alert import Evidence
 from streams.event import Event
 from streams.profile import Tax
-
-MIN_ARREARS_CNY: Final = 100_000.0
-RATINGS: Final = ("D",)
-DEFAULTS = {"min_arrears_cny": MIN_ARREARS_CNY, "ratings": RATINGS}
 
 
 def tax_findings(tax: Tax, min_arrears_cny: float, ratings: Sequence[str]) -> list[Evidence]:
@@ -52,22 +49,16 @@ def tax_findings(tax: Tax, min_arrears_cny: float, ratings: Sequence[str]) -> li
     return out
 
 
-class TaxArrears(Rule):
+class TaxArrears(Rule[TaxArrearsParams]):
     rule_id = "tax_arrears"
     version = 2
     inputs: ClassVar[frozenset[str]] = frozenset(
         {"tax.arrears", "tax.arrears_cleared", "tax.credit_rated"}
     )
 
-    def __init__(
-        self, min_arrears_cny: float = MIN_ARREARS_CNY, ratings: Sequence[str] = RATINGS
-    ) -> None:
-        super().__init__(min_arrears_cny=min_arrears_cny, ratings=tuple(ratings))
-        self.min_arrears_cny, self.ratings = min_arrears_cny, tuple(ratings)
-
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:
         ent = facts.enterprise
-        evidence = tax_findings(ent.tax, self.min_arrears_cny, self.ratings)
+        evidence = tax_findings(ent.tax, self.params.min_arrears_cny, self.params.ratings)
         if not evidence:
             return (
                 self.clear(
@@ -93,7 +84,8 @@ class TaxArrears(Rule):
         )
 
     def _reason(self, event: Event, tax: Tax) -> str:
-        left = f"剩余欠税{tax.arrears_outstanding:,.0f}元，低于阈值{self.min_arrears_cny:,.0f}元"
+        least = self.params.min_arrears_cny
+        left = f"剩余欠税{tax.arrears_outstanding:,.0f}元，低于阈值{least:,.0f}元"
         if event.type == "tax.arrears_cleared":
             amount = float(getattr(event.data, "amount", 0.0))
             return f"欠缴税款已清缴{amount:,.0f}元，{left}"
@@ -102,16 +94,14 @@ class TaxArrears(Rule):
         return f"税务机关最新报告{left.removeprefix('剩余')}"
 
     @classmethod
-    def example(cls) -> Example:
+    def example(cls, kit: Kit) -> Example:
         """Arrears of exactly 100,000 CNY."""
-        kit = Kit()
         uscc = kit.f.uscc()
         return kit.case(kit.registered(uscc), kit.f.tax_arrears(uscc, 100_000.0, time=kit.day(5)))
 
     @classmethod
-    def counter_example(cls) -> Example:
+    def counter_example(cls, kit: Kit) -> Example:
         """Arrears of 99,999 CNY, then a tax credit rating of B."""
-        kit = Kit()
         uscc = kit.f.uscc()
         return kit.case(
             kit.registered(uscc),

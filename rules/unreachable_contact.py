@@ -13,12 +13,12 @@ from typing import ClassVar
 
 from rules.base import Facts, Rule, Verdict, evidence_of
 from rules.examples import Example, Kit
+from rules.params import UnreachableContactParams
 from rules.windows import business_day, densest, span, touch_evidence
 from streams.alert import Evidence
 from streams.event import Event
 from streams.profile import EnterpriseProfile, Listing, Touch
 
-DEFAULTS = {"min_failures": 2, "window_days": 180}
 UNREACHABLE = "unreachable_address"
 CHANNEL_ZH = {"phone": "电话", "address": "实地", "mail": "邮寄"}
 
@@ -49,40 +49,32 @@ def failure_fact(t: Touch) -> str:
     return f"{business_day(t.time)} {t.department}{CHANNEL_ZH.get(t.kind, '')}联系失败"
 
 
-class UnreachableContact(Rule):
+class UnreachableContact(Rule[UnreachableContactParams]):
     rule_id = "unreachable_contact"
     version = 1
     inputs: ClassVar[frozenset[str]] = frozenset(
         {"contact.failed", "enterprise.abnormal_listed", "enterprise.abnormal_removed"}
     )
 
-    def __init__(
-        self,
-        min_failures: int = DEFAULTS["min_failures"],
-        window_days: int = DEFAULTS["window_days"],
-    ) -> None:
-        super().__init__(min_failures=min_failures, window_days=window_days)
-        self.min_failures, self.window_days = min_failures, window_days
-
     def evaluate(self, event: Event, facts: Facts) -> Sequence[Verdict]:
-        ent = facts.enterprise
+        ent, p = facts.enterprise, self.params
         if event.type == "enterprise.abnormal_removed":
-            if is_unreachable(ent, self.min_failures, self.window_days):
+            if is_unreachable(ent, p.min_failures, p.window_days):
                 return ()
             why = getattr(event.data, "reason", "") or "未说明原因"
             reason = (
                 f"经营异常名录（无法联系）已移出：{why}；"
-                f"{self.window_days}天内联系失败未达{self.min_failures}次"
+                f"{p.window_days}天内联系失败未达{p.min_failures}次"
             )
             return (self.clear(subject_kind="enterprise", subject_id=ent.uscc, reason=reason),)
         lines: list[str] = []
         evidence: list[Evidence] = []
         if event.type == "contact.failed":
-            burst = failure_burst(ent, self.min_failures, self.window_days, around=event.time)
+            burst = failure_burst(ent, p.min_failures, p.window_days, around=event.time)
             if burst:
                 lines.append(
                     f"{span(burst, lambda t: t.time)}期间联系失败{len(burst)}次"
-                    f"（阈值：{self.window_days}天内{self.min_failures}次）"
+                    f"（阈值：{p.window_days}天内{p.min_failures}次）"
                 )
                 evidence += [
                     touch_evidence(t, event, "contact.failed", failure_fact(t)) for t in burst
@@ -108,9 +100,8 @@ class UnreachableContact(Rule):
         )
 
     @classmethod
-    def example(cls) -> Example:
+    def example(cls, kit: Kit) -> Example:
         """Two failed contacts exactly 180 days apart."""
-        kit = Kit()
         uscc = kit.f.uscc()
         return kit.case(
             kit.registered(uscc),
@@ -119,9 +110,8 @@ class UnreachableContact(Rule):
         )
 
     @classmethod
-    def counter_example(cls) -> Example:
+    def counter_example(cls, kit: Kit) -> Example:
         """Two failed contacts 181 days apart, and a listing for a missing annual report."""
-        kit = Kit()
         uscc = kit.f.uscc()
         kit.feed(kit.registered(uscc), kit.abnormal_listed(uscc, "annual_report_missing", day=1))
         return kit.case(kit.contact_failed(uscc, day=1), kit.contact_failed(uscc, "tax", day=182))

@@ -1,7 +1,7 @@
 """``/api/v1/rules``: the rules with their thresholds and versions (any admin), and a live
 change of one rule's thresholds. A rule applies to every department, so only the
-platform's (``qianhai-authority``) admins change one; each value must lie in its range
-(:mod:`rules.bounds`), and the audit log records the rule's thresholds before and after. A
+platform's (``qianhai-authority``) admins change one; each value must pass the rule's params model
+(:mod:`rules.params`), and the audit log records the rule's thresholds before and after. A
 change is stored as the deployment's override
 (:mod:`rules.live`) and the workers pick it up within seconds, without a restart."""
 
@@ -16,7 +16,7 @@ from api.audit import AuditAction, AuditDep, Purpose
 from api.deps import Admin, LiveRulesDep, OversightAdmin
 from api.schemas import RulePublic, RulesPublic, RuleUpdate, errors
 from core.errors import ConfigError
-from rules.config import DEFAULT_THRESHOLDS, RulesConfig
+from rules.config import DEFAULT_PARAMS, RulesConfig
 from rules.live import Overrides, VersionConflict, effective
 from rules.registry import RULE_CLASSES
 from streams.rule_catalog import RULE_IDS
@@ -29,10 +29,6 @@ RuleId = Annotated[
 ]
 
 
-def _json(params: dict[str, Any] | Any) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in dict(params).items()}
-
-
 def _public(rule_id: str, config: RulesConfig, overrides: Overrides) -> RulePublic:
     cls = next(c for c in RULE_CLASSES if c.rule_id == rule_id)
     return RulePublic(
@@ -40,8 +36,8 @@ def _public(rule_id: str, config: RulesConfig, overrides: Overrides) -> RulePubl
         version=cls.version,
         severity=str(cls.severity),
         enabled=config.enabled(rule_id),
-        thresholds=_json(config.params(rule_id)),
-        defaults=_json(DEFAULT_THRESHOLDS[rule_id]),
+        thresholds=config.params(rule_id).as_json(),
+        defaults=DEFAULT_PARAMS[rule_id].as_json(),
         overridden=sorted(overrides.rules.get(rule_id, {})),
         config_version=overrides.version,
     )
@@ -106,4 +102,4 @@ async def update_rule(
 
 def _state(rule_id: str, config: RulesConfig) -> dict[str, Any]:
     """What the rule runs with: its thresholds in force and whether it is enabled."""
-    return {"enabled": config.enabled(rule_id), "thresholds": _json(config.params(rule_id))}
+    return {"enabled": config.enabled(rule_id), "thresholds": config.params(rule_id).as_json()}

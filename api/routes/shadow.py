@@ -54,10 +54,6 @@ _BODY = {
 }
 
 
-def _json(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-
-
 def _public(shadow: Shadow) -> ShadowPublic:
     config = candidate_config(shadow)
     return ShadowPublic(
@@ -66,7 +62,7 @@ def _public(shadow: Shadow) -> ShadowPublic:
         loaded_at=shadow.loaded_at,
         loaded_by=shadow.loaded_by,
         rules={k: dict(v) for k, v in shadow.rules.items()},
-        thresholds={r: _json(config.params(r)) for r in RULE_IDS},
+        thresholds={r: config.params(r).as_json() for r in RULE_IDS},
         disabled=sorted(config.disabled),
         grading=grading_table(config.grading),
     )
