@@ -8,7 +8,8 @@ it in), decoded with a fixed example key, folded into in-process profiles by the
 reducers, then read back as :class:`Facts` with the people and the address and person
 hubs, as the pipeline would read them.
 
->>> >>> kit = Kit(EventFactory(source=EXAMPLE_SOURCE, seed=5, start=EXAMPLE_START))
+>>> from simulate.factory import EventFactory  # what the tests pass in
+>>> kit = Kit(EventFactory(source=EXAMPLE_SOURCE, seed=5, start=EXAMPLE_START))
 >>> uscc = kit.f.uscc()
 >>> event, facts = kit.case(kit.registered(uscc), kit.contact_failed(uscc, "tax", day=3))
 >>> event.type, len(facts.enterprise.contact_failures)

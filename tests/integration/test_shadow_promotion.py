@@ -28,6 +28,7 @@ from rules.examples import Kit
 from simulate.factory import EventFactory
 from streams.kafka import department_producer, input_topic
 
+from ..unit.example_kit import example_kit
 from .api_kit import Accounts, Who, client, eventually, log_size, wait_for_rules
 from .conftest import Proc, start_worker
 from .feed_kit import profile_key, wait_for_profiles
@@ -101,7 +102,7 @@ def test_promotion_is_atomic_across_two_workers(
     eventually(lambda: _two_workers_assigned(settings), timeout=120, what="two workers assigned")
     admin: Who = Accounts(settings, api_server).oversight
     workers = (worker, second_worker)
-    kit = Kit(seed=random.randrange(1 << 30))
+    kit = example_kit(seed=random.randrange(1 << 30))
     kit.f = EventFactory(source=f"promote-{uuid.uuid4().hex[:8]}", seed=7, start=kit.start)
     firms = [kit.f.uscc() for _ in range(FIRMS)]
     with client(api_server, admin) as c:

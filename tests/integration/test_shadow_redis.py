@@ -27,6 +27,7 @@ from rules.shadow_store import ShadowRules, candidate_config
 from simulate.factory import EventFactory
 from streams.codec import Decoder
 
+from ..unit.example_kit import example_kit
 from ..unit.pipeline_kit import CollectedLetters, Feeder, processor
 
 pytestmark = [pytest.mark.redis]
@@ -69,7 +70,7 @@ class Worker(Feeder):
 
 
 def _kit() -> Kit:
-    kit = Kit(seed=random.randrange(1 << 30))
+    kit = example_kit(seed=random.randrange(1 << 30))
     kit.f = EventFactory(
         source=f"shadow-{uuid.uuid4().hex[:8]}", seed=random.randrange(1 << 30), start=kit.start
     )

@@ -10,10 +10,11 @@ import random
 import pytest
 
 from rules.base import Facts, Hit, Need
-from rules.early_warning import DEFAULTS, EarlyWarning
+from rules.early_warning import EarlyWarning
 from rules.engine import RuleEngine
 from rules.models.early_warning import EarlyWarningModel
 from rules.models.features import FEATURE_NAMES
+from rules.params import EarlyWarningParams
 from streams.alert import Severity
 
 
@@ -36,7 +37,7 @@ def test_it_declares_what_it_reads() -> None:
         "debtor.listed",
     } <= rule.inputs
     assert Need.PEOPLE in rule.needs
-    assert DEFAULTS["min_probability"] == 0.8
+    assert rule.params.min_probability == 0.8
 
 
 def test_it_fires_on_its_example_and_not_on_its_counter_example() -> None:
@@ -81,8 +82,9 @@ def test_it_fires_at_the_threshold_and_not_below(probability: float, fires: bool
 
 def test_the_threshold_is_a_parameter() -> None:
     event, _ = EarlyWarning.example()
-    assert EarlyWarning(min_probability=0.9).evaluate(event, with_probability(0.85)) == ()
-    assert EarlyWarning(min_probability=0.6).evaluate(event, with_probability(0.65))
+    strict, lax = (EarlyWarning(EarlyWarningParams(min_probability=p)) for p in (0.9, 0.6))
+    assert strict.evaluate(event, with_probability(0.85)) == ()
+    assert lax.evaluate(event, with_probability(0.65))
 
 
 def test_it_is_silent_without_a_score_or_before_the_model_has_learned_enough() -> None:

@@ -14,14 +14,17 @@ import pytest
 from alerts.dedup import merge, new_alert
 from rules.base import Clear, Facts, Hit, Need
 from rules.engine import RuleEngine
-from rules.grade_downgrade import DEFAULTS, GradeDowngrade
+from rules.grade_downgrade import GradeDowngrade
 from rules.grading import DEFAULT_WEIGHTS, Grade, Letter, grade
+from rules.params import GradeDowngradeParams
 from streams.alert import Severity
 from streams.event import Event, Subject
 from streams.profile import EnterpriseProfile, Listing, Tax, Touch
 from streams.schemas import EVENT_TYPES
 from streams.schemas.common import Family
 from streams.schemas.enforcement import ContactFailed
+
+from .example_kit import example_kit
 
 AT = datetime(2026, 3, 15, 12, tzinfo=UTC)
 USCC = "91440300MA5DA1B2XK"
@@ -166,11 +169,11 @@ def test_ungraded_facts_are_silent() -> None:
 
 
 def test_the_grades_are_configurable() -> None:
-    only_d = GradeDowngrade(grades=("D",))
+    only_d = GradeDowngrade(GradeDowngradeParams(grades=("D",)))
     assert [type(v) for v in only_d.evaluate(EVENT, facts("B", "C"))] == [Clear]
     assert [type(v) for v in only_d.evaluate(EVENT, facts("C", "D"))] == [Hit]
-    assert only_d.params == {"grades": ("D",)}
-    assert DEFAULTS["grades"] == ("C", "D")
+    assert only_d.params.grades == ("D",)
+    assert GradeDowngrade().params.grades == ("C", "D")
 
 
 def test_reads_every_event_type_and_the_people() -> None:
@@ -193,13 +196,14 @@ def test_the_engine_dispatches_every_type_and_skips_deregistered() -> None:
 
 def test_example_fires_and_counter_example_does_not() -> None:
     rule = GradeDowngrade()
-    event, f = GradeDowngrade.example()
+    event, f = GradeDowngrade.example(example_kit())
     assert event.type in rule.inputs
     [hit] = rule.evaluate(event, f)
     assert isinstance(hit, Hit)
     assert "150,000" in hit.explanation
-    assert rule.evaluate(event, f) == rule.evaluate(*GradeDowngrade.example())  # deterministic
-    event, f = GradeDowngrade.counter_example()
+    again = GradeDowngrade.example(example_kit())
+    assert rule.evaluate(event, f) == rule.evaluate(*again)  # deterministic
+    event, f = GradeDowngrade.counter_example(example_kit())
     assert event.type in rule.inputs
     assert [type(v) for v in rule.evaluate(event, f)] == [Clear]  # no hit; B clears nothing open
 

@@ -2,11 +2,12 @@
 
 The packages stand in this order, the floor first (ARCHITECTURE.md, "The folders")::
 
-    core -> streams -> simulate -> rules -> alerts -> processors -> api -> cli
+    core -> streams -> rules -> alerts -> processors -> api -> simulate -> cli
 
-``simulate`` (synthetic input) stands right above the wire it builds: the rules' examples
-(``rules.examples.Kit``) build their events with its factory, so any higher floor would
-send every rule module's import up.
+``simulate`` (synthetic input) imports the wire it builds and nothing of the engine
+imports it: only the commands (``cli``) and the tests do. The rules' examples take their
+event source injected (``rules.examples.Kit(factory)``, an ``EventSource``), so a rule
+that imported the simulator again would run up the layers.
 
 A module may import its own package and any package below it. Every ``import`` and
 ``from ... import`` of every module counts, wherever it stands: at the top, inside a function
@@ -27,7 +28,7 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ("core", "streams", "simulate", "rules", "alerts", "processors", "api", "cli")
+LAYERS = ("core", "streams", "rules", "alerts", "processors", "api", "simulate", "cli")
 NOT_PACKAGES = {"tests"}  # test code may import any layer
 
 # (importing module, imported module): the arrows that run up today. Each goes when the move
@@ -174,4 +175,14 @@ def test_the_graph_sees_every_kind_of_import() -> None:
     ]
     assert loops(frozenset({("rules.a", "alerts.b"), ("alerts.b", "rules.c")})) == [
         ["alerts", "rules", "alerts"]
+    ]
+
+
+def test_only_the_commands_import_the_simulator() -> None:
+    """The engine (core up to api) never imports ``simulate``; a rule that did (its
+    examples' factory) would be an arrow up."""
+    importers = {package_of(m) for m, t in arrows() if package_of(t) == "simulate"}
+    assert importers <= {"cli"}
+    assert upward(frozenset({("rules.examples", "simulate.factory")})) == [
+        ("rules.examples", "simulate.factory")
     ]

@@ -26,7 +26,6 @@ from alerts.memory import MemoryAlertStore
 from alerts.store import Upsert
 from core.clock import FakeClock
 from rules.base import Hit
-from rules.examples import Kit
 from streams.alert import (
     Actor,
     Alert,
@@ -38,6 +37,7 @@ from streams.alert import (
 )
 from streams.codec import Decoder
 
+from .example_kit import example_kit
 from .pipeline_kit import Feeder, processor
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -299,7 +299,7 @@ class Harness(Feeder):
 async def test_an_acknowledged_alert_reopens_only_when_new_evidence_arrives(
     decoder: Decoder,
 ) -> None:
-    h, kit = Harness(decoder), Kit(seed=41)
+    h, kit = Harness(decoder), example_kit(seed=41)
     uscc = kit.f.uscc()
     arrears = kit.f.tax_arrears(uscc, 180_000.0, time=kit.day(1))
     await h.feed(kit.registered(uscc), arrears)
@@ -323,7 +323,7 @@ async def test_an_acknowledged_alert_reopens_only_when_new_evidence_arrives(
 
 
 async def test_a_deregistration_closes_the_enterprises_open_alerts(decoder: Decoder) -> None:
-    h, kit = Harness(decoder), Kit(seed=43)
+    h, kit = Harness(decoder), example_kit(seed=43)
     uscc = kit.f.uscc()
     await h.feed(kit.registered(uscc), kit.f.tax_arrears(uscc, 180_000.0, time=kit.day(1)))
     gone = kit.f.event("enterprise.deregistered", uscc, {"reason": "股东会决议解散"})

@@ -8,11 +8,13 @@ import pytest
 
 from rules.abnormal_officer_age import AbnormalOfficerAge, abnormal_ages
 from rules.base import Clear, Hit
-from rules.examples import Kit
+from rules.params import AbnormalOfficerAgeParams
 from streams.identifiers import birth_date
 
+from .example_kit import example_kit
+
 RULE = AbnormalOfficerAge()
-START = Kit().start.date()  # the examples' day 0 (2026-03-02, China time)
+START = example_kit().start.date()  # the examples' day 0 (2026-03-02, China time)
 
 
 def born(years: int, days: int = 0) -> date:
@@ -31,7 +33,7 @@ def born(years: int, days: int = 0) -> date:
     ],
 )
 def test_the_age_edges_at_the_event_day(birth: date, fires: bool) -> None:
-    kit = Kit()
+    kit = example_kit()
     rep = kit.f.person(birth=birth)
     verdicts = RULE.evaluate(*kit.case(kit.registered(legal_rep=rep)))
     assert bool(verdicts) is fires
@@ -39,7 +41,7 @@ def test_the_age_edges_at_the_event_day(birth: date, fires: bool) -> None:
 
 def test_the_age_is_taken_at_the_event_not_today() -> None:
     """A registration dated ten years ago, when the director was 16."""
-    kit = Kit()
+    kit = example_kit()
     director = kit.f.person("director", birth=born(26))
     [hit] = RULE.evaluate(
         *kit.case(kit.registered(legal_rep=kit.person(), officers=[director], day=-3652))
@@ -52,7 +54,7 @@ def test_the_age_is_taken_at_the_event_not_today() -> None:
 
 def test_the_business_day_decides_a_birthday_near_midnight() -> None:
     """Day 0 at 17:00 UTC is already the next day in China: a birthday then counts."""
-    kit = Kit()
+    kit = example_kit()
     tomorrow = kit.start.date() + timedelta(days=1)
     rep = kit.f.person(birth=tomorrow.replace(year=tomorrow.year - 18))
     late = kit.registered(legal_rep=rep, day=8 / 24)  # 17:00 UTC, 01:00 the next day in China
@@ -60,7 +62,7 @@ def test_the_business_day_decides_a_birthday_near_midnight() -> None:
 
 
 def test_a_minor_appointed_fires_and_an_adult_replacing_them_clears() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc, legal_rep=kit.person(age=45)))
     minor = kit.person(age=16)
@@ -74,7 +76,7 @@ def test_a_minor_appointed_fires_and_an_adult_replacing_them_clears() -> None:
 
 
 def test_ages_come_from_the_keyed_birth_date() -> None:
-    kit = Kit()
+    kit = example_kit()
     rep = kit.person(age=80)
     event, facts = kit.case(kit.registered(legal_rep=rep))
     assert facts.enterprise.legal_rep is not None
@@ -85,7 +87,7 @@ def test_ages_come_from_the_keyed_birth_date() -> None:
 
 
 def test_thresholds_are_configurable() -> None:
-    kit = Kit()
+    kit = example_kit()
     event, facts = kit.case(kit.registered(legal_rep=kit.person(age=70), officers=[]))
     assert RULE.evaluate(event, facts) == ()
-    assert AbnormalOfficerAge(max_age=70).evaluate(event, facts)
+    assert AbnormalOfficerAge(AbnormalOfficerAgeParams(max_age=70)).evaluate(event, facts)

@@ -10,7 +10,7 @@ import pytest
 from alerts.dedup import RESCORING_RULES as FOLD_RESCORING_RULES
 from api.routes.subscriptions import DEFAULT_ROUTE as API_ROUTE
 from rules.base import Facts, Rule, Verdict
-from rules.registry import DEFAULT_THRESHOLDS, RULE_CLASSES
+from rules.registry import DEFAULT_PARAMS, RULE_CLASSES
 from streams.alert import Severity
 from streams.event import Event
 from streams.rule_catalog import CATALOG, DEFAULT_ROUTE, RESCORING_RULES, RULE_IDS
@@ -42,7 +42,7 @@ def test_a_rule_outside_the_catalog_names_its_own_severity() -> None:
 
 
 def test_every_layer_reads_the_same_ids_and_routes() -> None:
-    assert tuple(DEFAULT_THRESHOLDS) == RULE_IDS
+    assert tuple(DEFAULT_PARAMS) == RULE_IDS
     assert API_ROUTE is DEFAULT_ROUTE
     assert FOLD_RESCORING_RULES is RESCORING_RULES == {"early_warning"}
     assert set(DEFAULT_ROUTE) == set(RULE_IDS)

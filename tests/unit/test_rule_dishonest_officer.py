@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from rules.base import Clear, Hit
 from rules.dishonest_officer import DishonestOfficer
-from rules.examples import Kit
+
+from .example_kit import example_kit
 
 RULE = DishonestOfficer()
 
 
 def test_listed_then_appointed() -> None:
-    kit = Kit()
+    kit = example_kit()
     boss = kit.person()
     listing = kit.f.debtor_listed_person(boss, time=kit.day(0))
     kit.feed(listing)
@@ -24,7 +25,7 @@ def test_listed_then_appointed() -> None:
 
 
 def test_appointed_then_listed() -> None:
-    kit = Kit()
+    kit = example_kit()
     director = kit.person("director")
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc, officers=[director]))
@@ -35,7 +36,7 @@ def test_appointed_then_listed() -> None:
 
 
 def test_a_criminal_case_fires() -> None:
-    kit = Kit()
+    kit = example_kit()
     boss = kit.person()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc, legal_rep=boss))
@@ -48,7 +49,7 @@ def test_a_criminal_case_fires() -> None:
 
 
 def test_removal_clears_with_the_reason() -> None:
-    kit = Kit()
+    kit = example_kit()
     boss = kit.person()
     uscc = kit.f.uscc()
     kit.feed(kit.f.debtor_listed_person(boss), kit.registered(uscc, legal_rep=boss, day=1))
@@ -64,7 +65,7 @@ def test_removal_clears_with_the_reason() -> None:
 
 
 def test_no_clear_while_another_person_is_listed_or_in_a_criminal_case() -> None:
-    kit = Kit()
+    kit = example_kit()
     boss, director = kit.person(), kit.person("director")
     uscc = kit.f.uscc()
     kit.feed(
@@ -86,11 +87,11 @@ def test_no_clear_while_another_person_is_listed_or_in_a_criminal_case() -> None
 
 
 def test_removed_then_appointed_fires_nothing() -> None:
-    assert RULE.evaluate(*DishonestOfficer.counter_example()) == ()
+    assert RULE.evaluate(*DishonestOfficer.counter_example(example_kit())) == ()
 
 
 def test_replacing_the_listed_person_clears() -> None:
-    kit = Kit()
+    kit = example_kit()
     boss = kit.person()
     uscc = kit.f.uscc()
     kit.feed(kit.f.debtor_listed_person(boss), kit.registered(uscc, legal_rep=boss, day=1))
@@ -100,7 +101,7 @@ def test_replacing_the_listed_person_clears() -> None:
 
 
 def test_the_enterprise_own_listing_is_not_about_its_people() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     boss = kit.person()
     kit.feed(kit.f.debtor_listed_person(boss), kit.registered(uscc, legal_rep=boss, day=1))

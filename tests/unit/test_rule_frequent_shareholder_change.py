@@ -8,15 +8,17 @@ from collections.abc import Sequence
 import pytest
 
 from rules.base import Hit, Verdict
-from rules.examples import Kit
 from rules.frequent_shareholder_change import FrequentShareholderChange
+from rules.params import FrequentShareholderChangeParams
+
+from .example_kit import example_kit
 
 RULE = FrequentShareholderChange()
 
 
 def run(days: Sequence[float], rule: FrequentShareholderChange = RULE) -> list[list[Verdict]]:
     """Feed shareholder changes dated ``days`` in that arrival order; the verdicts of each."""
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc, day=-500))
     return [list(rule.evaluate(*kit.case(kit.shareholders_changed(uscc, day=d)))) for d in days]
@@ -60,7 +62,7 @@ def test_a_change_outside_any_window_does_not_refire_an_old_burst() -> None:
 
 
 def test_evidence_names_every_change_of_the_window() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     raw = [kit.shareholders_changed(uscc, day=d) for d in (0, 20, 40)]
     [hit] = RULE.evaluate(*kit.case(kit.registered(uscc, day=-500), *raw))
@@ -71,12 +73,15 @@ def test_evidence_names_every_change_of_the_window() -> None:
 
 
 def test_other_changes_are_ignored_and_the_thresholds_configurable() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(
         kit.registered(uscc, day=-500), *[kit.shareholders_changed(uscc, day=d) for d in (0, 1)]
     )
     event, facts = kit.case(kit.changed(uscc, "phone", "0755-1234567", day=2))
     assert RULE.evaluate(event, facts) == ()
-    assert run((0, 5), FrequentShareholderChange(min_changes=2, window_days=5))[-1]
-    assert not run((0, 6), FrequentShareholderChange(min_changes=2, window_days=5))[-1]
+    five_days = FrequentShareholderChange(
+        FrequentShareholderChangeParams(min_changes=2, window_days=5)
+    )
+    assert run((0, 5), five_days)[-1]
+    assert not run((0, 6), five_days)[-1]

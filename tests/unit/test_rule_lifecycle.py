@@ -14,6 +14,7 @@ from rules.examples import Kit
 from streams.alert import Alert, AlertStatus
 from streams.codec import Decoder
 
+from .example_kit import example_kit
 from .pipeline_kit import Feeder, processor
 
 
@@ -41,7 +42,7 @@ def h(decoder: Decoder) -> Harness:
 
 @pytest.fixture
 def kit() -> Kit:
-    return Kit(seed=31)
+    return example_kit(seed=31)
 
 
 # -- dishonest_officer ---------------------------------------------------------------------

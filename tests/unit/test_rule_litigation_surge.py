@@ -7,8 +7,10 @@ from collections.abc import Sequence
 import pytest
 
 from rules.base import Hit, Verdict
-from rules.examples import Kit
 from rules.litigation_surge import LitigationSurge
+from rules.params import LitigationSurgeParams
+
+from .example_kit import example_kit
 
 RULE = LitigationSurge()
 
@@ -17,7 +19,7 @@ def run(
     filings: Sequence[tuple[int, str]], rule: LitigationSurge = RULE
 ) -> list[Sequence[Verdict]]:
     """Feed filings ``(day, role)`` in that arrival order; the verdicts of each."""
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc, day=-500))
     return [
@@ -58,6 +60,8 @@ def test_a_plaintiff_filing_itself_never_fires() -> None:
 
 
 def test_the_thresholds_are_configurable() -> None:
-    assert run(((0, D), (7, D)), LitigationSurge(min_cases=2, window_days=7))[-1]
-    assert not run(((0, D), (8, D)), LitigationSurge(min_cases=2, window_days=7))[-1]
-    assert run(((0, P), (1, P), (2, P)), LitigationSurge(roles=("plaintiff",)))[-1]
+    week = LitigationSurge(LitigationSurgeParams(min_cases=2, window_days=7))
+    assert run(((0, D), (7, D)), week)[-1]
+    assert not run(((0, D), (8, D)), week)[-1]
+    plaintiff = LitigationSurge(LitigationSurgeParams(roles=("plaintiff",)))
+    assert run(((0, P), (1, P), (2, P)), plaintiff)[-1]

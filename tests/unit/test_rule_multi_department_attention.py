@@ -7,16 +7,18 @@ from collections.abc import Sequence
 import pytest
 
 from rules.base import Hit, Verdict
-from rules.examples import Kit, Raw
+from rules.examples import Raw
 from rules.multi_department_attention import MultiDepartmentAttention
 from streams.alert import Severity
+
+from .example_kit import example_kit
 
 RULE = MultiDepartmentAttention()
 
 
 def run(records: Sequence[tuple[str, str, int]]) -> list[Sequence[Verdict]]:
     """Feed ``(kind, department, day)`` records in that arrival order; each one's verdicts."""
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc, day=-500))
 

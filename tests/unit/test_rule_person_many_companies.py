@@ -4,14 +4,15 @@ one of them and grows as more join."""
 from __future__ import annotations
 
 from rules.base import Hit
-from rules.examples import Kit
 from rules.person_many_companies import PersonManyCompanies
+
+from .example_kit import example_kit
 
 RULE = PersonManyCompanies()
 
 
 def test_five_fire_and_the_sixth_grows_the_hit() -> None:
-    kit = Kit()
+    kit = example_kit()
     front = kit.person()
     raw = [kit.registered(legal_rep=front, day=d) for d in range(4)]
     assert not RULE.evaluate(*kit.case(*raw))
@@ -30,7 +31,7 @@ def test_five_fire_and_the_sixth_grows_the_hit() -> None:
 
 
 def test_only_officer_changes_are_read() -> None:
-    kit = Kit()
+    kit = example_kit()
     front = kit.person()
     usccs = [kit.f.uscc() for _ in range(5)]
     kit.feed(*[kit.registered(u, legal_rep=front) for u in usccs])

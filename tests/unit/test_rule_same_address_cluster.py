@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from rules.base import Hit
-from rules.examples import Kit
+from rules.params import SameAddressClusterParams
 from rules.same_address_cluster import SameAddressCluster, recent_cluster
+
+from .example_kit import example_kit
 
 RULE = SameAddressCluster()
 ADDRESS = "广东省深圳市南山区桂湾五路１２８号"
@@ -15,14 +17,14 @@ ADDRESS = "广东省深圳市南山区桂湾五路１２８号"
 
 @pytest.mark.parametrize(("oldest_recent", "fires"), [(180, True), (181, False)])
 def test_recent_means_within_180_days_of_the_newest(oldest_recent: int, fires: bool) -> None:
-    kit = Kit()
+    kit = example_kit()
     ages = (900, 800, oldest_recent, 20, 0)
     raw = [kit.registered(address=ADDRESS, day=-age) for age in ages]
     assert bool(RULE.evaluate(*kit.case(*raw))) is fires
 
 
 def test_the_hit_names_every_member_and_grows() -> None:
-    kit = Kit()
+    kit = example_kit()
     raw = [kit.registered(address=ADDRESS, day=-d) for d in (10, 8, 6, 4)]
     event, facts = kit.case(*raw)
     assert RULE.evaluate(event, facts) == ()
@@ -40,10 +42,10 @@ def test_the_hit_names_every_member_and_grows() -> None:
 
 
 def test_the_predicate_counts_unknown_registration_days_as_old() -> None:
-    kit = Kit()
+    kit = example_kit()
     kit.feed(*[kit.registered(address=ADDRESS, day=-d) for d in (3, 2, 1, 0)])
     _, facts = kit.case(kit.registered(address=ADDRESS, day=0))
     hub = facts.address_hub()
-    assert recent_cluster(hub, 5, 3, 180)
-    assert recent_cluster(hub, 6, 3, 180) == []
-    assert recent_cluster(None, 5, 3, 180) == []
+    assert recent_cluster(hub, SameAddressClusterParams())  # 5, 3 of them within 180 days
+    assert recent_cluster(hub, SameAddressClusterParams(min_enterprises=6)) == []
+    assert recent_cluster(None, SameAddressClusterParams()) == []

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from rules.base import Clear, Hit
-from rules.examples import Kit
-from rules.frequent_shareholder_change import DEFAULTS as CHANGE_DEFAULTS
+from rules.params import FrequentShareholderChangeParams
 from rules.shell_company import ShellCompany
-from rules.shell_indicators import indicators
+from rules.shell_indicators import Peers, indicators
+
+from .example_kit import example_kit
 
 RULE = ShellCompany()
 ADDRESS = "深圳市南山区前湾一路1号"
@@ -17,7 +18,7 @@ ADDRESS = "深圳市南山区前湾一路1号"
 
 @pytest.mark.parametrize(("day", "fires"), [(365, True), (366, False)])
 def test_registered_within_365_days_of_the_event(day: int, fires: bool) -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     verdicts = RULE.evaluate(
         *kit.case(kit.registered(uscc, capital_paid=0.0), kit.abnormal_listed(uscc, day=day))
@@ -26,7 +27,7 @@ def test_registered_within_365_days_of_the_event(day: int, fires: bool) -> None:
 
 
 def test_paid_in_capital_keeps_it_silent() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     verdicts = RULE.evaluate(
         *kit.case(kit.registered(uscc, capital_paid=1.0), kit.abnormal_listed(uscc, day=5))
@@ -35,7 +36,7 @@ def test_paid_in_capital_keeps_it_silent() -> None:
 
 
 def test_one_indicator_is_not_enough_two_are() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     listed = kit.abnormal_listed(uscc, "annual_report_missing", day=5)
     assert RULE.evaluate(*kit.case(kit.registered(uscc, capital_paid=0.0), listed)) == ()
@@ -50,7 +51,7 @@ def test_one_indicator_is_not_enough_two_are() -> None:
 def test_the_cluster_and_the_front_person_are_indicators_at_registration() -> None:
     """Four companies of one front person at one address; the fifth, with no capital paid,
     is a shell the moment it registers."""
-    kit = Kit()
+    kit = example_kit()
     front = kit.person()
     kit.feed(*[kit.registered(legal_rep=front, address=ADDRESS, day=-d) for d in (40, 30, 20, 10)])
     event, facts = kit.case(kit.registered(legal_rep=front, address=ADDRESS, capital_paid=0.0))
@@ -64,7 +65,7 @@ def test_the_cluster_and_the_front_person_are_indicators_at_registration() -> No
 
 
 def test_the_indicators_use_the_peers_thresholds() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc, capital_paid=0.0), kit.shareholders_changed(uscc, day=3))
     pair = kit.case(
@@ -72,15 +73,13 @@ def test_the_indicators_use_the_peers_thresholds() -> None:
     )
     [clear] = RULE.evaluate(*pair)  # one indicator: a change that does not fire clears
     assert isinstance(clear, Clear)
-    eager = ShellCompany(
-        peers={"frequent_shareholder_change": {**CHANGE_DEFAULTS, "min_changes": 2}}
-    )
+    eager = ShellCompany(peers=Peers(changes=FrequentShareholderChangeParams(min_changes=2)))
     [hit] = eager.evaluate(*pair)
     assert isinstance(hit, Hit)
 
 
 def test_a_removal_that_leaves_fewer_than_two_clears() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc, capital_paid=0.0), kit.abnormal_listed(uscc, day=5))
     [clear] = RULE.evaluate(*kit.case(kit.abnormal_removed(uscc, day=30)))
@@ -89,7 +88,7 @@ def test_a_removal_that_leaves_fewer_than_two_clears() -> None:
 
 
 def test_a_removal_that_leaves_two_neither_clears_nor_fires() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc, capital_paid=0.0), kit.abnormal_listed(uscc, day=5))
     kit.feed(*[kit.contact_failed(uscc, day=d) for d in (6, 7)])
@@ -98,7 +97,7 @@ def test_a_removal_that_leaves_two_neither_clears_nor_fires() -> None:
 
 
 def test_capital_paid_in_clears() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc, capital_paid=0.0), kit.abnormal_listed(uscc, day=5))
     [clear] = RULE.evaluate(*kit.case(kit.changed(uscc, "capital_paid", 500_000.0, day=9)))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from rules.base import Clear, Hit
-from rules.examples import Kit
 from rules.tax_arrears import TaxArrears
+
+from .example_kit import example_kit
 
 RULE = TaxArrears()
 
 
 def test_the_threshold_includes_its_value() -> None:
-    kit = Kit()
+    kit = example_kit()
     a, b = kit.f.uscc(), kit.f.uscc()
     kit.feed(kit.registered(a), kit.registered(b))
     assert isinstance(RULE.evaluate(*kit.case(kit.f.tax_arrears(a, 100_000.0)))[0], Hit)
@@ -18,7 +19,7 @@ def test_the_threshold_includes_its_value() -> None:
 
 
 def test_clearing_the_arrears_clears_and_names_the_event() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc), kit.f.tax_arrears(uscc, 250_000.0, time=kit.day(1)))
     partial = kit.f.event("tax.arrears_cleared", uscc, {"amount": 100_000.0}, time=kit.day(2))
@@ -30,7 +31,7 @@ def test_clearing_the_arrears_clears_and_names_the_event() -> None:
 
 
 def test_a_d_rating_keeps_it_open_until_it_improves() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     rated = kit.f.event("tax.credit_rated", uscc, {"year": 2024, "rating": "D"}, time=kit.day(1))
     [hit] = RULE.evaluate(*kit.case(kit.registered(uscc), rated))

@@ -8,14 +8,15 @@ from collections.abc import Sequence
 import pytest
 
 from rules.base import Clear, Hit, Verdict
-from rules.examples import Kit
 from rules.unreachable_contact import UnreachableContact
+
+from .example_kit import example_kit
 
 RULE = UnreachableContact()
 
 
 def run(days: Sequence[int]) -> list[Sequence[Verdict]]:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc, day=-500))
     return [RULE.evaluate(*kit.case(kit.contact_failed(uscc, day=d))) for d in days]
@@ -36,14 +37,14 @@ def test_a_late_failure_still_fires() -> None:
 
 
 def test_an_unreachable_address_listing_fires_at_once() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     listed = kit.abnormal_listed(uscc, day=3)
     [hit] = RULE.evaluate(*kit.case(kit.registered(uscc), listed))
     assert isinstance(hit, Hit)
     assert [ev.event_id for ev in hit.evidence] == [listed["id"]]
     assert "无法联系" in hit.explanation
-    other = Kit()
+    other = example_kit()
     u2 = other.f.uscc()
     assert (
         RULE.evaluate(*other.case(other.registered(u2), other.abnormal_listed(u2, "other"))) == ()
@@ -51,7 +52,7 @@ def test_an_unreachable_address_listing_fires_at_once() -> None:
 
 
 def test_removing_the_listing_clears() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc), kit.abnormal_listed(uscc, day=3), kit.contact_failed(uscc))
     [clear] = RULE.evaluate(*kit.case(kit.abnormal_removed(uscc, day=40)))
@@ -62,7 +63,7 @@ def test_removing_the_listing_clears() -> None:
 
 
 def test_removing_the_listing_does_not_clear_while_failures_hold() -> None:
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc), kit.abnormal_listed(uscc, day=3))
     kit.feed(kit.contact_failed(uscc, day=5), kit.contact_failed(uscc, "tax", day=9))

@@ -9,14 +9,16 @@ import pytest
 
 from core.errors import ConfigError
 from core.settings import Settings
+from rules.bounds import OneOf, Span
 from rules.config import (
-    DEFAULT_THRESHOLDS,
+    DEFAULT_PARAMS,
     RulesConfig,
     build_rules,
     load_rules_config,
     render,
     rules_from_settings,
 )
+from rules.early_warning import EarlyWarning
 from rules.engine import default_rules
 from rules.frequent_shareholder_change import FrequentShareholderChange
 from rules.registry import RULE_CLASSES, RULE_IDS
@@ -34,7 +36,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_the_example_file_lists_every_rule_with_its_defaults() -> None:
     config = load_rules_config(EXAMPLE)
-    assert config.thresholds == DEFAULT_THRESHOLDS
+    assert config.thresholds == DEFAULT_PARAMS
     assert not config.disabled
     text = EXAMPLE.read_text(encoding="utf-8")
     assert all(f"[rules.{rule_id}]" in text for rule_id in RULE_IDS)
@@ -42,7 +44,7 @@ def test_the_example_file_lists_every_rule_with_its_defaults() -> None:
 
 def test_an_empty_file_is_the_defaults(tmp_path: Path) -> None:
     config = load_rules_config(write(tmp_path, "# nothing to change\n"))
-    assert config.thresholds == DEFAULT_THRESHOLDS
+    assert config.thresholds == DEFAULT_PARAMS
     assert [type(r) for r in build_rules(config)] == list(RULE_CLASSES)
 
 
@@ -58,11 +60,11 @@ def test_thresholds_reach_the_rules(tmp_path: Path) -> None:
     rules = {r.rule_id: r for r in build_rules(config)}
     changes = rules["frequent_shareholder_change"]
     assert isinstance(changes, FrequentShareholderChange)
-    assert (changes.min_changes, changes.window_days) == (4, 90)
+    assert (changes.params.min_changes, changes.params.window_days) == (4, 90)
     tax = rules["tax_arrears"]
     assert isinstance(tax, TaxArrears)
-    assert (tax.min_arrears_cny, tax.ratings) == (50_000.0, ("C", "D"))
-    assert isinstance(tax.min_arrears_cny, float)
+    assert (tax.params.min_arrears_cny, tax.params.ratings) == (50_000.0, ("C", "D"))
+    assert isinstance(tax.params.min_arrears_cny, float)
 
 
 def test_shell_company_uses_the_configured_thresholds_of_its_peers(tmp_path: Path) -> None:
@@ -70,8 +72,8 @@ def test_shell_company_uses_the_configured_thresholds_of_its_peers(tmp_path: Pat
         write(tmp_path, "[rules.frequent_shareholder_change]\nmin_changes = 2\n")
     )
     [shell] = [r for r in build_rules(config) if isinstance(r, ShellCompany)]
-    assert shell.peers["frequent_shareholder_change"]["min_changes"] == 2
-    assert shell.peers["unreachable_contact"] == dict(DEFAULT_THRESHOLDS["unreachable_contact"])
+    assert shell.peers.changes.min_changes == 2
+    assert shell.peers.contact == DEFAULT_PARAMS["unreachable_contact"]
 
 
 def test_a_rule_can_be_turned_off(tmp_path: Path) -> None:
@@ -91,8 +93,8 @@ def test_the_pending_rules_are_already_configurable(tmp_path: Path) -> None:
             "[rules.early_warning]\nmin_probability = 0.9\n",
         )
     )
-    assert config.params("grade_downgrade") == {"grades": ("D",)}
-    assert config.params("early_warning")["min_probability"] == 0.9
+    assert config.params("grade_downgrade").table() == {"grades": ("D",)}
+    assert config.params_of(EarlyWarning).min_probability == 0.9
 
 
 @pytest.mark.parametrize(
@@ -146,9 +148,9 @@ def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_render_round_trips(tmp_path: Path) -> None:
-    text = render(DEFAULT_THRESHOLDS, disabled=["litigation_surge"])
-    config = load_rules_config(write(tmp_path, text))
-    assert config.thresholds == DEFAULT_THRESHOLDS
+    tables = {rid: params.table() for rid, params in DEFAULT_PARAMS.items()}
+    config = load_rules_config(write(tmp_path, render(tables, disabled=["litigation_surge"])))
+    assert config.thresholds == DEFAULT_PARAMS
     assert config.disabled == {"litigation_surge"}
 
 
@@ -168,13 +170,12 @@ def test_rules_from_settings(tmp_path: Path) -> None:
 
 
 def test_every_threshold_has_a_range_holding_its_default() -> None:
-    from rules.bounds import RULE_BOUNDS, check_bound
-
-    assert set(RULE_BOUNDS) == set(DEFAULT_THRESHOLDS)
-    for rule_id, defaults in DEFAULT_THRESHOLDS.items():
-        assert set(RULE_BOUNDS[rule_id]) == set(defaults), rule_id
-        for key, value in defaults.items():
-            assert check_bound(rule_id, key, value) == "", (rule_id, key)
+    for rule_id, defaults in DEFAULT_PARAMS.items():
+        model = type(defaults)
+        for key, field in model.model_fields.items():
+            [bound] = [m for m in field.metadata if isinstance(m, Span | OneOf)]
+            assert bound.problem(getattr(defaults, key)) == "", (rule_id, key)
+        assert model.model_validate(defaults.table()) == defaults  # the model takes them
 
 
 @pytest.mark.parametrize(

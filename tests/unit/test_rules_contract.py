@@ -1,11 +1,12 @@
 """The contract every rule class passes (river's ``check_estimator`` for rules).
 
-Each rule declares its id, version, severity, ``inputs`` and ``needs``, a module-level
-``DEFAULTS``, and ``example()`` / ``counter_example()`` returning ``(event, facts)``. The
-same checks run on every one of them: it fires on its example with a zh-CN explanation
-that states numbers and with evidence, stays silent on its counter-example, is
-deterministic, does not change the facts it reads, is dispatched only its declared
-inputs, handles every one of them, and its ``DEFAULTS`` round-trip through the rules file.
+Each rule declares its id, version, severity, ``inputs`` and ``needs``, its params model
+(``Rule[ItsParams]``, :mod:`rules.params`), and ``example(kit)`` / ``counter_example(kit)``
+returning ``(event, facts)``. The same checks run on every one of them: it fires on its
+example with a zh-CN explanation that states numbers and with evidence, stays silent on its
+counter-example, is deterministic, does not change the facts it reads, is dispatched only
+its declared inputs, handles every one of them, and its params' defaults round-trip
+through the rules file.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from rules.base import Clear, Facts, Hit, Need, Rule, Verdict
 from rules.config import build_rules, load_rules_config, render
 from rules.engine import RuleEngine, default_rules
 from rules.examples import Kit, Raw
-from rules.registry import DEFAULT_THRESHOLDS, PENDING_DEFAULTS, RULE_CLASSES
+from rules.params import RuleParams
+from rules.registry import DEFAULT_PARAMS, PENDING_PARAMS, RULE_CLASSES
 from streams.alert import Severity
 from streams.event import Event, Subject
 from streams.profile import EnterpriseProfile
 from streams.rule_catalog import RULE_IDS
 from streams.schemas import EVENT_TYPES
+
+from .example_kit import example_factory, example_kit
 
 # The severities of the rule table in alerts.md.
 SPEC_SEVERITY = {
@@ -52,7 +56,7 @@ def _unregistered() -> list[type[Rule]]:
     """Rule classes written for the pending ids (``rules/<rule_id>.py``) before they are
     registered: the contract holds for them too."""
     found: list[type[Rule]] = []
-    for rule_id in PENDING_DEFAULTS:
+    for rule_id in PENDING_PARAMS:
         try:
             module = importlib.import_module(f"rules.{rule_id}")
         except ModuleNotFoundError:
@@ -70,16 +74,12 @@ rule_classes = pytest.mark.parametrize("cls", ALL_RULES, ids=lambda c: c.rule_id
 
 
 def example(cls: type[Rule], name: str) -> tuple[Event, Facts]:
-    pair: tuple[Event, Facts] = getattr(cls, name)()
+    pair: tuple[Event, Facts] = getattr(cls, name)(example_kit())
     return pair
 
 
 def hits(verdicts: Sequence[Verdict]) -> list[Hit]:
     return [v for v in verdicts if isinstance(v, Hit)]
-
-
-def normalised(params: dict[str, Any] | Any) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in dict(params).items()}
 
 
 # -- declarations ---------------------------------------------------------------------------
@@ -100,8 +100,8 @@ def test_it_declares_what_it_is_and_reads(cls: type[Rule]) -> None:
 def test_every_rule_id_of_the_spec_is_registered_or_pending() -> None:
     registered = [cls.rule_id for cls in RULE_CLASSES]
     assert len(set(registered)) == len(registered)
-    assert set(registered) | set(PENDING_DEFAULTS) == set(RULE_IDS)
-    assert not set(registered) & set(PENDING_DEFAULTS)
+    assert set(registered) | set(PENDING_PARAMS) == set(RULE_IDS)
+    assert not set(registered) & set(PENDING_PARAMS)
     assert [r.rule_id for r in default_rules()] == registered
 
 
@@ -194,7 +194,7 @@ class Busy(Kit):
     """One enterprise with a bit of everything, and a sample event of every type for it."""
 
     def __init__(self) -> None:
-        super().__init__(seed=23)
+        super().__init__(example_factory(seed=23))
         self.rep = self.person(age=17)
         self.subject = self.f.uscc()
         u = self.subject
@@ -261,21 +261,23 @@ def test_it_handles_every_input_on_a_busy_profile(cls: type[Rule], busy: Busy) -
             assert verdict.rule_id == cls.rule_id
 
 
-# -- DEFAULTS and the rules file ------------------------------------------------------------
+# -- params and the rules file --------------------------------------------------------------
 
 
 @rule_classes
-def test_its_defaults_round_trip_through_the_rules_file(cls: type[Rule], tmp_path: Path) -> None:
-    module = importlib.import_module(cls.__module__)
-    defaults = vars(module).get("DEFAULTS")
-    assert isinstance(defaults, dict), f"rules/{cls.rule_id}.py has no DEFAULTS dict"
-    assert normalised(DEFAULT_THRESHOLDS[cls.rule_id]) == normalised(defaults)
-    assert normalised(cls().params) == normalised(defaults)  # the constructor's defaults
+def test_its_params_model_is_its_own_and_its_defaults_round_trip(
+    cls: type[Rule], tmp_path: Path
+) -> None:
+    model = cls.params_model
+    assert issubclass(model, RuleParams)
+    assert model is not RuleParams, f"{cls.rule_id} names no params model (Rule[...])"
+    assert model.__name__ == type(cls()).__name__ + "Params"
+    assert cls().params == model() == DEFAULT_PARAMS[cls.rule_id]  # the defaults, once
     path = tmp_path / "rules.toml"
-    path.write_text(render({cls.rule_id: defaults}), encoding="utf-8")
+    path.write_text(render({cls.rule_id: model().table()}), encoding="utf-8")
     config = load_rules_config(path)
-    assert normalised(config.params(cls.rule_id)) == normalised(defaults)
-    assert normalised(cls(**config.params(cls.rule_id)).params) == normalised(defaults)
+    assert config.params(cls.rule_id) == model()
+    assert cls.configured(config).params == model()
 
 
 def test_the_registered_rules_build_from_a_config() -> None:

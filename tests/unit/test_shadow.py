@@ -11,11 +11,13 @@ import orjson
 from processors.shadow import ShadowLane, ShadowRun
 from rules.config import RulesConfig, build_rules, loads_rules_config
 from rules.engine import RuleEngine
-from rules.examples import Kit
 from rules.live import Overrides, effective
+from rules.params import TaxArrearsParams
 from rules.shadow import BOTH, SHADOW, candidate_version
 from rules.shadow_store import overrides_for
 from rules.tax_arrears import TaxArrears
+
+from .example_kit import example_kit
 
 
 class Script:
@@ -42,11 +44,11 @@ def _sides(args: list[Any]) -> dict[str, tuple[int, str]]:
 async def test_the_lane_notes_each_sides_alerts_per_fingerprint() -> None:
     redis = FakeRedis()
     lane = ShadowLane(redis, cap=50)  # type: ignore[arg-type]
-    kit = Kit()
+    kit = example_kit()
     near, far, gone = kit.f.uscc(), kit.f.uscc(), kit.f.uscc()
     for uscc in (near, far, gone):
         kit.feed(kit.registered(uscc, day=-400))
-    run = ShadowRun(4, "c-x", RuleEngine([TaxArrears(min_arrears_cny=50_000.0)]))
+    run = ShadowRun(4, "c-x", RuleEngine([TaxArrears(TaxArrearsParams(min_arrears_cny=50_000.0))]))
     live = RuleEngine([TaxArrears()])
     for uscc, amount in ((near, 70_000.0), (far, 300_000.0)):
         event = kit.feed(kit.f.tax_arrears(uscc, amount, time=kit.day(1)))
@@ -71,7 +73,7 @@ async def test_the_lane_notes_each_sides_alerts_per_fingerprint() -> None:
 async def test_a_new_generation_forgets_what_the_old_one_noted() -> None:
     redis = FakeRedis()
     lane = ShadowLane(redis, cap=50)  # type: ignore[arg-type]
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     kit.feed(kit.registered(uscc, day=-400))
     event = kit.feed(kit.f.tax_arrears(uscc, 300_000.0, time=kit.day(1)))

@@ -23,6 +23,8 @@ from rules.shadow import LIVE, candidate_config, candidate_version, draft_shadow
 from rules.shadow_grades import decode_pair, transitions_of
 from rules.shadow_store import promoted
 
+from .example_kit import example_kit
+
 LENIENT = checked_grading({"cutoffs": {"a": 20.0, "b": 80.0, "c": 90.0}})  # C is B here
 
 
@@ -76,7 +78,7 @@ async def _one_batch(lane: ShadowLane, run: ShadowRun, kit: Kit, uscc: str) -> N
 async def test_the_candidate_grades_beside_the_live_rules_and_its_rules_see_its_grade() -> None:
     redis = FakeRedis()
     lane = ShadowLane(redis, cap=50)  # type: ignore[arg-type]
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     run = ShadowRun(3, "r-cand", RuleEngine([GradeDowngrade()]), LENIENT)
     await _one_batch(lane, run, kit, uscc)
@@ -97,7 +99,7 @@ async def test_the_candidate_grades_beside_the_live_rules_and_its_rules_see_its_
 async def test_a_candidate_with_the_live_weights_reads_and_writes_no_grades() -> None:
     redis = FakeRedis()
     lane = ShadowLane(redis, cap=50)  # type: ignore[arg-type]
-    kit = Kit()
+    kit = example_kit()
     uscc = kit.f.uscc()
     run = ShadowRun(2, "r-same", RuleEngine([GradeDowngrade()]), DEFAULT_WEIGHTS)
     await _one_batch(lane, run, kit, uscc)
