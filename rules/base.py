@@ -140,7 +140,8 @@ class Rule(ABC, Generic[P]):
     params_model: ClassVar[type[RuleParams]] = RuleParams  # P, read off ``Rule[P]``
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """A rule of the catalog takes its severity from there (:mod:`streams.rule_catalog`),
+        """A rule takes its params model from ``Rule[P]`` (named once, in its bases). A
+        rule of the catalog takes its severity from there (:mod:`streams.rule_catalog`),
         and may not spell another."""
         super().__init_subclass__(**kwargs)
         for base in getattr(cls, "__orig_bases__", ()):

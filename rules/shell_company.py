@@ -38,7 +38,9 @@ class ShellCompany(Rule[ShellCompanyParams]):
     needs: ClassVar[frozenset[Need]] = frozenset({Need.ADDRESS_HUB, Need.PERSON_HUBS})
     shares: ClassVar[frozenset[Shared]] = frozenset({Shared.ADDRESS, Shared.LEGAL_REP_HUB})
 
-    def __init__(self, params: ShellCompanyParams | None = None, *, peers: Peers | None = None):
+    def __init__(
+        self, params: ShellCompanyParams | None = None, *, peers: Peers | None = None
+    ) -> None:
         super().__init__(params)
         self.peers = peers or Peers()
 
