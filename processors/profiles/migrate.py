@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 from core.clock import Clock
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
+from core.redis_reply import text_of
 from processors.grade_migrate import GradeMigration
 from processors.profiles import codec, horizon
 from streams.profile import STATE_VERSION
@@ -73,10 +74,6 @@ class Migrated:
     indices: int = 0
     encoded: int = 0  # profile documents moved from JSON to the compact encoding
     grades: int = 0  # stored grades moved from JSON to the compact encoding
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _kinds(redis_key: bytes, version: str = OLD_VERSION) -> tuple[str, str] | None:
@@ -131,7 +128,7 @@ class StateMigration:
         doc: Any = await self._redis.hget(keys[0], "doc")
         score = horizon.score(now, _latest(doc and codec.decode(doc), now), horizon.ANY_SOURCE)
         stored: Any = await self._redis.smembers(keys[1])
-        members = [horizon.member(_text(m)) for m in stored]
+        members = [horizon.member(text_of(m)) for m in stored]
         moved = await run_pipeline(
             self._redis,
             lambda pipe: self._move.queue(pipe, keys, [score, *members]),

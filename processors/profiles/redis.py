@@ -34,6 +34,7 @@ from redis.exceptions import RedisError
 from core.clock import Clock, SystemClock
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
+from core.redis_reply import text_of
 from processors.profiles import codec, horizon
 from streams.profile import STATE_VERSION
 from streams.profile_store import EntityRef, Hub, IndexOp, Loaded, Stamp, Write
@@ -244,7 +245,7 @@ class RedisProfileStore:
         except RedisError as exc:
             raise StoreError(f"reading {len(names)} indices failed: {exc}") from exc
         return {
-            name: Hub(index=name, size=size, members=[(_text(m), float(s)) for m, s in members])
+            name: Hub(index=name, size=size, members=[(text_of(m), float(s)) for m, s in members])
             for name, (size, members) in zip(names, read, strict=True)
         }
 
@@ -302,10 +303,6 @@ class RedisProfileStore:
 def _pairs(flat: Sequence[bytes]) -> list[tuple[bytes, bytes]]:
     """``[m1, s1, m2, s2, ...]`` (a script's ``WITHSCORES`` reply) as pairs."""
     return list(zip(flat[::2], flat[1::2], strict=True))
-
-
-def _text(member: bytes | str) -> str:
-    return member.decode() if isinstance(member, bytes) else member
 
 
 def _queue_ops(pipe: Pipeline, ops: Sequence[IndexOp]) -> None:
