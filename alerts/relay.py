@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Unpack
 
 import orjson
 from redis.asyncio import Redis
@@ -14,9 +15,9 @@ from alerts.routing import receivers_of
 from alerts.store import FEED_KEY
 from alerts.subscriptions import SubscriptionCache
 from core.telemetry import ALERTS_PUBLISHED, EVENT_TO_ALERT_SECONDS
-from streams.relay import Entry, Message, Publisher, StreamRelay
+from streams.relay import KAFKA_GROUP, Entry, Message, Publisher, RelayOptions, StreamRelay
 
-GROUP = "kafka-relay"
+GROUP = KAFKA_GROUP
 
 
 class AlertRelay(StreamRelay):
@@ -34,23 +35,12 @@ class AlertRelay(StreamRelay):
         *,
         topic: str,
         consumer: str,
-        batch: int = 500,
-        block_ms: int = 1000,
-        claim_idle_ms: int = 30_000,
         subscriptions: SubscriptionCache | None = None,
         archive_topic: str | None = None,
-        dead_letter_topic: str | None = None,
+        **options: Unpack[RelayOptions],
     ) -> None:
         super().__init__(
-            redis,
-            publisher,
-            stream=FEED_KEY,
-            group=GROUP,
-            consumer=consumer,
-            batch=batch,
-            block_ms=block_ms,
-            claim_idle_ms=claim_idle_ms,
-            dead_letter_topic=dead_letter_topic,
+            redis, publisher, stream=FEED_KEY, group=GROUP, consumer=consumer, **options
         )
         self._topic = topic
         self._subscriptions = subscriptions
@@ -71,7 +61,8 @@ class AlertRelay(StreamRelay):
                 messages.append((self._archive_topic, alert["alert_id"].encode(), value))
         return messages
 
-    def published(self, entries: Sequence[Entry]) -> None:
+    def handled(self, entries: Sequence[Entry]) -> None:
+        """After the broker has the entries' messages: their latency and count."""
         now_ms = time.time() * 1000
         for _, fields in entries:
             received = int(fields.get(b"received_ms", b"0"))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
+import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
@@ -35,6 +36,7 @@ from alerts.index_keys import digest, listing_keys
 from alerts.size import bounded_json
 from core.errors import StoreError
 from core.redis_lua import LuaScript, run_pipeline
+from core.redis_reply import text_of
 from streams.alert import Alert
 
 OPEN_KEY = "rw:{alerts}:open:v1"
@@ -143,6 +145,26 @@ class AlertStore:
             ]
             calls.append(([*_FIXED_KEYS, *leave, *join], args))
         return calls
+
+    async def open_ids(self, groups: Sequence[Sequence[str]]) -> list[set[str]]:
+        """For each group of fingerprints, the ids of their open alerts (one pipelined
+        round trip, an ``HMGET`` per group)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for fps in groups:
+                pipe.hmget(OPEN_KEY, list(fps))
+            replies: list[Any] = await pipe.execute()
+        return [{text_of(i) for i in found if i} for found in replies]
+
+    async def departments(self, alert_ids: Collection[str]) -> dict[str, list[str]]:
+        """The departments each stored alert of ``alert_ids`` is routed to (one ``HMGET``;
+        an alert no longer stored is left out)."""
+        ordered = sorted(alert_ids)
+        docs: list[Any] = await self._redis.hmget(DOC_KEY, ordered) if ordered else []
+        return {
+            alert_id: list(orjson.loads(doc).get("departments", ()))
+            for alert_id, doc in zip(ordered, docs, strict=True)
+            if doc
+        }
 
     async def get(self, alert_id: str) -> Alert | None:
         doc = await self._redis.hget(DOC_KEY, alert_id)

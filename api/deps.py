@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from alerts.store import AlertStore
 from api.accounts import Account, Accounts, Role
+from api.draw_store import DrawStore
 from core.errors import AuthError
 from core.settings import Settings
 from processors.grades import GradeStore
@@ -53,6 +54,10 @@ async def get_grades(request: Request) -> GradeStore:
     return store
 
 
+async def get_draws(request: Request) -> DrawStore:
+    return DrawStore(request.app.state.redis)
+
+
 async def get_live_rules(request: Request) -> LiveRules:
     live: LiveRules = request.app.state.live_rules
     return live
@@ -69,6 +74,7 @@ AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 AlertStoreDep = Annotated[AlertStore, Depends(get_alert_store)]
 ProfilesDep = Annotated[RedisProfileStore, Depends(get_profiles)]
 GradesDep = Annotated[GradeStore, Depends(get_grades)]
+DrawsDep = Annotated[DrawStore, Depends(get_draws)]
 LiveRulesDep = Annotated[LiveRules, Depends(get_live_rules)]
 ShadowRulesDep = Annotated[ShadowRules, Depends(get_shadow_rules)]
 

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 import orjson
 from redis.asyncio import Redis
 
 from processors.grades import FEED_KEY
-from streams.relay import Entry, Message, Publisher, StreamRelay
+from streams.relay import KAFKA_GROUP, Entry, Message, Publisher, RelayOptions, StreamRelay
 
-GROUP = "kafka-relay"
+GROUP = KAFKA_GROUP
 
 
 class GradeRelay(StreamRelay):
@@ -29,21 +30,10 @@ class GradeRelay(StreamRelay):
         topic: str,
         consumer: str,
         group: str = GROUP,
-        batch: int = 500,
-        block_ms: int = 1000,
-        claim_idle_ms: int = 30_000,
-        dead_letter_topic: str | None = None,
+        **options: Unpack[RelayOptions],
     ) -> None:
         super().__init__(
-            redis,
-            publisher,
-            stream=FEED_KEY,
-            group=group,
-            consumer=consumer,
-            batch=batch,
-            block_ms=block_ms,
-            claim_idle_ms=claim_idle_ms,
-            dead_letter_topic=dead_letter_topic,
+            redis, publisher, stream=FEED_KEY, group=group, consumer=consumer, **options
         )
         self._topic = topic
 

@@ -37,6 +37,7 @@ import enum
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -57,37 +58,7 @@ OUTBOX_MAX = 100
 REVISIONS_MAX = 5  # the default of RISKWIRE_GRADE_REVISIONS_MAX
 log = get_logger(__name__)
 
-_RECORD_LUA = """
--- KEYS: current, history (letter changes), outbox, revisions.
--- ARGV: doc, at (ms), letter, sig, history max, outbox max, revisions max, basis.
--- Returns {outcome, the outbox after this record}.
-local at = tonumber(ARGV[2])
-local cur = redis.call('HMGET', KEYS[1], 'at', 'sig', 'grade', 'basis')
-local outcome = 'revised'
-if cur[4] and tonumber(cur[4]) > tonumber(ARGV[8]) then
-  return {'stale', redis.call('LRANGE', KEYS[3], 0, -1)}
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '(' .. ARGV[2], '+inf')
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '(' .. ARGV[2], '+inf')
-if cur[2] == ARGV[4] then
-  redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'at', ARGV[2], 'basis', ARGV[8])
-  outcome = 'unchanged'
-else
-  redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'at', ARGV[2], 'sig', ARGV[4], 'grade', ARGV[3],
-             'basis', ARGV[8])
-  if cur[3] ~= ARGV[3] then
-    redis.call('ZADD', KEYS[2], at, ARGV[1])
-    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[5]) + 1))
-    redis.call('RPUSH', KEYS[3], (cur[3] or '') .. '|' .. ARGV[1])
-    redis.call('LTRIM', KEYS[3], -tonumber(ARGV[6]), -1)
-    outcome = 'changed'
-  else
-    redis.call('ZADD', KEYS[4], at, ARGV[1])
-    redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(tonumber(ARGV[7]) + 1))
-  end
-end
-return {outcome, redis.call('LRANGE', KEYS[3], 0, -1)}
-"""
+_RECORD_LUA = resources.files("processors").joinpath("grade_record.lua").read_text()
 
 
 def current_key(uscc: str) -> str:
@@ -249,6 +220,32 @@ class GradeStore:
             lambda pipe: [pipe.hget(current_key(u), "doc") for u in wanted],
         )
         return {u: grade_codec.decode(d) for u, d in zip(wanted, docs, strict=True) if d}
+
+    async def letters(self) -> dict[str, str]:
+        """Every enterprise with a current grade: uscc -> its letter (one ``SCAN`` of the
+        current grades' keys, their letters read in pipelines of a thousand)."""
+        pattern = current_key("*")
+        head, _, tail = pattern.partition("*")
+        out: dict[str, str] = {}
+        batch: list[str] = []
+
+        async def flush() -> None:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in batch:
+                    pipe.hget(key, "grade")
+                letters: list[Any] = await pipe.execute()
+            for key, letter in zip(batch, letters, strict=True):
+                if letter:
+                    out[key[len(head) : -len(tail)]] = text_of(letter)
+            batch.clear()
+
+        async for key in self._redis.scan_iter(match=pattern, count=1000):
+            batch.append(text_of(key))
+            if len(batch) >= 1000:
+                await flush()
+        if batch:
+            await flush()
+        return out
 
     async def record(self, changes: Sequence[GradeChange]) -> list[Recorded]:
         """Store each new grade, in order, and feed every change of letter: one round trip,

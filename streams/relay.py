@@ -1,7 +1,7 @@
 """Relaying a Redis stream (an outbox) to Kafka, at least once.
 
-The workers share one Redis consumer group on the stream (:mod:`streams.stream_group`, the
-loop the webhook scheduler's feed tail runs too), so each entry is published by one of
+The workers share one Redis consumer group on the stream (:class:`streams.stream_group.GroupTail`,
+the loop the webhook scheduler's feed tail runs too), so each entry is published by one of
 them; an entry is acknowledged only after the broker has it, and entries a dead worker
 left pending are claimed by the others after ``claim_idle_ms``. A subclass says
 which Kafka messages an entry becomes (:meth:`StreamRelay.messages`); consumers of those
@@ -16,10 +16,9 @@ next entry. A transient failure (the broker away) leaves the entries pending, re
 
 from __future__ import annotations
 
-import asyncio
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 import orjson
 from redis.asyncio import Redis
@@ -28,12 +27,14 @@ from core.errors import DlqReason, PublishError
 from core.telemetry import OUTPUT_DEAD_LETTERED, get_logger
 from streams.excerpt import raw_excerpt
 from streams.refusal import refusal_of
-from streams.stream_group import Entry, GroupReader, StreamGroup, relay_loop
+from streams.stream_group import Entry, GroupTail, StreamGroup
 
 log = get_logger(__name__)
 
 Message = tuple[str, bytes | None, bytes]  # topic, key, value
-__all__ = ["Entry", "Message", "Publisher", "StreamRelay"]
+__all__ = ["KAFKA_GROUP", "Entry", "Message", "Publisher", "RelayOptions", "StreamRelay"]
+
+KAFKA_GROUP = "kafka-relay"  # the consumer group of the relays to Kafka
 
 
 class Publisher(Protocol):
@@ -42,7 +43,20 @@ class Publisher(Protocol):
         ...
 
 
-class StreamRelay(ABC):
+class RelayOptions(TypedDict, total=False):
+    """How a relay reads its stream (:class:`StreamGroup`'s figures) and where what the
+    broker refuses goes: what every relay passes on to :class:`StreamRelay` as it is."""
+
+    batch: int
+    block_ms: int
+    claim_idle_ms: int
+    dead_letter_topic: str | None
+
+
+class StreamRelay(GroupTail):
+    """A :class:`~streams.stream_group.GroupTail` whose batch becomes Kafka messages
+    (:meth:`messages`, what a subclass says), published before it is acknowledged."""
+
     name = "relay"  # a bounded metric label
 
     def __init__(
@@ -58,40 +72,24 @@ class StreamRelay(ABC):
         claim_idle_ms: int = 30_000,
         dead_letter_topic: str | None = None,
     ) -> None:
-        self._publisher, self._stream = publisher, stream
         tail = StreamGroup(stream, group, consumer, "0", batch, block_ms, claim_idle_ms)
-        self._reader = GroupReader(redis, tail, name=self.name)
+        super().__init__(redis, tail, name=self.name)
+        self._publisher, self._stream = publisher, stream
         self._dead_letter_topic = dead_letter_topic
 
     @abstractmethod
     async def messages(self, entries: Sequence[Entry]) -> list[Message]:
         """The Kafka messages these stream entries become."""
 
-    def published(self, entries: Sequence[Entry]) -> None:  # noqa: B027 (an optional hook)
-        """Called after the broker has the entries' messages (metrics)."""
-
-    async def ensure_group(self) -> None:
-        await self._reader.ensure_group()
-
-    async def run(self, stopping: asyncio.Event) -> None:
-        """Relay until ``stopping``; survives Redis and broker errors, a lost stream or
-        group, and messages the broker refuses (:func:`streams.stream_group.relay_loop`)."""
-        await relay_loop(self._reader, self.step, stopping)
-
-    async def step(self) -> int:
-        """Publish one batch: entries this consumer or a dead one left pending, else new ones."""
-        entries = await self._reader.step(self._relay)
-        if entries:
-            self.published(entries)
-        return len(entries)
-
-    async def _relay(self, entries: Sequence[Entry]) -> None:
+    async def handle(self, entries: Sequence[Entry]) -> None:
+        """Publish the batch's messages; if the broker refuses one for good, publish them
+        one by one and dead-letter only the refused."""
         try:
             await self._publish(await self.messages(entries))
         except PublishError as exc:
             if exc.refused is None:
                 raise
-            for entry in entries:  # one by one: dead-letter only the refused ones
+            for entry in entries:
                 await self._publish_entry(entry)
 
     async def _publish(self, messages: Sequence[Message]) -> None:

@@ -5,20 +5,23 @@ Every worker runs the same loop on the same group, so each entry is handled by o
 ``claim_idle_ms`` first, else new ones), hands it to the caller and acknowledges it only
 after the handler returned: a handler that raises leaves the batch pending, and it is read
 again. :func:`relay_loop` runs steps until ``stopping`` and survives what Redis and the
-broker do to it:
+broker do to it, and :class:`GroupTail` is the two together: its user says only which
+group it reads, what one batch becomes (:meth:`GroupTail.handle`) and its name:
 
 - Redis refuses the read (``NOGROUP`` / ``UNBLOCKED``: the stream or its group is gone, a
   Redis restarted without its data): pause ``REFUSED_PAUSE_S``, recreate the group, go on;
 - Redis or a store fails (:class:`~core.errors.StoreError`), or the broker is away
   (:class:`~core.errors.PublishError`): counted, pause ``RETRY_PAUSE_S``, try again.
 
-The stream alert relay (:mod:`streams.relay`: stream to Kafka) and the webhook scheduler's
-feed tail (:mod:`alerts.notify.deliveries`: feed to delivery queue) are the two users.
+The stream relays (:mod:`streams.relay`: stream to Kafka, the alerts' and the grades') and
+the webhook scheduler's feed tail (:mod:`alerts.notify.deliveries`: feed to delivery queue)
+are its users.
 """
 
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -133,3 +136,36 @@ async def _recreate_group(reader: GroupReader) -> None:
         await reader.ensure_group()
     except RedisError as exc:  # Redis still away: the next step tries again
         log.warning("relay group not recreated", relay=reader.name, error=str(exc))
+
+
+class GroupTail(ABC):
+    """A :class:`GroupReader` run by :func:`relay_loop`: create the group, then read, handle
+    and acknowledge batch after batch. A subclass says what one batch becomes
+    (:meth:`handle`, which raises to leave it pending) and, if it wants, what follows its
+    acknowledgement (:meth:`handled`: metrics)."""
+
+    def __init__(self, redis: Redis, group: StreamGroup, *, name: str) -> None:
+        self._reader = GroupReader(redis, group, name=name)
+
+    @abstractmethod
+    async def handle(self, entries: Sequence[Entry]) -> None:
+        """Do what one batch of entries is read for; raise to leave it pending."""
+
+    def handled(self, entries: Sequence[Entry]) -> None:  # noqa: B027 (an optional hook)
+        """Called after the batch was handled and acknowledged."""
+
+    async def ensure_group(self) -> None:
+        await self._reader.ensure_group()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Tail the stream until ``stopping``; survives Redis and broker errors and a lost
+        stream or group (:func:`relay_loop`)."""
+        await relay_loop(self._reader, self.step, stopping)
+
+    async def step(self) -> int:
+        """Handle one batch: entries this consumer or a dead one left pending, else new
+        ones; answers how many."""
+        entries = await self._reader.step(self.handle)
+        if entries:
+            self.handled(entries)
+        return len(entries)

@@ -51,7 +51,7 @@ from core.clock import Clock
 from core.errors import StoreError
 from core.telemetry import REDIS_ERRORS, get_logger
 from streams.alert import Alert
-from streams.stream_group import Entry, GroupReader, StreamGroup, relay_loop
+from streams.stream_group import Entry, GroupTail, StreamGroup
 
 GROUP = "webhooks"
 log = get_logger(__name__)
@@ -121,10 +121,8 @@ class DeliveryScheduler:
         self._clock = clock
         self._policy = policy
         self._limits = limits
-        self._feed_reader = (
-            None
-            if redis is None
-            else GroupReader(redis, _feed_group(consumer, limits), name="webhooks")
+        self._feed_tail = (
+            None if redis is None else _FeedTail(redis, _feed_group(consumer, limits), self)
         )
         self._rng = rng or random.Random()
         self._in_flight: Counter[str] = Counter()
@@ -168,8 +166,8 @@ class DeliveryScheduler:
 
     async def enqueue_from_feed(self, stopping: asyncio.Event) -> None:
         """Tail the alert feed until ``stopping`` is set; survives Redis failures
-        (:func:`streams.stream_group.relay_loop`)."""
-        await relay_loop(self._feed, self.feed_step, stopping)
+        (:class:`streams.stream_group.GroupTail`)."""
+        await self._feed.run(stopping)
 
     async def ensure_group(self) -> None:
         """Create the ``webhooks`` group at the feed's end: endpoints get changes from the
@@ -178,18 +176,13 @@ class DeliveryScheduler:
 
     async def feed_step(self) -> int:
         """Queue one batch of feed entries: left pending by a dead consumer, else new."""
-        return len(await self._feed.step(self._enqueue_entries))
-
-    async def _enqueue_entries(self, entries: Sequence[Entry]) -> None:
-        await self.enqueue_changes(
-            [(f[b"alert"], f.get(b"change", b"").decode()) for _, f in entries]
-        )
+        return await self._feed.step()
 
     @property
-    def _feed(self) -> GroupReader:
-        if self._feed_reader is None:
+    def _feed(self) -> GroupTail:
+        if self._feed_tail is None:
             raise StoreError("this scheduler was built without Redis: it cannot read the feed")
-        return self._feed_reader
+        return self._feed_tail
 
     # ---------------------------------------------------------------- queue -> endpoints
 
@@ -358,6 +351,19 @@ class DeliveryScheduler:
 
     def _now_ms(self) -> int:
         return _ms(self._clock.now())
+
+
+class _FeedTail(GroupTail):
+    """The ``webhooks`` group's tail of the alert feed: a batch becomes queued deliveries."""
+
+    def __init__(self, redis: Redis, group: StreamGroup, scheduler: DeliveryScheduler) -> None:
+        super().__init__(redis, group, name="webhooks")
+        self._scheduler = scheduler
+
+    async def handle(self, entries: Sequence[Entry]) -> None:
+        await self._scheduler.enqueue_changes(
+            [(f[b"alert"], f.get(b"change", b"").decode()) for _, f in entries]
+        )
 
 
 def _feed_group(consumer: str, limits: Limits) -> StreamGroup:

@@ -41,8 +41,7 @@ async def readyz(
 ) -> Readiness:
     redis_ok, workers, assigned = True, 0, 0
     try:
-        await redis.ping()
-        heartbeats = await live_workers(redis)
+        heartbeats = await live_workers(redis)  # the heartbeats' read is the Redis check
         workers, assigned = len(heartbeats), sum(h.assigned for h in heartbeats)
     except Exception:
         redis_ok = False
