@@ -35,6 +35,7 @@ class BatchReport:
     duplicates: int = 0
     dead_lettered: int = 0
     alerts: list[Alert] = field(default_factory=list)
+    round_trips: int = 0  # sequential Redis round trips (core/round_trips.py)
 
 
 # An accepted event with the message it came in.

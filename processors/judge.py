@@ -72,7 +72,10 @@ class Judge:
             first_labels = labels if first_labels is None else first_labels
             with times.stage(Stage.WRITE):
                 written.extend(await self._write(verdicts, regrader, created))
-                moved = await self._moved(basis)
+                # The grades and the check of what moved in one round trip: each grade's
+                # write is ordered by the version it was made from (processors/grades.py),
+                # and the check needs only to follow the alerts' writes.
+                moved, _ = await asyncio.gather(self._moved(basis), self._record(regrader))
             if not moved:
                 return written, first_labels
             STALE_VERDICTS.inc(len(moved))
@@ -90,12 +93,14 @@ class Judge:
     async def _write(
         self, verdicts: Sequence[Judged], regrader: Regrader, created: dict[str, Judged]
     ) -> list[Alert]:
-        """Write the verdicts' alerts, settle the hub alerts among them, then the grades."""
+        """Write the verdicts' alerts and settle the hub alerts among them."""
         now = await self._fold.write(verdicts, regrader.latest, created)
-        written = now + await self._settle_hubs(verdicts, now, regrader.latest)
+        return now + await self._settle_hubs(verdicts, now, regrader.latest)
+
+    async def _record(self, regrader: Regrader) -> None:
+        """Record the grades, after the alerts."""
         await self._grades.record(regrader.changes)
         _count_grades(regrader.changes)
-        return written
 
     async def _moved(self, basis: Basis) -> set[str]:
         """The enterprises judged from a profile or hub that has moved since it was read."""
