@@ -315,7 +315,7 @@ def _attach_agent(
                     await asyncio.sleep(1.0)
                 except Exception as exc:  # no retry fixes it: never ack it (processors/crash.py)
                     exit_unacked(exc, len(batch))
-            await progress.add(len(batch))  # reports its own Redis errors
+            progress.add_behind(len(batch))  # reports its own Redis errors
             watch.batch_done()
 
     app.agent(topic, name="riskwire.agent.inputs")(consume)

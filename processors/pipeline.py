@@ -12,7 +12,7 @@
                  ─> fold + upsert alerts (+ feed), record grades, judge again what moved
                                                         alerts/fold.py, processors/judge.py
                  ─> close the deregistered's alerts                 alerts/deregistered.py
-                 ─> offer labels to the model ──> relay publishes
+                 ─> offer labels to the model (processors/judge.py) ──> relay publishes
 
 Events already applied (a redelivery, a replay after a crash) change no profile, but are
 still evaluated against the current profile: an alert whose write a crash interrupted is
@@ -92,7 +92,8 @@ class BatchProcessor:
             self._scoring,
             shadow,
         )
-        self._judge = Judge(evaluate, AlertFold(alerts, clock), grades, store, engine)
+        fold = AlertFold(alerts, clock)
+        self._judge = Judge(evaluate, fold, grades, store, engine, self._scoring)
         self._shadow = shadow
 
     async def process(self, batch: Sequence[Incoming]) -> BatchReport:
@@ -121,14 +122,12 @@ class BatchProcessor:
             report.applied = len(events) - len(duplicates)
             with times.stage(Stage.READ):
                 plan = await self._planner.plan(events, profiles, indexed)
-            report.alerts, labels = await self._judge.judge(plan, profiles, versions, times)
+            report.alerts = await self._judge.judge(plan, profiles, versions, times)
             with times.stage(Stage.WRITE):
                 gone = [(ev, m.timestamp_ms) for m, ev in events if ev.type == DEREGISTERED]
-                # Three independent writes, in one round trip. Labels are offered to the
-                # model only after it scored them (score, decide, then learn).
-                closed, _, _ = await asyncio.gather(
+                # Two independent writes, in one round trip (the judge offered the labels).
+                closed, _ = await asyncio.gather(
                     close_deregistered(self._alerts, self._clock, gone),
-                    self._scoring.offer(labels),
                     self._shadow.flush() if self._shadow is not None else _nothing(),
                 )
                 report.alerts += closed

@@ -11,6 +11,8 @@ would count the batch twice.
 
 from __future__ import annotations
 
+import asyncio
+
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -25,6 +27,19 @@ class Progress:
     def __init__(self, redis: Redis, key: str = STATS_KEY) -> None:
         self._redis = redis
         self._key = key
+        self._last: asyncio.Future[None] | None = None
+
+    def add_behind(self, processed: int) -> None:
+        """:meth:`add` in the background, after the previous one: the next batch need not
+        wait out a round trip of bookkeeping, and the counts still land one at a time."""
+        previous = self._last
+
+        async def add() -> None:
+            if previous is not None:
+                await previous
+            await self.add(processed)
+
+        self._last = asyncio.ensure_future(add())
 
     async def add(self, processed: int) -> None:
         try:
