@@ -47,7 +47,8 @@ def observe(args: tuple[Any, ...], started: float) -> None:
 
 class TimedPipeline(Pipeline):
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
-        started, trip = time.perf_counter(), round_trip_started()
+        # an empty pipeline sends nothing
+        started, trip = time.perf_counter(), round_trip_started() if self.command_stack else None
         try:
             return await super().execute(raise_on_error)
         finally:
