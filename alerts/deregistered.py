@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alerts.dedup import Change
 from alerts.fold import AlertWriter
 from alerts.lifecycle import close_for_deregistration, deregistration_fingerprints
-from alerts.store import Upsert
+from alerts.store import Upsert, stored_of
 from core.cas import AGAIN, Again, compare_and_set
 from core.clock import Clock
 from core.errors import StoreError
@@ -42,7 +42,8 @@ async def close_deregistered(
         for fp, alert in current.items():
             event, received = gone[owner[fp]]
             done = close_for_deregistration(alert, now, getattr(event.data, "reason", None))
-            upserts.append(Upsert(done, alert.revision, Change.STATUS, received))
+            stored = stored_of(current, alert)
+            upserts.append(Upsert(done, alert.revision, Change.STATUS, received, stored))
         results = zip(upserts, await alerts.upsert(upserts), strict=True)
         lost = {u.alert.fingerprint for u, seq in results if seq is None}
         closed += [u.alert for u in upserts if u.alert.fingerprint not in lost]

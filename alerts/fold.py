@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from alerts.dedup import Change, merge, new_alert, resolve, verdict_fingerprint
-from alerts.store import Upsert
+from alerts.store import Upsert, stored_of
 from core.cas import AGAIN, Again, compare_and_set
 from core.clock import Clock
 from core.errors import StoreError
@@ -66,7 +66,11 @@ class AlertFold:
             current = await self._alerts.open_alerts(todo)
             now = self._clock.now()
             upserts = [
-                u for fp in todo for u in fold_alerts(current.get(fp), by_fp[fp], now, grades)
+                u
+                for fp in todo
+                for u in fold_alerts(
+                    current.get(fp), by_fp[fp], now, grades, stored_of(current, current.get(fp))
+                )
             ]
             results = await self._alerts.upsert(upserts)
             retry = {
@@ -96,9 +100,11 @@ def fold_alerts(
     items: Sequence[Judged],
     now: datetime,
     grades: Mapping[str, Grade],
+    stored: bytes | None = None,
 ) -> list[Upsert]:
     """The writes that take one fingerprint's open alert through this batch's verdicts:
-    updates of the open alert, its resolution, and a new alert after a resolution."""
+    updates of the open alert, its resolution, and a new alert after a resolution.
+    ``stored``: the document the open alert was read from, if known."""
     upserts: list[Upsert] = []
     alert, expected, change = open_alert, (open_alert.revision if open_alert else 0), Change.CREATED
     if open_alert is not None:
@@ -109,14 +115,14 @@ def fold_alerts(
             if alert is None:
                 continue
             closed = resolve(alert, verdict.reason, now=now)
-            upserts.append(Upsert(closed, expected, Change.STATUS, received))
-            alert, expected, change = None, 0, Change.CREATED
+            upserts.append(Upsert(closed, expected, Change.STATUS, received, stored))
+            alert, expected, change, stored = None, 0, Change.CREATED, None
         elif alert is None:
             alert = new_alert(verdict, event_time=event.time, now=now)
         else:
             alert = merge(alert, verdict, event_time=event.time, now=now) or alert
     if alert is not None and alert.revision != expected:
-        upserts.append(Upsert(with_grade(alert, grades), expected, change, received))
+        upserts.append(Upsert(with_grade(alert, grades), expected, change, received, stored))
     return upserts
 
 

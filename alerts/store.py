@@ -21,7 +21,7 @@ requires; ``tests/integration/test_script_keys.py`` watches the scripts run to h
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
@@ -70,6 +70,26 @@ class Upsert:
     expected_revision: int  # 0 for a new alert
     change: Change
     received_ms: int  # when the event that caused it reached riskwire (Kafka timestamp)
+    # The stored document the alert was read from (OpenAlerts.docs), if the caller has it:
+    # the listing indices it leaves are computed from it without reading it again. The
+    # upsert checks its digest, so one that moved meanwhile is refused, not trusted.
+    stored: bytes | None = None
+
+
+class OpenAlerts(dict[str, Alert]):
+    """Open alerts by fingerprint, and the stored document of each, by alert id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.docs: dict[str, bytes] = {}
+
+    def stored(self, alert: Alert | None) -> bytes | None:
+        return None if alert is None else self.docs.get(alert.alert_id)
+
+
+def stored_of(read: Mapping[str, Alert], alert: Alert | None) -> bytes | None:
+    """The stored document ``alert`` was read from, if ``read`` (open alerts) kept it."""
+    return read.stored(alert) if isinstance(read, OpenAlerts) else None
 
 
 class AlertStore:
@@ -81,15 +101,18 @@ class AlertStore:
 
     async def open_alerts(self, fingerprints: Collection[str]) -> dict[str, Alert]:
         fps = list(fingerprints)
+        out = OpenAlerts()
         if not fps:
-            return {}
+            return out
         try:
             docs = await self._read_open(keys=[OPEN_KEY, DOC_KEY], args=fps)
         except RedisError as exc:
             raise StoreError(f"reading {len(fps)} open alerts failed: {exc}") from exc
-        return {
-            fp: Alert.model_validate_json(doc) for fp, doc in zip(fps, docs, strict=True) if doc
-        }
+        for fp, doc in zip(fps, docs, strict=True):
+            if doc:
+                out[fp] = alert = Alert.model_validate_json(doc)
+                out.docs[alert.alert_id] = doc
+        return out
 
     async def upsert(self, upserts: Sequence[Upsert]) -> list[int | None]:
         """Write each alert if its revision is unchanged, appending it to the feed: the feed
@@ -111,14 +134,10 @@ class AlertStore:
 
     async def _calls(self, upserts: Sequence[Upsert]) -> list[tuple[list[str], list[Any]]]:
         """Each upsert's keys and arguments: every listing index it leaves or joins is
-        named in its KEYS, computed from the stored document read here (or, for an alert
-        written twice in one batch, from the first write)."""
-        try:
-            stored: list[Any] = await self._redis.hmget(
-                DOC_KEY, [u.alert.alert_id for u in upserts]
-            )
-        except RedisError as exc:
-            raise StoreError(f"reading {len(upserts)} alerts failed: {exc}") from exc
+        named in its KEYS, computed from the stored document (or, for an alert written
+        twice in one batch, from the first write). That document is read here only for
+        the upserts that neither carry it nor create an alert (whose new id has none)."""
+        stored = await self._stored(upserts)
         written: dict[str, bytes | str | None] = {}
         calls: list[tuple[list[str], list[Any]]] = []
         for u, doc in zip(upserts, stored, strict=True):
@@ -165,6 +184,23 @@ class AlertStore:
             for alert_id, doc in zip(ordered, docs, strict=True)
             if doc
         }
+
+    async def _stored(self, upserts: Sequence[Upsert]) -> list[bytes | str | None]:
+        """The stored document of each upsert's alert."""
+        # a new alert's id is fresh: nothing is stored under it
+        stored: list[bytes | str | None] = [
+            u.stored if u.expected_revision else None for u in upserts
+        ]
+        unread = [i for i, u in enumerate(upserts) if u.expected_revision and u.stored is None]
+        if not unread:
+            return stored
+        try:
+            docs = await self._redis.hmget(DOC_KEY, [upserts[i].alert.alert_id for i in unread])
+        except RedisError as exc:
+            raise StoreError(f"reading {len(unread)} alerts failed: {exc}") from exc
+        for i, doc in zip(unread, docs, strict=True):
+            stored[i] = doc
+        return stored
 
     async def get(self, alert_id: str) -> Alert | None:
         doc = await self._redis.hget(DOC_KEY, alert_id)

@@ -169,6 +169,7 @@ class _Run:
             r.redis_cpu_us_per_event = used.redis_s / timed * 1e6
         if used.redis_calls is not None:
             r.redis_commands_per_event, r.redis_top_commands = per_event(used.redis_calls, timed)
+        r.round_trips_per_batch = used.round_trips_per_batch
         return timed / r.drain_s
 
     def _latency(self, paced: Sequence[Paced], rate: int, warmup: int) -> None:
@@ -183,6 +184,7 @@ class _Run:
             r.aof_rewrites_in_latency_run = rewrites_between(rewrites, aof_rewrites(client))
         finally:
             client.close()
+        r.paced_round_trips_per_batch = used.round_trips_per_batch
         if used.worker_s is not None:
             r.paced_worker_busy = used.worker_s / elapsed
             r.paced_worker_cpu_us_per_event = used.worker_s / len(paced) * 1e6

@@ -48,6 +48,10 @@ class Result:
     # and the commands that made up most of them.
     redis_commands_per_event: float | None = None
     redis_top_commands: dict[str, float] = field(default_factory=dict)
+    # Sequential Redis round trips a batch (riskwire_batch_redis_round_trips), while
+    # draining and in the paced run.
+    round_trips_per_batch: float | None = None
+    paced_round_trips_per_batch: float | None = None
     # The no-op faust workers on the same backlog (processors.ceiling).
     faust_ceiling_per_s: float = 0.0
     ceiling_startup_s: float = 0.0
@@ -169,13 +173,15 @@ def summary_text(r: Result) -> str:
         f"{_workers(r)} busy {_num(r.worker_cpu_busy, '.2f')} cores while draining; "
         f"Redis {_num(r.redis_cpu_us_per_event, '.0f')} us/event",
         f"redis commands      {_num(r.redis_commands_per_event, '.2f')} per event while "
-        f"draining ({_top(r.redis_top_commands)})",
+        f"draining ({_top(r.redis_top_commands)}); "
+        f"{_num(r.round_trips_per_batch, '.2f')} sequential round trips a batch",
         f"machine load        {' -> '.join(f'{v:.1f}' for v in r.load_avg)} "
         f"(1-min load average, {os.cpu_count()} CPUs: others' work makes the figures noisy)",
         f"latency run         {r.paced_sent:,} events at {r.paced_rate_achieved:,.0f}/s "
         f"(asked {r.rate:,}/s for {r.warmup_seconds} s of warm-up + {r.latency_seconds} s); "
         f"{_workers(r)} busy {_num(r.paced_worker_busy, '.2f')} cores "
-        f"({_num(r.paced_worker_cpu_us_per_event, '.0f')} us/event)",
+        f"({_num(r.paced_worker_cpu_us_per_event, '.0f')} us/event, "
+        f"{_num(r.paced_round_trips_per_batch, '.2f')} round trips a batch)",
         f"alerts              {r.alerts_received}/{r.triggers} triggers; "
         f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, max {r.max_ms:.1f} ms",
         f"  of which          to the alert written in Redis: p50 {r.written_p50_ms:.1f} ms, "

@@ -118,6 +118,7 @@ class CpuSample:
     worker_s: float | None
     redis_s: float | None
     redis_calls: dict[str, int] | None = None
+    batches: tuple[int, int] = (0, 0)  # the workers' batches, and their sequential round trips
 
     def __sub__(self, other: CpuSample) -> CpuSample:
         def diff(a: float | None, b: float | None) -> float | None:
@@ -127,9 +128,20 @@ class CpuSample:
         if self.redis_calls is not None and other.redis_calls is not None:
             before = other.redis_calls
             calls = {k: v - before.get(k, 0) for k, v in self.redis_calls.items()}
+        (n, trips), (n0, trips0) = self.batches, other.batches
         return CpuSample(
-            diff(self.worker_s, other.worker_s), diff(self.redis_s, other.redis_s), calls
+            diff(self.worker_s, other.worker_s),
+            diff(self.redis_s, other.redis_s),
+            calls,
+            (n - n0, trips - trips0),
         )
+
+    @property
+    def round_trips_per_batch(self) -> float | None:
+        """Sequential Redis round trips a batch (processors/progress.py); None if the
+        workers counted none."""
+        n, trips = self.batches
+        return trips / n if n > 0 else None
 
 
 def command_calls(client: redis_sync.Redis) -> dict[str, int] | None:
@@ -177,7 +189,17 @@ def cpu_sample(workers: Workers, client: redis_sync.Redis) -> CpuSample:
         redis_s = None
     each = [process_cpu_s(pid) for pid in workers.pids]
     worker_s = None if not each or None in each else sum(s for s in each if s is not None)
-    return CpuSample(worker_s, redis_s, command_calls(client))
+    return CpuSample(worker_s, redis_s, command_calls(client), batch_counts(client))
+
+
+def batch_counts(client: redis_sync.Redis) -> tuple[int, int]:
+    """(batches, their sequential round trips) the workers counted so far."""
+    try:  # two HGETs: the bench's own polling, left out of the commands per event
+        return int(client.hget(STATS_KEY, "batches") or 0), int(
+            client.hget(STATS_KEY, "round_trips") or 0
+        )
+    except Exception:
+        return 0, 0
 
 
 def aof_rewrites(client: redis_sync.Redis) -> tuple[int, int] | None:

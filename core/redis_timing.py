@@ -1,5 +1,6 @@
 """Redis command latency (``riskwire_redis_command_seconds``): every command a riskwire
-client sends, and every pipeline as one round trip, timed where it is awaited.
+client sends, and every pipeline as one round trip, timed where it is awaited; and counted
+(:mod:`core.round_trips`) inside a batch.
 
 Blocking reads (``XREAD``/``XREADGROUP`` with ``BLOCK``) wait for data by design and are
 left out. The label is the command's name, from the fixed set riskwire's code sends; a
@@ -16,6 +17,7 @@ from prometheus_client.metrics import Histogram
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from core.round_trips import round_trip_ended, round_trip_started
 from core.telemetry import REDIS_COMMAND_SECONDS
 
 _BLOCKING = frozenset({"XREAD", "XREADGROUP"})
@@ -45,10 +47,12 @@ def observe(args: tuple[Any, ...], started: float) -> None:
 
 class TimedPipeline(Pipeline):
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
-        started = time.perf_counter()
+        # an empty pipeline sends nothing
+        started, trip = time.perf_counter(), round_trip_started() if self.command_stack else None
         try:
             return await super().execute(raise_on_error)
         finally:
+            round_trip_ended(trip)
             _histogram("multi" if self.is_transaction else "pipeline").observe(
                 time.perf_counter() - started
             )
@@ -58,10 +62,11 @@ class TimedRedis(Redis):
     """A Redis client that times its commands and pipelines."""
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
-        started = time.perf_counter()
+        started, trip = time.perf_counter(), round_trip_started()
         try:
             return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
         finally:
+            round_trip_ended(trip)
             observe(args, started)
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:

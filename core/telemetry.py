@@ -78,6 +78,11 @@ BATCH_SECONDS = Histogram(
     "Time to process one batch of input events, decode to alerts written.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+BATCH_ROUND_TRIPS = Histogram(
+    "riskwire_batch_redis_round_trips",
+    "Sequential Redis round trips of one batch (round trips awaited together count once).",
+    buckets=(1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30),
+)
 BATCH_SIZE = Histogram(
     "riskwire_batch_size_events",
     "Events per processed batch.",

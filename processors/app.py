@@ -298,7 +298,7 @@ def _attach_agent(
             batch = [incoming(e) for e in events]
             while True:
                 try:
-                    await runtime.processor.process(batch)
+                    report = await runtime.processor.process(batch)
                     # on the replicas before the batch is acked (core/redis_durability.py)
                     await runtime.replicated()
                     break
@@ -315,7 +315,7 @@ def _attach_agent(
                     await asyncio.sleep(1.0)
                 except Exception as exc:  # no retry fixes it: never ack it (processors/crash.py)
                     exit_unacked(exc, len(batch))
-            await progress.add(len(batch))  # reports its own Redis errors
+            progress.add_behind(len(batch), report.round_trips)  # reports its own errors
             watch.batch_done()
 
     app.agent(topic, name="riskwire.agent.inputs")(consume)

@@ -35,6 +35,8 @@ class BatchReport:
     duplicates: int = 0
     dead_lettered: int = 0
     alerts: list[Alert] = field(default_factory=list)
+    # sequential Redis round trips (core/round_trips.py): a measure, not an outcome
+    round_trips: int = field(default=0, compare=False)
 
 
 # An accepted event with the message it came in.

@@ -30,7 +30,7 @@ def create_ceiling_app(settings: Settings) -> faust.App:
 
     async def count(stream: Any) -> None:
         async for events in take_batches(stream, batch_max, linger):
-            await progress.add(len(events))
+            progress.add_behind(len(events))  # as the worker counts
 
     app.agent(topic, name="riskwire.agent.ceiling")(count)
     return app

@@ -5,6 +5,7 @@ them judged again from the same read."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 
@@ -22,6 +23,7 @@ from processors.stages import Stage, StageTimes
 from rules.base import Facts
 from rules.engine import RuleEngine
 from rules.models.checkpoint import Label
+from rules.models.early_warning import EarlyWarningModel
 from streams.event import Event
 from streams.profile import EnterpriseProfile, PersonProfile
 from streams.profile_store import EntityRef
@@ -55,12 +57,15 @@ class Evaluate:
         version of every enterprise profile the verdicts were made from."""
         mark = time.perf_counter()
         shadow = self._shadow.current if self._shadow is not None else None  # may grade too
-        read = await self._reads.read(plan, profiles, versions, basis)
+        # The model as it stood before this batch, read in the same round trip as the facts.
+        read, model = await asyncio.gather(
+            self._reads.read(plan, profiles, versions, basis), self._scoring.model()
+        )
         mark = times.lap(Stage.READ, mark)
         regrader, facts_of = self._grading.facts(plan.pairs, read, basis, shadow)
         times.lap(Stage.GRADE, mark)
         verdicts: list[Judged] = []
-        labels = await self._rules(plan.pairs, facts_of, verdicts, times)
+        labels = self._rules(plan.pairs, facts_of, model, verdicts, times)
         mark = time.perf_counter()
         verdicts += self._reevaluate(plan, read)
         if plan.hubs or plan.dependents:  # observed only for the batches that changed a hub
@@ -81,17 +86,16 @@ class Evaluate:
         ]
         return verdicts
 
-    async def _rules(
+    def _rules(
         self,
         pairs: Sequence[tuple[Incoming, Event, str]],
         facts_of: Mapping[str, Facts],
+        model: EarlyWarningModel | None,
         verdicts: list[Judged],
         times: StageTimes,
     ) -> list[Label]:
-        """Score with the model, run the rules of each pair into ``verdicts``; the labels."""
+        """Score with ``model``, run the rules of each pair into ``verdicts``; the labels."""
         mark = time.perf_counter()
-        model = await self._scoring.model()
-        mark = times.lap(Stage.READ, mark)
         # One candidate for the whole batch (the shadow rules: never an alert, see
         # processors/shadow.py); None, the usual case, costs one attribute read.
         shadow = self._shadow.current if self._shadow is not None else None

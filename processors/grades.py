@@ -28,7 +28,7 @@ revisions only the newest ``revisions_max`` (``RISKWIRE_GRADE_REVISIONS_MAX``), 
 enterprise whose score moves with every event holds a few dozen grades, not one per event.
 The outbox is moved to the feed in a second call and emptied only after that, so a crash in
 between loses no change: the next record of that enterprise (a replay of the same event,
-say) feeds it again.
+say) feeds it again (:mod:`processors.grade_feed`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
@@ -50,10 +49,12 @@ from core.redis_lua import LuaScript, run_pipeline
 from core.redis_reply import text_of
 from core.telemetry import get_logger
 from processors import grade_codec
+from processors.grade_feed import FEED_KEY as FEED_KEY
+from processors.grade_feed import GradeFeed
+from processors.grade_feed import grade_message as grade_message
 from rules.grading import DEFAULT_WEIGHTS, Grade, GradeWeights, grade
 from streams.profile import EnterpriseProfile, PersonProfile
 
-FEED_KEY = "rw:{grades}:feed:v1"
 OUTBOX_MAX = 100
 REVISIONS_MAX = 5  # the default of RISKWIRE_GRADE_REVISIONS_MAX
 log = get_logger(__name__)
@@ -167,21 +168,6 @@ def regrade_in_time(
     return regrader.regrade(enterprise, people, max(at, people_at), basis=basis)
 
 
-def grade_message(uscc: str, current: Grade, previous_grade: str | None) -> bytes:
-    """The ``riskwire.grades`` value: ``{uscc, grade, score, previous_grade, factors, time}``."""
-    doc = current.model_dump(mode="json")
-    return orjson.dumps(
-        {
-            "uscc": uscc,
-            "grade": current.grade,
-            "score": current.score,
-            "previous_grade": previous_grade,
-            "factors": doc["factors"],
-            "time": doc["at"],
-        }
-    )
-
-
 class Recorded(enum.StrEnum):
     STALE = "stale"  # computed from an older profile than the current grade: nothing written
     UNCHANGED = "unchanged"  # same score, letter and factors: only the time moved
@@ -206,10 +192,10 @@ class GradeStore:
         revisions_max: int = REVISIONS_MAX,
     ) -> None:
         self._redis = redis
-        self._feed_maxlen = feed_maxlen
         self._history_max = history_max
         self._revisions_max = revisions_max
         self._record = LuaScript(redis, _RECORD_LUA)
+        self._feeder = GradeFeed(redis, feed_maxlen)
 
     async def current(self, usccs: Collection[str]) -> dict[str, Grade]:
         wanted = list(usccs)
@@ -318,23 +304,13 @@ class GradeStore:
             raise StoreError(f"{what} failed: {exc}") from exc
 
     async def _feed(self, outbox: Mapping[str, Sequence[bytes]]) -> None:
-        items = [(uscc, item) for uscc, pending in outbox.items() for item in pending]
+        items = [
+            (uscc, outbox_key(uscc), item) for uscc, pending in outbox.items() for item in pending
+        ]
         if not items:
             return
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for uscc, item in items:
-                    previous, _, doc = item.partition(b"|")
-                    letter = previous.decode() or None
-                    message = grade_message(uscc, grade_codec.decode(doc), letter)
-                    pipe.xadd(
-                        FEED_KEY, {"grade": message}, maxlen=self._feed_maxlen, approximate=True
-                    )
-                await pipe.execute()
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for uscc, item in items:
-                    pipe.lrem(outbox_key(uscc), 1, item)  # type: ignore[arg-type]  # bytes: the entry as read
-                await pipe.execute()
+            await self._feeder.move(items)
         except RedisError as exc:
             raise StoreError(f"feeding {len(items)} grade changes failed: {exc}") from exc
 

@@ -20,6 +20,7 @@ from processors.evaluate import Evaluate
 from processors.grades import GradeChange, Regrader
 from processors.plan import Plan, no_hubs
 from processors.ports import GradeRecorder
+from processors.score import Scoring
 from processors.stages import Stage, StageTimes
 from rules.engine import RuleEngine
 from rules.grading import Grade
@@ -37,7 +38,9 @@ class Judge:
         grades: GradeRecorder,
         store: ProfileStore,
         engine: RuleEngine,
+        scoring: Scoring,
     ) -> None:
+        self._scoring = scoring
         self._evaluate = evaluate
         self._fold = fold
         self._grades = grades
@@ -50,7 +53,7 @@ class Judge:
         profiles: Mapping[EntityRef, EnterpriseProfile | PersonProfile],
         versions: Mapping[EntityRef, int],
         times: StageTimes,
-    ) -> tuple[list[Alert], list[Label]]:
+    ) -> list[Alert]:
         """Evaluate the plan, write its alerts, then its grades; then judge again every
         enterprise whose profile another worker committed since it was read, until none
         moved. Its verdicts may have been written after those of the worker that read the
@@ -62,7 +65,7 @@ class Judge:
         created: dict[str, Judged] = {}
         moved: set[str] = set()
 
-        async def attempt(_n: int) -> tuple[list[Alert], list[Label]] | Again:
+        async def attempt(_n: int) -> list[Alert] | Again:
             nonlocal plan, profiles, versions, created, first_labels, moved
             basis = Basis()
             verdicts, regrader, labels = await self._evaluate.evaluate(
@@ -72,9 +75,14 @@ class Judge:
             first_labels = labels if first_labels is None else first_labels
             with times.stage(Stage.WRITE):
                 written.extend(await self._write(verdicts, regrader, created))
-                moved = await self._moved(basis)
+                # The grades and the check of what moved in one round trip: each grade's
+                # write is ordered by the version it was made from (processors/grades.py),
+                # and the check needs only to follow the alerts' writes.
+                moved, _ = await asyncio.gather(
+                    self._moved_or_offer(basis, first_labels), self._record(regrader)
+                )
             if not moved:
-                return written, first_labels
+                return written
             STALE_VERDICTS.inc(len(moved))
             plan, profiles, versions = plan.only(moved), {}, {}
             created = {fp: c for fp, c in created.items() if c[0].subject_id in moved}
@@ -90,12 +98,22 @@ class Judge:
     async def _write(
         self, verdicts: Sequence[Judged], regrader: Regrader, created: dict[str, Judged]
     ) -> list[Alert]:
-        """Write the verdicts' alerts, settle the hub alerts among them, then the grades."""
+        """Write the verdicts' alerts and settle the hub alerts among them."""
         now = await self._fold.write(verdicts, regrader.latest, created)
-        written = now + await self._settle_hubs(verdicts, now, regrader.latest)
+        return now + await self._settle_hubs(verdicts, now, regrader.latest)
+
+    async def _record(self, regrader: Regrader) -> None:
+        """Record the grades, after the alerts."""
         await self._grades.record(regrader.changes)
         _count_grades(regrader.changes)
-        return written
+
+    async def _moved_or_offer(self, basis: Basis, labels: Sequence[Label]) -> set[str]:
+        """The enterprises to judge again; if none, nothing will be scored again in this
+        batch, and its labels are offered to the model (score, decide, then learn)."""
+        moved = await self._moved(basis)
+        if not moved:
+            await self._scoring.offer(labels)
+        return moved
 
     async def _moved(self, basis: Basis) -> set[str]:
         """The enterprises judged from a profile or hub that has moved since it was read."""

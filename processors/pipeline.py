@@ -12,7 +12,7 @@
                  ─> fold + upsert alerts (+ feed), record grades, judge again what moved
                                                         alerts/fold.py, processors/judge.py
                  ─> close the deregistered's alerts                 alerts/deregistered.py
-                 ─> offer labels to the model ──> relay publishes
+                 ─> offer labels to the model (processors/judge.py) ──> relay publishes
 
 Events already applied (a redelivery, a replay after a crash) change no profile, but are
 still evaluated against the current profile: an alert whose write a crash interrupted is
@@ -21,13 +21,15 @@ then written, and one that was written gains nothing and is not published again.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Collection, Mapping, Sequence
 
 from alerts.deregistered import DEREGISTERED, close_deregistered
 from alerts.fold import AlertFold, AlertWriter
 from core.clock import Clock
-from core.telemetry import BATCH_SECONDS, BATCH_SIZE
+from core.round_trips import counting_round_trips
+from core.telemetry import BATCH_ROUND_TRIPS, BATCH_SECONDS, BATCH_SIZE
 from processors.apply import apply
 from processors.batch import BatchReport, DeadLetter, Incoming
 from processors.decode import Decode
@@ -90,10 +92,18 @@ class BatchProcessor:
             self._scoring,
             shadow,
         )
-        self._judge = Judge(evaluate, AlertFold(alerts, clock), grades, store, engine)
+        fold = AlertFold(alerts, clock)
+        self._judge = Judge(evaluate, fold, grades, store, engine, self._scoring)
         self._shadow = shadow
 
     async def process(self, batch: Sequence[Incoming]) -> BatchReport:
+        with counting_round_trips() as trips:
+            report = await self._process(batch)
+        BATCH_ROUND_TRIPS.observe(trips.count)
+        report.round_trips = trips.count
+        return report
+
+    async def _process(self, batch: Sequence[Incoming]) -> BatchReport:
         started = time.perf_counter()
         report, times = BatchReport(), StageTimes()
         with times.stage(Stage.DECODE):
@@ -112,16 +122,20 @@ class BatchProcessor:
             report.applied = len(events) - len(duplicates)
             with times.stage(Stage.READ):
                 plan = await self._planner.plan(events, profiles, indexed)
-            report.alerts, labels = await self._judge.judge(plan, profiles, versions, times)
+            report.alerts = await self._judge.judge(plan, profiles, versions, times)
             with times.stage(Stage.WRITE):
                 gone = [(ev, m.timestamp_ms) for m, ev in events if ev.type == DEREGISTERED]
-                report.alerts += await close_deregistered(self._alerts, self._clock, gone)
-                # Labels are offered to the model only after it scored them (score,
-                # decide, then learn).
-                await self._scoring.offer(labels)
-                if self._shadow is not None:
-                    await self._shadow.flush()
+                # Two independent writes, in one round trip (the judge offered the labels).
+                closed, _ = await asyncio.gather(
+                    close_deregistered(self._alerts, self._clock, gone),
+                    self._shadow.flush() if self._shadow is not None else _nothing(),
+                )
+                report.alerts += closed
         BATCH_SIZE.observe(len(batch))
         BATCH_SECONDS.observe(time.perf_counter() - started)
         times.observe()
         return report
+
+
+async def _nothing() -> None:
+    return None
