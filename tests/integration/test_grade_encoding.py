@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import random
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,8 +15,6 @@ import pytest
 from redis.asyncio import Redis
 
 from core.clock import FakeClock
-from core.redis_client import redis_client
-from core.settings import Settings
 from processors import grade_codec
 from processors.grades import (
     GradeChange,
@@ -38,13 +35,6 @@ pytestmark = [pytest.mark.redis]
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = redis_client(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 def new_uscc() -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import random
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,8 +19,6 @@ import pytest
 from redis.asyncio import Redis
 
 from core.errors import StoreError
-from core.redis_client import redis_client
-from core.settings import Settings
 from processors.grade_relay import GradeRelay
 from processors.grades import (
     FEED_KEY,
@@ -39,13 +37,6 @@ pytestmark = [pytest.mark.redis]
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = redis_client(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ spends its minute's budget, is told when to come back, and gets one request back
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -12,19 +11,10 @@ from redis.asyncio import Redis
 
 from api.rate_limit import RATE_KEY, QueryClass, RateLimiter
 from core.clock import FakeClock
-from core.redis_client import redis_client
-from core.settings import Settings
 
 pytestmark = [pytest.mark.redis]
 
 LIMITS = {QueryClass.BATCH: 3, QueryClass.RELATED: 60, QueryClass.EXPAND: 1, QueryClass.DRAWS: 1}
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = redis_client(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 async def test_a_token_past_its_budget_is_told_when_to_retry(redis: Redis) -> None:

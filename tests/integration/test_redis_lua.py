@@ -4,7 +4,6 @@ run, once each, after Redis has lost its scripts (a restart, a failover, ``SCRIP
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError
 
-from core.redis_client import redis_client
 from core.redis_lua import LuaScript, run_pipeline
 
 from .conftest import TEST_REDIS
@@ -20,13 +18,6 @@ from .conftest import TEST_REDIS
 pytestmark = [pytest.mark.redis]
 
 INCR_BY = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
-
-
-@pytest.fixture
-async def redis(services: dict[str, str]) -> AsyncIterator[Redis]:
-    client = redis_client(services["redis"])
-    yield client
-    await client.aclose()
 
 
 async def test_a_pipeline_runs_its_script_after_redis_lost_it(redis: Redis) -> None:

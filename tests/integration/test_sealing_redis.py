@@ -6,7 +6,7 @@ old key can be dropped; a secret that no key opens is reported, never overwritte
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import orjson
 import pytest
@@ -29,13 +29,6 @@ pytestmark = [pytest.mark.redis]
 OLD = "old:" + "o" * 40
 NEW = "new:" + "n" * 40
 IDENTITY = b"riskwire-identity-secret-of-test"
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = redis_client(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 async def _put(redis: Redis, key: str, sealed_by: Callable[[str], str]) -> str:

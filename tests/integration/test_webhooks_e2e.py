@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -21,7 +21,6 @@ from redis.asyncio import Redis
 
 from alerts.notify.wiring import build_scheduler
 from core.clock import SystemClock
-from core.redis_client import redis_client
 from core.settings import Settings
 from simulate.factory import EventFactory
 from streams.kafka import department_producer, produce_events
@@ -60,13 +59,6 @@ def receiver() -> Iterator[Receiver]:
     server = Receiver()
     yield server
     server.close()
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = redis_client(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 async def _webhook_for(receiver: Receiver, path: str, uscc: str) -> Received:
