@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
+from alerts.feed import AlertFeed
 from alerts.notify.wiring import NotifyStores
 from alerts.store import AlertStore
 from alerts.subscriptions import SubscriptionCache, SubscriptionStore
@@ -126,7 +127,7 @@ def _hold_state(app: FastAPI, settings: Settings, redis: Redis) -> AnchorPublish
     app.state.alert_store = AlertStore(redis, feed_maxlen=settings.feed_maxlen)
     clock = SystemClock()
     app.state.broadcaster = Broadcaster(
-        redis,
+        AlertFeed(redis),
         queue_size=settings.ws_send_queue,
         subscriptions=SubscriptionCache(
             SubscriptionStore(redis, clock), clock, settings.departments

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from alerts.feed import AlertFeed
 from alerts.routing import receivers_of
-from alerts.store import FEED_KEY
 from alerts.subscriptions import SubscriptionCache, SubscriptionsByDepartment
 from core.telemetry import REDIS_ERRORS, WS_DROPPED, get_logger
 
@@ -81,13 +80,13 @@ def _seq(entry_id: bytes | str) -> int:
 class Broadcaster:
     def __init__(
         self,
-        redis: Redis,
+        feed: AlertFeed,
         *,
         queue_size: int = 1000,
         block_ms: int = 1000,
         subscriptions: SubscriptionCache | None = None,
     ) -> None:
-        self._redis = redis
+        self._feed = feed
         self._subscriptions = subscriptions
         self._queue_size = queue_size
         self._block_ms = block_ms
@@ -127,7 +126,7 @@ class Broadcaster:
         start = f"({since}-0"
         subs = await self._subs()
         while True:
-            rows: Any = await self._redis.xrange(FEED_KEY, min=start, max="+", count=500)
+            rows = await self._feed.after(start, 500)
             for entry_id, fields in rows:
                 yield _entry(entry_id, fields, subs)
             if len(rows) < 500:
@@ -136,12 +135,12 @@ class Broadcaster:
             start = "(" + (last.decode() if isinstance(last, bytes) else last)
 
     async def oldest_seq(self) -> int | None:
-        rows: Any = await self._redis.xrange(FEED_KEY, min="-", max="+", count=1)
-        return _seq(rows[0][0]) if rows else None
+        first = await self._feed.first()
+        return _seq(first[0]) if first else None
 
     async def current_seq(self) -> int:
-        rows: Any = await self._redis.xrevrange(FEED_KEY, max="+", min="-", count=1)
-        return _seq(rows[0][0]) if rows else 0
+        last = await self._feed.last()
+        return _seq(last[0]) if last else 0
 
     async def run(self) -> None:
         """Tail the feed, fanning entries out, until Redis fails (then raise: the caller
@@ -152,12 +151,10 @@ class Broadcaster:
                 floor = self._start_floor
                 self.last_seq = end if floor is None else min(end, floor)
             while True:
-                reply: Any = await self._redis.xread(
-                    {FEED_KEY: f"{self.last_seq}-0"}, count=500, block=self._block_ms
-                )
+                rows = await self._feed.wait_after(f"{self.last_seq}-0", 500, self._block_ms)
                 self._up = True
-                if reply:
-                    await self._fan_out_rows([row for _, rows in reply for row in rows])
+                if rows:
+                    await self._fan_out_rows(rows)
         except RedisError:
             REDIS_ERRORS.labels("feed").inc()
             raise

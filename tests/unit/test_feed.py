@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from alerts.feed import AlertFeed
 from alerts.store import FEED_KEY
 from api.feed import Broadcaster, FeedEntry
 from api.routes.ws import CLOSE_SLOW, _live
@@ -127,7 +128,7 @@ async def _received(sub: Any, n: int) -> list[int]:
 async def test_the_feed_is_restarted_after_a_redis_failure_and_resumes_from_its_last_seq() -> None:
     redis = RestartingRedis()
     redis.add(1)  # already in the feed when the API starts: not sent again
-    broadcaster = Broadcaster(redis, block_ms=5)  # type: ignore[arg-type]
+    broadcaster = Broadcaster(AlertFeed(redis), block_ms=5)  # type: ignore[arg-type]
     up_while_restarting: list[bool] = []
 
     async def pause(_: float) -> None:
@@ -157,7 +158,7 @@ async def test_the_feed_is_restarted_after_a_redis_failure_and_resumes_from_its_
 
 async def test_an_unreadable_feed_entry_is_skipped_and_the_tail_goes_on() -> None:
     redis = RestartingRedis()
-    broadcaster = Broadcaster(redis, block_ms=5)  # type: ignore[arg-type]
+    broadcaster = Broadcaster(AlertFeed(redis), block_ms=5)  # type: ignore[arg-type]
     board = broadcaster.subscribe("samr")
     tail = asyncio.create_task(supervise("feed-tail", broadcaster.run))
     try:
