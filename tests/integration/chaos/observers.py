@@ -113,3 +113,7 @@ class Boards:
         if self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=30)
+        if not self._thread.is_alive():
+            # Its self-pipe sockets otherwise wait for the garbage collector, whose
+            # ResourceWarning then fails whatever test it happens to run in.
+            self._loop.close()
