@@ -34,6 +34,7 @@ from core.telemetry import (
     get_logger,
     serve_metrics,
 )
+from processors import fresh_partitions
 from processors.batching import take_batches
 from processors.crash import exit_unacked
 from processors.dead_letters import KafkaDeadLetters
@@ -107,6 +108,7 @@ def new_faust_app(settings: Settings) -> faust.App:
     view and :class:`BatchMonitor`. The benchmark's no-op ceiling worker is built on it too,
     so that the two differ only in what their agent does."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    fresh_partitions.install()  # a rebalance must not skip a fresh partition's first records
     return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
