@@ -178,7 +178,7 @@ class AlertStore:
         """The departments each stored alert of ``alert_ids`` is routed to (one ``HMGET``;
         an alert no longer stored is left out)."""
         ordered = sorted(alert_ids)
-        docs: list[Any] = await self._redis.hmget(DOC_KEY, ordered) if ordered else []
+        docs = await self._docs(ordered)
         return {
             alert_id: list(orjson.loads(doc).get("departments", ()))
             for alert_id, doc in zip(ordered, docs, strict=True)
@@ -195,12 +195,17 @@ class AlertStore:
         if not unread:
             return stored
         try:
-            docs = await self._redis.hmget(DOC_KEY, [upserts[i].alert.alert_id for i in unread])
+            docs = await self._docs([upserts[i].alert.alert_id for i in unread])
         except RedisError as exc:
             raise StoreError(f"reading {len(unread)} alerts failed: {exc}") from exc
         for i, doc in zip(unread, docs, strict=True):
             stored[i] = doc
         return stored
+
+    async def _docs(self, alert_ids: Sequence[str]) -> list[Any]:
+        """The stored document of each of ``alert_ids``, in order (``None`` for one not
+        stored), in one ``HMGET``."""
+        return await self._redis.hmget(DOC_KEY, list(alert_ids)) if alert_ids else []
 
     async def get(self, alert_id: str) -> Alert | None:
         doc = await self._redis.hget(DOC_KEY, alert_id)
