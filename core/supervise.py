@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from core.backoff import growing_delay
 from core.telemetry import TASK_RESTARTS, get_logger
 
 log = get_logger(__name__)
@@ -33,7 +34,7 @@ class Backoff:
     stable_s: float = 10.0
 
     def delay(self, failures: int) -> float:
-        return float(min(self.max_s, self.first_s * 2 ** max(0, failures - 1)))
+        return growing_delay(failures, first_s=self.first_s, cap_s=self.max_s)
 
 
 DEFAULT_BACKOFF = Backoff()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from core.backoff import growing_delay
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -25,7 +27,7 @@ class RetryPolicy:
         >>> [steady.delay_s(n, random.Random()) for n in (1, 2, 3, 4, 10, 11)]
         [5.0, 10.0, 20.0, 40.0, 2560.0, 3600.0]
         """
-        base = min(self.cap_s, self.first_s * self.factor ** (attempt - 1))
+        base = growing_delay(attempt, first_s=self.first_s, cap_s=self.cap_s, factor=self.factor)
         delay = base * (1 + self.jitter * (2 * rng.random() - 1))
         return min(self.cap_s, max(delay, retry_after_s or 0.0))
 

@@ -43,6 +43,33 @@ async def test_a_failing_task_is_restarted_with_growing_pauses_until_cancelled()
         await task
 
 
+async def test_a_task_that_keeps_failing_for_days_is_still_restarted_at_the_cap() -> None:
+    """Over 1,024 quick failures in a row (about 85 minutes of a dependency down, at the
+    5-second cap) the pause once overflowed a float and the supervisor itself died."""
+    runs = 0
+    pauses: list[float] = []
+    done = asyncio.Event()
+
+    async def down() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 3_000:
+            done.set()
+            await asyncio.Event().wait()
+        raise ConnectionError("Redis down")
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    task = asyncio.create_task(supervise("test", down, sleep=pause, monotonic=lambda: 0.0))
+    await asyncio.wait_for(done.wait(), timeout=30)
+    assert len(pauses) == 2_999
+    assert pauses[-1] == Backoff().max_s
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 async def test_cancellation_is_not_taken_for_a_failure() -> None:
     started = asyncio.Event()
 
