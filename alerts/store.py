@@ -194,18 +194,21 @@ class AlertStore:
         unread = [i for i, u in enumerate(upserts) if u.expected_revision and u.stored is None]
         if not unread:
             return stored
-        try:
-            docs = await self._docs([upserts[i].alert.alert_id for i in unread])
-        except RedisError as exc:
-            raise StoreError(f"reading {len(unread)} alerts failed: {exc}") from exc
+        docs = await self._docs([upserts[i].alert.alert_id for i in unread])
         for i, doc in zip(unread, docs, strict=True):
             stored[i] = doc
         return stored
 
     async def _docs(self, alert_ids: Sequence[str]) -> list[Any]:
         """The stored document of each of ``alert_ids``, in order (``None`` for one not
-        stored), in one ``HMGET``."""
-        return await self._redis.hmget(DOC_KEY, list(alert_ids)) if alert_ids else []
+        stored), in one ``HMGET``; raises :class:`StoreError` if Redis fails."""
+        if not alert_ids:
+            return []
+        try:
+            docs: list[Any] = await self._redis.hmget(DOC_KEY, list(alert_ids))
+        except RedisError as exc:
+            raise StoreError(f"reading {len(alert_ids)} alerts failed: {exc}") from exc
+        return docs
 
     async def get(self, alert_id: str) -> Alert | None:
         doc = await self._redis.hget(DOC_KEY, alert_id)

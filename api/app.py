@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from alerts.feed import AlertFeed
 from alerts.notify.wiring import NotifyStores
@@ -47,12 +48,14 @@ from core.clock import SystemClock
 from core.errors import AuthError, Forbidden, StoreError
 from core.settings import Settings
 from core.supervise import supervise
-from core.telemetry import announce_build
+from core.telemetry import announce_build, get_logger
 from processors.grades import GradeStore
 from processors.profiles.redis import RedisProfileStore
 from processors.runtime import redis_client
 from rules.live import LiveRules, rules_config_from_settings
 from rules.shadow_store import ShadowRules
+
+log = get_logger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -148,14 +151,17 @@ def _hold_state(app: FastAPI, settings: Settings, redis: Redis) -> AnchorPublish
 
 
 def _answer_errors(app: FastAPI) -> None:
-    """The error hierarchy's answers: 403, 503 (Redis unavailable) and 401."""
+    """The error hierarchy's answers: 403, 503 (Redis unavailable) and 401. A Redis error
+    no store wrapped is still Redis unavailable: 503 with the same text, not a 500."""
 
     @app.exception_handler(Forbidden)
     async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(StoreError)
-    async def store_unavailable(_: Request, exc: StoreError) -> JSONResponse:
+    @app.exception_handler(RedisError)
+    async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("redis unavailable", path=request.url.path, error=str(exc)[:300])
         return JSONResponse({"detail": "Redis暂时不可用，请稍后重试"}, status_code=503)
 
     @app.exception_handler(AuthError)
