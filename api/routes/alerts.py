@@ -6,17 +6,19 @@ An alert of another department answers 404, exactly as an unknown id does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
 from alerts.index import AlertQuery, BadCursor, decode_cursor, list_page
 from alerts.lifecycle import AlertNotFound, InvalidTransition, KeptChanging, act
 from alerts.notify.inbound import timeline as feedback_timeline
+from alerts.store import AlertStore
 from api.accounts import Account
-from api.audit import AuditAction, AuditDep, Purpose
+from api.audit import AuditAction, AuditDep, AuditLog, Purpose
 from api.deps import AccountsDep, AlertStoreDep, CurrentAccount, DutyOfficer, RedisDep
 from api.schemas import AlertAssign, AlertDetail, AlertPublic, AlertsPublic, AlertUpdate, errors
 from streams.alert import Actor, Alert, AlertAction, AlertStatus, Severity
@@ -101,99 +103,79 @@ async def get_alert(
     return AlertDetail(**alert.model_dump(), feedback=await feedback_timeline(redis, alert_id))
 
 
-async def _act(
-    action: AlertAction,
-    alert_id: str,
-    account: Account,
-    store: AlertStoreDep,
-    audit: AuditDep,
-    purpose: str | None,
-    note: str,
-    assignee: Actor | None = None,
-) -> Alert:
-    try:
-        alert, seq = await act(
-            store,
-            alert_id,
-            action,
-            by=account.actor(),
-            now=lambda: datetime.now(UTC),
-            visible=lambda a: account.sees(a.departments),
-            note=note,
-            assignee=assignee,
+@dataclass(frozen=True, slots=True)
+class Acting:
+    """An officer acting on one alert: who, on which, why, and where it is stored."""
+
+    account: Account
+    store: AlertStore
+    audit: AuditLog
+    purpose: str | None
+    alert_id: str
+
+    async def act(self, action: AlertAction, note: str, assignee: Actor | None = None) -> Alert:
+        """Apply ``action`` (404 for an alert the officer may not see, 409 for a move its
+        state refuses) and write it to the audit log."""
+        account = self.account
+        try:
+            alert, seq = await act(
+                self.store,
+                self.alert_id,
+                action,
+                by=account.actor(),
+                now=lambda: datetime.now(UTC),
+                visible=lambda a: account.sees(a.departments),
+                note=note,
+                assignee=assignee,
+            )
+        except AlertNotFound:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
+        except (InvalidTransition, KeptChanging) as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        detail: dict[str, Any] = {"status": alert.status, "revision": alert.revision, "seq": seq}
+        if note:
+            detail["note"] = note
+        if assignee is not None:
+            detail["assignee"] = assignee.account_id
+        audited = _AUDITED[action]
+        await self.audit.append(
+            account, audited, self.alert_id, purpose=self.purpose, detail=detail
         )
-    except AlertNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
-    except (InvalidTransition, KeptChanging) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    detail: dict[str, Any] = {"status": alert.status, "revision": alert.revision, "seq": seq}
-    if note:
-        detail["note"] = note
-    if assignee is not None:
-        detail["assignee"] = assignee.account_id
-    await audit.append(account, _AUDITED[action], alert_id, purpose=purpose, detail=detail)
-    return alert
+        return alert
 
 
+async def _acting(
+    account: DutyOfficer, store: AlertStoreDep, audit: AuditDep, purpose: Purpose, alert_id: AlertId
+) -> Acting:
+    return Acting(account, store, audit, purpose, alert_id)
+
+
+ActingDep = Annotated[Acting, Depends(_acting)]
 _ACTION_RESPONSES = errors(401, 403, 404, 409, 422)
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertPublic, responses=_ACTION_RESPONSES)
-async def acknowledge(
-    account: DutyOfficer,
-    store: AlertStoreDep,
-    audit: AuditDep,
-    purpose: Purpose,
-    alert_id: AlertId,
-    body: AlertUpdate | None = None,
-) -> Alert:
+async def acknowledge(acting: ActingDep, body: AlertUpdate | None = None) -> Alert:
     """Open → acknowledged: the officer has seen it (new evidence reopens it)."""
-    note = body.note if body else ""
-    return await _act(AlertAction.ACKNOWLEDGE, alert_id, account, store, audit, purpose, note)
+    return await acting.act(AlertAction.ACKNOWLEDGE, body.note if body else "")
 
 
 @router.post("/{alert_id}/assign", response_model=AlertPublic, responses=_ACTION_RESPONSES)
-async def assign(
-    account: DutyOfficer,
-    store: AlertStoreDep,
-    accounts: AccountsDep,
-    audit: AuditDep,
-    purpose: Purpose,
-    alert_id: AlertId,
-    body: AlertAssign,
-) -> Alert:
+async def assign(acting: ActingDep, accounts: AccountsDep, body: AlertAssign) -> Alert:
     """Assign (or re-assign) an open alert to an active account of the caller's department."""
     target = await accounts.get(body.account_id)
-    if target is None or target.revoked or target.department != account.department:
+    if target is None or target.revoked or target.department != acting.account.department:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "指派对象必须是本部门的有效账号")
-    return await _act(
-        AlertAction.ASSIGN, alert_id, account, store, audit, purpose, body.note, target.actor()
-    )
+    return await acting.act(AlertAction.ASSIGN, body.note, target.actor())
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertPublic, responses=_ACTION_RESPONSES)
-async def resolve(
-    account: DutyOfficer,
-    store: AlertStoreDep,
-    audit: AuditDep,
-    purpose: Purpose,
-    alert_id: AlertId,
-    body: AlertUpdate | None = None,
-) -> Alert:
+async def resolve(acting: ActingDep, body: AlertUpdate | None = None) -> Alert:
     """Close an open alert as handled."""
-    note = body.note if body else ""
-    return await _act(AlertAction.RESOLVE, alert_id, account, store, audit, purpose, note)
+    return await acting.act(AlertAction.RESOLVE, body.note if body else "")
 
 
 @router.post("/{alert_id}/dismiss", response_model=AlertPublic, responses=_ACTION_RESPONSES)
-async def dismiss(
-    account: DutyOfficer,
-    store: AlertStoreDep,
-    audit: AuditDep,
-    purpose: Purpose,
-    alert_id: AlertId,
-    body: AlertUpdate | None = None,
-) -> Alert:
+async def dismiss(acting: ActingDep, body: AlertUpdate | None = None) -> Alert:
     """Close an open alert as not needing action (a false positive, a duplicate)."""
-    note = body.note if body else ""
-    return await _act(AlertAction.DISMISS, alert_id, account, store, audit, purpose, note)
+    return await acting.act(AlertAction.DISMISS, body.note if body else "")
