@@ -122,13 +122,7 @@ class Accounts:
         digest: Any = await self._redis.hget(INDEX_KEY, account_id)
         if digest is None:
             return None
-        key = ACCOUNT_KEY.format(digest=text_of(digest))
-        raw = await self._redis.get(key)
-        if raw is None:
-            return None
-        account = Account.model_validate_json(raw).model_copy(update={"revoked": True})
-        await self._redis.set(key, account.model_dump_json())
-        return account
+        return await self._revoke(text_of(digest))
 
     async def authenticate(self, token: str | None) -> Account:
         if not token:
@@ -142,13 +136,17 @@ class Accounts:
         return account
 
     async def revoke(self, token: str) -> bool:
-        key = ACCOUNT_KEY.format(digest=_digest(token))
+        return await self._revoke(_digest(token)) is not None
+
+    async def _revoke(self, digest: str) -> Account | None:
+        """Mark the account stored under ``digest`` revoked: it, or ``None`` if unknown."""
+        key = ACCOUNT_KEY.format(digest=digest)
         raw = await self._redis.get(key)
         if raw is None:
-            return False
+            return None
         account = Account.model_validate_json(raw).model_copy(update={"revoked": True})
         await self._redis.set(key, account.model_dump_json())
-        return True
+        return account
 
     async def issue_ticket(self, account: Account, ttl_s: int) -> str:
         ticket = secrets.token_urlsafe(24)

@@ -33,13 +33,14 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 
 import orjson
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from api.accounts import Account
 from api.audit_anchor import Anchor, AnchorPublisher, read_anchor
+from api.held import held
 from core.cas import AGAIN, Again, compare_and_set
 from core.errors import StoreError
 from core.redis_reply import text_of
@@ -318,11 +319,6 @@ async def verify_anchored(redis: Redis, settings: Any) -> AuditReport:
 # -- FastAPI dependencies -----------------------------------------------------------------
 
 
-async def get_audit(request: Request) -> AuditLog:
-    audit: AuditLog = request.app.state.audit
-    return audit
-
-
 async def _jitter(attempt: int) -> None:
     """A random pause after a lost append, growing with the attempts."""
     await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
@@ -359,5 +355,5 @@ async def stated_purpose(
     return None
 
 
-AuditDep = Annotated[AuditLog, Depends(get_audit)]
+AuditDep = Annotated[AuditLog, Depends(held("audit", AuditLog))]
 Purpose = Annotated[str | None, Depends(stated_purpose)]

@@ -1,7 +1,6 @@
 """Dependency aliases for the routes (``CurrentAccount``, ``RedisDep``, ...).
 
-The getters are ``async`` although they do no I/O: FastAPI runs a plain ``def``
-dependency in a worker thread, a hand-off that cost more than a listing's Redis call."""
+What the app holds comes through :func:`api.held.held`."""
 
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ from redis.asyncio import Redis
 from alerts.store import AlertStore
 from api.accounts import Account, Accounts, Role
 from api.draw_store import DrawStore
+from api.held import held
 from core.errors import AuthError
 from core.settings import Settings
 from processors.grades import GradeStore
@@ -24,59 +24,19 @@ from rules.shadow_store import ShadowRules
 bearer = HTTPBearer(auto_error=False, description="An account's bearer token")
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def get_redis(request: Request) -> Redis:
-    redis: Redis = request.app.state.redis
-    return redis
-
-
-async def get_accounts(request: Request) -> Accounts:
-    accounts: Accounts = request.app.state.accounts
-    return accounts
-
-
-async def get_alert_store(request: Request) -> AlertStore:
-    store: AlertStore = request.app.state.alert_store
-    return store
-
-
-async def get_profiles(request: Request) -> RedisProfileStore:
-    store: RedisProfileStore = request.app.state.profiles
-    return store
-
-
-async def get_grades(request: Request) -> GradeStore:
-    store: GradeStore = request.app.state.grades
-    return store
-
-
 async def get_draws(request: Request) -> DrawStore:
     return DrawStore(request.app.state.redis)
 
 
-async def get_live_rules(request: Request) -> LiveRules:
-    live: LiveRules = request.app.state.live_rules
-    return live
-
-
-async def get_shadow_rules(request: Request) -> ShadowRules:
-    shadow: ShadowRules = request.app.state.shadow_rules
-    return shadow
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-RedisDep = Annotated[Redis, Depends(get_redis)]
-AccountsDep = Annotated[Accounts, Depends(get_accounts)]
-AlertStoreDep = Annotated[AlertStore, Depends(get_alert_store)]
-ProfilesDep = Annotated[RedisProfileStore, Depends(get_profiles)]
-GradesDep = Annotated[GradeStore, Depends(get_grades)]
+SettingsDep = Annotated[Settings, Depends(held("settings", Settings))]
+RedisDep = Annotated[Redis, Depends(held("redis", Redis))]
+AccountsDep = Annotated[Accounts, Depends(held("accounts", Accounts))]
+AlertStoreDep = Annotated[AlertStore, Depends(held("alert_store", AlertStore))]
+ProfilesDep = Annotated[RedisProfileStore, Depends(held("profiles", RedisProfileStore))]
+GradesDep = Annotated[GradeStore, Depends(held("grades", GradeStore))]
 DrawsDep = Annotated[DrawStore, Depends(get_draws)]
-LiveRulesDep = Annotated[LiveRules, Depends(get_live_rules)]
-ShadowRulesDep = Annotated[ShadowRules, Depends(get_shadow_rules)]
+LiveRulesDep = Annotated[LiveRules, Depends(held("live_rules", LiveRules))]
+ShadowRulesDep = Annotated[ShadowRules, Depends(held("shadow_rules", ShadowRules))]
 
 
 async def current_account(

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from api.audit import AuditAction, AuditDep, Purpose
 from api.deps import CurrentAccount
+from api.held import held
 from api.producer import start_producer
 from api.schemas import UploadAccepted, errors
 from core.errors import InvalidEvent
@@ -94,12 +95,7 @@ class UploadProducer:
             self._producer = None
 
 
-def get_uploads(request: Request) -> UploadProducer:
-    uploads: UploadProducer = request.app.state.uploads
-    return uploads
-
-
-UploadsDep = Annotated[UploadProducer, Depends(get_uploads)]
+UploadsDep = Annotated[UploadProducer, Depends(held("uploads", UploadProducer))]
 
 _EXAMPLE = {
     "specversion": "1.0",

@@ -22,7 +22,7 @@ from streams.rule_catalog import DEFAULT_ROUTE
 router = APIRouter(prefix="/api/v1/subscriptions", tags=["subscriptions"])
 
 
-def get_subscriptions(request: Request) -> SubscriptionStore:
+async def get_subscriptions(request: Request) -> SubscriptionStore:
     stores: NotifyStores = request.app.state.notify
     return stores.subscriptions
 

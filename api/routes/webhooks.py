@@ -27,6 +27,7 @@ from alerts.notify.queue import Attempt, DeadLetter
 from alerts.notify.webhook import generate_secret, secret_key
 from alerts.notify.wiring import NotifyStores
 from api.deps import Admin, AlertStoreDep, RedisDep
+from api.held import held
 from core.errors import AuthError, EgressRefused, QuotaExceeded
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -35,12 +36,7 @@ MAX_IDS = 1000  # delivery ids in one replay or purge
 DeliveryId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-def get_notify(request: Request) -> NotifyStores:
-    stores: NotifyStores = request.app.state.notify
-    return stores
-
-
-NotifyDep = Annotated[NotifyStores, Depends(get_notify)]
+NotifyDep = Annotated[NotifyStores, Depends(held("notify", NotifyStores))]
 
 
 class EndpointCreate(BaseModel):
