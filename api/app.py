@@ -22,7 +22,9 @@ from api.accounts import Accounts
 from api.audit import AuditLog
 from api.audit_anchor import AnchorPublisher
 from api.body_limit import BodyLimitMiddleware, BodyLimits, limits_description
+from api.draw_store import DrawStore
 from api.feed import Broadcaster
+from api.inspectors import Rosters
 from api.rate_limit import RateLimiter, limits_from_settings
 from api.routes import (
     accounts,
@@ -145,6 +147,8 @@ def _hold_state(app: FastAPI, settings: Settings, redis: Redis) -> AnchorPublish
     app.state.grades = GradeStore(redis, feed_maxlen=settings.feed_maxlen)
     app.state.live_rules = LiveRules(redis, rules_config_from_settings(settings))
     app.state.shadow_rules = ShadowRules(redis, app.state.live_rules.base)
+    app.state.draws = DrawStore(redis)
+    app.state.rosters = Rosters(redis)
     app.state.uploads = UploadProducer(settings)
     app.state.notify = NotifyStores.build(redis, settings, SystemClock())
     return anchor

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 
@@ -14,6 +14,7 @@ from alerts.store import AlertStore
 from api.accounts import Account, Accounts, Role
 from api.draw_store import DrawStore
 from api.held import held
+from api.inspectors import Rosters
 from core.errors import AuthError
 from core.settings import Settings
 from processors.grades import GradeStore
@@ -24,17 +25,14 @@ from rules.shadow_store import ShadowRules
 bearer = HTTPBearer(auto_error=False, description="An account's bearer token")
 
 
-async def get_draws(request: Request) -> DrawStore:
-    return DrawStore(request.app.state.redis)
-
-
 SettingsDep = Annotated[Settings, Depends(held("settings", Settings))]
 RedisDep = Annotated[Redis, Depends(held("redis", Redis))]
 AccountsDep = Annotated[Accounts, Depends(held("accounts", Accounts))]
 AlertStoreDep = Annotated[AlertStore, Depends(held("alert_store", AlertStore))]
 ProfilesDep = Annotated[RedisProfileStore, Depends(held("profiles", RedisProfileStore))]
 GradesDep = Annotated[GradeStore, Depends(held("grades", GradeStore))]
-DrawsDep = Annotated[DrawStore, Depends(get_draws)]
+DrawsDep = Annotated[DrawStore, Depends(held("draws", DrawStore))]
+RostersDep = Annotated[Rosters, Depends(held("rosters", Rosters))]
 LiveRulesDep = Annotated[LiveRules, Depends(held("live_rules", LiveRules))]
 ShadowRulesDep = Annotated[ShadowRules, Depends(held("shadow_rules", ShadowRules))]
 

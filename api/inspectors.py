@@ -78,41 +78,47 @@ def normalised(items: Sequence[RosterEntry]) -> list[RosterEntry]:
     ]
 
 
-async def read_roster(redis: Redis, department: str) -> Roster:
-    try:
-        doc = await redis.get(ROSTER_KEY.format(department=department))
-    except RedisError as exc:
-        raise StoreError(f"reading the inspector roster failed: {exc}") from exc
-    return Roster.model_validate_json(doc) if doc else Roster(department=department)
+class Rosters:
+    """The departments' rosters in Redis (one key each)."""
 
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
 
-async def put_roster(
-    redis: Redis,
-    department: str,
-    items: Sequence[RosterEntry],
-    *,
-    by: Actor,
-    now: datetime,
-    expected_version: int | None = None,
-) -> Roster | None:
-    """Replace the department's roster; ``None`` when ``expected_version`` is stale."""
-    current = await read_roster(redis, department)
-    roster = Roster(
-        department=department,
-        version=current.version + 1,
-        items=normalised(items),
-        updated_at=now,
-        updated_by=by,
-    )
-    expected = current.version if expected_version is None else expected_version
-    try:
-        version = await redis.eval(
-            _PUT_LUA,
-            1,
-            ROSTER_KEY.format(department=department),
-            expected,
-            roster.model_dump_json(),
+    async def read(self, department: str) -> Roster:
+        """The department's roster (empty, version 0, until an admin sets it)."""
+        try:
+            doc = await self._redis.get(ROSTER_KEY.format(department=department))
+        except RedisError as exc:
+            raise StoreError(f"reading the inspector roster failed: {exc}") from exc
+        return Roster.model_validate_json(doc) if doc else Roster(department=department)
+
+    async def put(
+        self,
+        department: str,
+        items: Sequence[RosterEntry],
+        *,
+        by: Actor,
+        now: datetime,
+        expected_version: int | None = None,
+    ) -> Roster | None:
+        """Replace the department's roster; ``None`` when ``expected_version`` is stale."""
+        current = await self.read(department)
+        roster = Roster(
+            department=department,
+            version=current.version + 1,
+            items=normalised(items),
+            updated_at=now,
+            updated_by=by,
         )
-    except RedisError as exc:
-        raise StoreError(f"writing the inspector roster failed: {exc}") from exc
-    return roster if int(version) >= 0 else None
+        expected = current.version if expected_version is None else expected_version
+        try:
+            version = await self._redis.eval(
+                _PUT_LUA,
+                1,
+                ROSTER_KEY.format(department=department),
+                expected,
+                roster.model_dump_json(),
+            )
+        except RedisError as exc:
+            raise StoreError(f"writing the inspector roster failed: {exc}") from exc
+        return roster if int(version) >= 0 else None

@@ -24,12 +24,11 @@ from ulid import ULID
 
 from api.accounts import Account
 from api.audit import AuditAction, AuditDep, AuditLog, Purpose
-from api.deps import Analyst, CurrentAccount, DrawsDep, GradesDep, ProfilesDep, RedisDep
+from api.deps import Analyst, CurrentAccount, DrawsDep, GradesDep, ProfilesDep, RostersDep
 from api.draw import DEFAULT_QUOTAS, METHOD_ZH, DrawResult, Letter, draw, inspectors_hash
 from api.draw import candidates_hash as hash_of
 from api.draw_check import check
 from api.draw_store import DrawStore
-from api.inspectors import read_roster
 from api.rate_limit import QueryClass, rate_limited
 from api.schemas import (
     AllocationPublic,
@@ -134,7 +133,7 @@ def _outcome(
 async def create_draw(
     account: Analyst,
     body: DrawRequest,
-    redis: RedisDep,
+    rosters: RostersDep,
     draws: DrawsDep,
     grade_store: GradesDep,
     profiles: ProfilesDep,
@@ -144,7 +143,7 @@ async def create_draw(
     """Draw ``n`` enterprises, grade-stratified by the quotas, each paired with inspectors of
     the department's roster (never one with a declared conflict); seed from a CSPRNG, inputs
     from riskwire's records, all stated in the record so that anyone can re-run it."""
-    roster = await read_roster(redis, account.department)
+    roster = await rosters.read(account.department)
     inspectors = roster.inspectors()
     if not inspectors:
         raise HTTPException(status.HTTP_409_CONFLICT, "本部门尚未登记执法人员名录，请管理员先登记")

@@ -9,30 +9,29 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, status
 
 from api.audit import AuditAction, AuditDep, Purpose
-from api.deps import Admin, Analyst, RedisDep
+from api.deps import Admin, Analyst, RostersDep
 from api.draw import inspectors_hash
-from api.inspectors import Roster, RosterUpdate, put_roster, read_roster
+from api.inspectors import Roster, RosterUpdate
 from api.schemas import errors
 
 router = APIRouter(prefix="/api/v1/inspections/inspectors", tags=["inspections"])
 
 
 @router.get("", response_model=Roster, responses=errors(401, 403))
-async def get_roster(account: Analyst, redis: RedisDep) -> Roster:
+async def get_roster(account: Analyst, rosters: RostersDep) -> Roster:
     """The caller's department's roster (empty, version 0, until an admin sets it)."""
-    return await read_roster(redis, account.department)
+    return await rosters.read(account.department)
 
 
 @router.put("", response_model=Roster, responses=errors(401, 403, 409, 422))
 async def replace_roster(
-    admin: Admin, body: RosterUpdate, redis: RedisDep, audit: AuditDep, purpose: Purpose
+    admin: Admin, body: RosterUpdate, rosters: RostersDep, audit: AuditDep, purpose: Purpose
 ) -> Roster:
     """Replace the department's roster: every inspector with the enterprises (usccs) it
     declared a conflict with."""
-    before = await read_roster(redis, admin.department)
+    before = await rosters.read(admin.department)
     try:
-        roster = await put_roster(
-            redis,
+        roster = await rosters.put(
             admin.department,
             body.items,
             by=admin.actor(),
