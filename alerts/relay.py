@@ -15,34 +15,30 @@ from alerts.routing import receivers_of
 from alerts.store import FEED_KEY
 from alerts.subscriptions import SubscriptionCache
 from core.telemetry import ALERTS_PUBLISHED, EVENT_TO_ALERT_SECONDS
-from streams.relay import KAFKA_GROUP, Entry, Message, Publisher, RelayOptions, StreamRelay
+from streams.relay import KAFKA_GROUP, Entry, FeedOptions, FeedRelay, Message, Publisher
 
 GROUP = KAFKA_GROUP
 
 
-class AlertRelay(StreamRelay):
+class AlertRelay(FeedRelay):
     """Publishes each alert change to ``riskwire.alerts`` and to the department topics of
     its owners that receive it after their subscriptions (key: the fingerprint), and to
     the compacted archive topic (key: the alert id, so compaction keeps every alert's
     latest revision, where a fingerprint key would keep only its newest alert)."""
 
     name = "relay"
+    feed = FEED_KEY
 
     def __init__(
         self,
         redis: Redis,
         publisher: Publisher,
         *,
-        topic: str,
-        consumer: str,
         subscriptions: SubscriptionCache | None = None,
         archive_topic: str | None = None,
-        **options: Unpack[RelayOptions],
+        **options: Unpack[FeedOptions],
     ) -> None:
-        super().__init__(
-            redis, publisher, stream=FEED_KEY, group=GROUP, consumer=consumer, **options
-        )
-        self._topic = topic
+        super().__init__(redis, publisher, **options)
         self._subscriptions = subscriptions
         self._archive_topic = archive_topic
 

@@ -3,6 +3,7 @@ and the audit log's check against its published anchor."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -13,6 +14,26 @@ accounts_app = typer.Typer(
     help="Department accounts and their bearer tokens.", no_args_is_help=True
 )
 audit_app = typer.Typer(help="The audit log of queries and alert actions.", no_args_is_help=True)
+
+
+def token_in_child(
+    env: Mapping[str, str], *, department: str, role: str, name: str, timeout: float | None = None
+) -> str:
+    """Create an account with ``riskwire accounts create`` in a child process with the
+    environment ``env`` (its settings), and answer the bearer token it printed last."""
+    import subprocess
+    import sys
+
+    args = ["accounts", "create", "--department", department, "--role", role, "--name", name]
+    out = subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=timeout,
+    ).stdout
+    return out.strip().splitlines()[-1]
 
 
 @accounts_app.command("create")

@@ -274,28 +274,21 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _scores(against: str, live: dict[str, Any], cand: dict[str, Any]) -> list[str]:
+    """One row of the precision/recall table: ``against``, then live and candidate P and R."""
+    return [against, *(_ratio(side[m]) for side in (live, cand) for m in ("precision", "recall"))]
+
+
 def _render_scores(report: dict[str, Any], console: Console) -> None:
     scores = Table(title="precision / recall")
     for column in ("against", "live P", "live R", "candidate P", "candidate R"):
         scores.add_column(column, justify="left" if column == "against" else "right")
     live, cand = report["inspections"]["live"], report["inspections"]["candidate"]
-    scores.add_row(
-        f"inspections ({live['labels']:,} labels)",
-        _ratio(live["precision"]),
-        _ratio(live["recall"]),
-        _ratio(cand["precision"]),
-        _ratio(cand["recall"]),
-    )
+    scores.add_row(*_scores(f"inspections ({live['labels']:,} labels)", live, cand))
     planted = report.get("planted")
     for rule, before in (planted or {}).get("live", {}).items():
         after = planted["candidate"][rule] if planted else before
-        scores.add_row(
-            f"planted: {rule}",
-            _ratio(before["precision"]),
-            _ratio(before["recall"]),
-            _ratio(after["precision"]),
-            _ratio(after["recall"]),
-        )
+        scores.add_row(*_scores(f"planted: {rule}", before, after))
     console.print(scores)
     console.print(
         f"{report['events']:,} events in the period ({report['warmup_events']:,} before it); "

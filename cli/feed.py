@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.options import Enterprises, Scale, Seed
 from cli.process import command_settings
 from core.settings import Settings
 
@@ -38,18 +39,9 @@ def demo(seed: Annotated[int, typer.Option(help="random seed")] = 2017) -> None:
 
 
 def simulate(
-    scale: Annotated[
-        str,
-        typer.Option(
-            help="tiny (300 firms), small (2,000: ~70k events), medium (10,000: ~350k) "
-            "or full (170,000: ~15M events over 3 years)"
-        ),
-    ] = "small",
-    enterprises: Annotated[
-        int | None,
-        typer.Option(help="background firms: overrides the scale's number, keeps its cadence"),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="random seed: the same seed, the same stream")] = 2017,
+    scale: Scale = "small",
+    enterprises: Enterprises = None,
+    seed: Seed = 2017,
     out: Annotated[
         Path | None,
         typer.Option(dir_okay=False, help="JSON-lines file to write (gzip if it ends in .gz)"),

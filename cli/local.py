@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from cli.accounts import token_in_child
 from cli.process import terminate
 from core.settings import Settings
 
@@ -60,28 +61,8 @@ def run_local(settings: Settings) -> int:
 def _play_demo(env: dict[str, str]) -> str:
     """Play the demo feed and create a duty officer's account; answers its token."""
     subprocess.run([sys.executable, "-m", "cli", "demo"], env=env, check=True)
-    return (
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cli",
-                "accounts",
-                "create",
-                "--department",
-                "qianhai-authority",
-                "--role",
-                "duty_officer",
-                "--name",
-                "demo duty officer",
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
+    return token_in_child(
+        env, department="qianhai-authority", role="duty_officer", name="demo duty officer"
     )
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from cli.options import Enterprises, Scale, Seed
 from cli.process import command_settings
 
 
@@ -54,18 +55,9 @@ def bench_api(
 
 
 def evaluate(
-    scale: Annotated[
-        str,
-        typer.Option(
-            help="tiny, small, medium (~350k events, about 4 minutes on 2 cores) "
-            "or full (170,000 firms, ~15M events: hours)"
-        ),
-    ] = "medium",
-    enterprises: Annotated[
-        int | None,
-        typer.Option(help="background firms: overrides the scale's number, keeps its cadence"),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="random seed of the simulated population")] = 2017,
+    scale: Scale = "medium",
+    enterprises: Enterprises = None,
+    seed: Seed = 2017,
     timeout: Annotated[
         float, typer.Option(help="give up after this many seconds without worker progress")
     ] = 120.0,

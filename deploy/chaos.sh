@@ -18,13 +18,10 @@ export CHAOS_BROKER_KILLS="${CHAOS_BROKER_KILLS:-1}"
 export CHAOS_API_RESTARTS="${CHAOS_API_RESTARTS:-1}"
 export CHAOS_BOARDS="${CHAOS_BOARDS:-3}"
 
-started_stack=0
-bash deploy/stack.sh status >/dev/null 2>&1 || started_stack=1
-bash deploy/stack.sh up
-cleanup() {
-  if [ "$started_stack" = 1 ]; then bash deploy/stack.sh down || true; fi
-}
-trap cleanup EXIT
+# shellcheck source=deploy/lib/own.sh
+source deploy/lib/own.sh
+own deploy/stack.sh
+trap release EXIT
 
 summary=build/chaos-summary.txt
 rm -f "$summary"

@@ -24,9 +24,8 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-STACK_DIR="${RISKWIRE_STACK_DIR:-$REPO_ROOT/.stack}"
-case "$STACK_DIR" in /*) ;; *) STACK_DIR="$REPO_ROOT/$STACK_DIR" ;; esac
+# shellcheck source=deploy/lib/stack_dir.sh
+source "$SCRIPT_DIR/lib/stack_dir.sh"
 KAFKA_LIB="$STACK_DIR/kafka/lib"
 DIR="${RISKWIRE_CLUSTER_DIR:-$STACK_DIR/kafka-cluster}"
 BASE_PORT="${RISKWIRE_CLUSTER_PORT:-19092}"

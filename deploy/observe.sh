@@ -14,9 +14,8 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-STACK_DIR="${RISKWIRE_STACK_DIR:-$REPO_ROOT/.stack}"
-case "$STACK_DIR" in /*) ;; *) STACK_DIR="$REPO_ROOT/$STACK_DIR" ;; esac
+# shellcheck source=deploy/lib/stack_dir.sh
+source "$SCRIPT_DIR/lib/stack_dir.sh"
 
 PORT="${RISKWIRE_PROMETHEUS_PORT:-9090}"
 API_PORT="${RISKWIRE_API_PORT:-8000}"

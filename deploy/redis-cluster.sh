@@ -23,9 +23,8 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-STACK_DIR="${RISKWIRE_STACK_DIR:-$REPO_ROOT/.stack}"
-case "$STACK_DIR" in /*) ;; *) STACK_DIR="$REPO_ROOT/$STACK_DIR" ;; esac
+# shellcheck source=deploy/lib/stack_dir.sh
+source "$SCRIPT_DIR/lib/stack_dir.sh"
 DIR="${RISKWIRE_REDIS_CLUSTER_DIR:-$STACK_DIR/redis-cluster}"
 BASE_PORT="${RISKWIRE_REDIS_CLUSTER_PORT:-7000}"
 NODE_TIMEOUT="${RISKWIRE_REDIS_CLUSTER_TIMEOUT:-3000}"

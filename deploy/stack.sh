@@ -8,11 +8,10 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 
 # ---------------------------------------------------------------- configuration
-STACK_DIR="${RISKWIRE_STACK_DIR:-$REPO_ROOT/.stack}"
-case "$STACK_DIR" in /*) ;; *) STACK_DIR="$REPO_ROOT/$STACK_DIR" ;; esac
+# shellcheck source=deploy/lib/stack_dir.sh
+source "$SCRIPT_DIR/lib/stack_dir.sh"
 
 KAFKA_HOST="127.0.0.1"
 KAFKA_PORT="${RISKWIRE_KAFKA_PORT:-9092}"

@@ -28,18 +28,11 @@ OWN_SESSION=(
     tests/integration/test_exactly_once.py
 )
 
-started_stack=0
-bash deploy/stack.sh status >/dev/null 2>&1 || started_stack=1
-bash deploy/stack.sh up
-started_cluster=0
-bash deploy/redis-cluster.sh status >/dev/null 2>&1 || started_cluster=1
-bash deploy/redis-cluster.sh up
-
-cleanup() {
-    if [ "$started_cluster" = 1 ]; then bash deploy/redis-cluster.sh down || true; fi
-    if [ "$started_stack" = 1 ]; then bash deploy/stack.sh down || true; fi
-}
-trap cleanup EXIT
+# shellcheck source=deploy/lib/own.sh
+source deploy/lib/own.sh
+own deploy/stack.sh
+own deploy/redis-cluster.sh
+trap release EXIT
 
 export RISKWIRE_TEST_REDIS=cluster
 .venv/bin/pytest --junitxml=build/junit-cluster.xml -o junit_family=xunit2 "$@" "${SHARED[@]}"

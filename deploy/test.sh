@@ -31,14 +31,10 @@ go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5@v5.8.1  # v5.8.2+ need Go 1
 # The observability tests run Debian's Prometheus (and promtool) from the test session.
 bash deploy/observe.sh install
 
-started_stack=0
-bash deploy/stack.sh status >/dev/null 2>&1 || started_stack=1
-bash deploy/stack.sh up
-
-cleanup() {
-  if [ "$started_stack" = 1 ]; then bash deploy/stack.sh down || true; fi
-}
-trap cleanup EXIT
+# shellcheck source=deploy/lib/own.sh
+source deploy/lib/own.sh
+own deploy/stack.sh
+trap release EXIT
 
 named=0
 for arg in "$@"; do

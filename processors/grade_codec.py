@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from typing import Final
 
-import zstandard
-
 from core.zcodec import DictCodec
 from rules.grading import Grade
 
@@ -41,18 +39,9 @@ _CODEC: Final = DictCodec(
 )
 
 
-def dictionary() -> zstandard.ZstdCompressionDict:
-    return _CODEC.dictionary
-
-
-def encode_json(doc: bytes) -> bytes:
-    """The stored form of the grade JSON ``doc``."""
-    return _CODEC.encode(doc)
-
-
 def encode(grade: Grade) -> bytes:
     """The stored form of ``grade``."""
-    return encode_json(grade.model_dump_json().encode())
+    return _CODEC.encode(grade.model_dump_json().encode())
 
 
 def decode_json(stored: bytes | str) -> bytes:

@@ -4,38 +4,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Unpack
 
 import orjson
-from redis.asyncio import Redis
 
 from processors.grades import FEED_KEY
-from streams.relay import KAFKA_GROUP, Entry, Message, Publisher, RelayOptions, StreamRelay
+from streams.relay import KAFKA_GROUP, Entry, FeedRelay, Message
 
 GROUP = KAFKA_GROUP
 
 
-class GradeRelay(StreamRelay):
+class GradeRelay(FeedRelay):
     """Publishes the grades feed to ``riskwire.grades`` (key ``uscc``), at least once (see
     :mod:`streams.relay`). The topic is compacted by ``uscc``, so a republished entry is
     harmless."""
 
     name = "grade_relay"
-
-    def __init__(
-        self,
-        redis: Redis,
-        publisher: Publisher,
-        *,
-        topic: str,
-        consumer: str,
-        group: str = GROUP,
-        **options: Unpack[RelayOptions],
-    ) -> None:
-        super().__init__(
-            redis, publisher, stream=FEED_KEY, group=group, consumer=consumer, **options
-        )
-        self._topic = topic
+    feed = FEED_KEY
 
     async def messages(self, entries: Sequence[Entry]) -> list[Message]:
         out: list[Message] = []

@@ -12,13 +12,10 @@ only to make a *new* dictionary under a new prefix::
 
 from __future__ import annotations
 
-import random
-import sys
 from typing import Any, Final
 
-from core.redis_client import sync_client
 from processors import grade_codec
-from processors.profiles.zdict import build
+from processors.profiles.zdict import main, seeded_docs
 
 SAMPLE: Final = 3000  # grades a dictionary is built from
 SIZE: Final = 16 * 1024
@@ -27,23 +24,28 @@ SIZE: Final = 16 * 1024
 def sample(url: str, count: int = SAMPLE, *, skip: int = 0, seed: int = 2017) -> list[bytes]:
     """``count`` grade JSON documents of the Redis at ``url`` (one per enterprise: its
     current grade, or one of its kept ones), in a seeded order after its first ``skip``."""
-    client = sync_client(url)
-    try:
-        keys = sorted(k for k in client.scan_iter(match="rw:{ent:*}:grade*", count=1000))
-        keys = [k for k in keys if not k.endswith(b":outbox:v1")]
-        random.Random(seed).shuffle(keys)
-        docs: list[Any] = []
-        for key in keys[skip : skip + count]:
-            if client.type(key) == b"hash":
-                docs.append(client.hget(key, "doc"))
-            else:
-                docs += client.zrange(key, -1, -1)
-        return [grade_codec.decode_json(d) for d in docs if d]
-    finally:
-        client.close()
+    return seeded_docs(
+        url,
+        "rw:{ent:*}:grade*",
+        _read,
+        grade_codec.decode_json,
+        count=count,
+        skip=skip,
+        seed=seed,
+        keep=lambda key: not key.endswith(b":outbox:v1"),
+    )
+
+
+def _read(client: Any, keys: list[bytes]) -> list[Any]:
+    """The stored grades of ``keys``: a current grade's document, a history's newest."""
+    docs: list[Any] = []
+    for key in keys:
+        if client.type(key) == b"hash":
+            docs.append(client.hget(key, "doc"))
+        else:
+            docs += client.zrange(key, -1, -1)
+    return docs
 
 
 if __name__ == "__main__":  # pragma: no cover (a maintainer's tool)
-    url, out = sys.argv[1], sys.argv[2]
-    with open(out, "wb") as f:
-        f.write(build(sample(url), SIZE))
+    main(sample, SIZE)

@@ -210,3 +210,29 @@ class Rule(ABC, Generic[P]):
             enterprises_total=enterprises_total,
             refresh=refresh,
         )
+
+    def hub_hit(
+        self,
+        event: Event,
+        hub: Hub,
+        *,
+        subject_kind: str,
+        title: str,
+        fact: str,
+        threshold: str,
+        refresh: bool = False,
+    ) -> Hit:
+        """A hit about ``hub`` itself (an address or a person), naming its members: the
+        explanation is ``fact``, the ``threshold`` it reached, and the members; the evidence
+        is ``fact`` on ``event``."""
+        members = [uscc for uscc, _ in hub.members]
+        return self.hit(
+            subject_kind=subject_kind,
+            subject_id=hub.index.partition(":")[2],
+            enterprises=members,
+            enterprises_total=hub.size,
+            title=title,
+            explanation=f"{fact}{threshold}。涉及企业：{members_text(members, hub.size)}。",
+            evidence=[evidence_of(event, fact)],
+            refresh=refresh,
+        )

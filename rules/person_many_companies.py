@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of, members_text
+from rules.base import Facts, Hit, Need, Rule, Verdict
 from rules.examples import Example, Kit
 from rules.params import PersonManyCompaniesParams
 from streams.event import Event
@@ -53,19 +53,13 @@ class PersonManyCompanies(Rule[PersonManyCompaniesParams]):
         return (self.clear(subject_kind="person", subject_id=key, reason=reason),)
 
     def _hit(self, event: Event, hub: Hub, who: str, named: str, *, refresh: bool = False) -> Hit:
-        members = [uscc for uscc, _ in hub.members]
-        fact = f"{who}担任{hub.size}家未注销企业的法定代表人或高管"
-        return self.hit(
+        return self.hub_hit(
+            event,
+            hub,
             subject_kind="person",
-            subject_id=hub.index.removeprefix("person:"),
-            enterprises=members,
-            enterprises_total=hub.size,
             title=f"一人控制多家企业：{named}",
-            explanation=(
-                f"{fact}，达到阈值{self.params.min_enterprises}家。"
-                f"涉及企业：{members_text(members, hub.size)}。"
-            ),
-            evidence=[evidence_of(event, fact)],
+            fact=f"{who}担任{hub.size}家未注销企业的法定代表人或高管",
+            threshold=f"，达到阈值{self.params.min_enterprises}家",
             refresh=refresh,
         )
 

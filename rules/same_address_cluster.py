@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from rules.base import Facts, Hit, Need, Rule, Verdict, evidence_of, members_text
+from rules.base import Facts, Hit, Need, Rule, Verdict
 from rules.examples import Example, Kit
 from rules.params import SameAddressClusterParams
 from streams.event import Event
@@ -63,22 +63,19 @@ class SameAddressCluster(Rule[SameAddressClusterParams]):
     def _hit(
         self, event: Event, hub: Hub, address: str, recent: int, *, refresh: bool = False
     ) -> Hit:
-        members, p = [uscc for uscc, _ in hub.members], self.params
-        fact = (
-            f"地址“{address}”（规范化为“{hub.index.removeprefix('addr:')}”）登记有{hub.size}家未注销企业，"
-            f"其中{recent}家在最新一家登记前{p.recent_days}天内登记"
-        )
-        return self.hit(
+        p = self.params
+        return self.hub_hit(
+            event,
+            hub,
             subject_kind="address",
-            subject_id=hub.index.removeprefix("addr:"),
-            enterprises=members,
-            enterprises_total=hub.size,
             title=f"同一地址聚集{hub.size}家企业",
-            explanation=(
-                f"{fact}（阈值：{p.min_enterprises}家，其中{p.min_recent}家"
-                f"在{p.recent_days}天内）。涉及企业：{members_text(members, hub.size)}。"
+            fact=(
+                f"地址“{address}”（规范化为“{hub.index.removeprefix('addr:')}”）登记有{hub.size}家未注销企业，"
+                f"其中{recent}家在最新一家登记前{p.recent_days}天内登记"
             ),
-            evidence=[evidence_of(event, fact)],
+            threshold=(
+                f"（阈值：{p.min_enterprises}家，其中{p.min_recent}家在{p.recent_days}天内）"
+            ),
             refresh=refresh,
         )
 

@@ -21,6 +21,7 @@ from streams.profile import (
     PersonProfile,
     PersonRef,
     ShareholderRef,
+    Tax,
     Touch,
 )
 from streams.schemas import court, enforcement, registration, tax
@@ -162,16 +163,28 @@ def _debtor_removed(p: EnterpriseProfile, e: Event) -> None:
     p.debtor_cases.pop(e.data.case_no, None)
 
 
+def _latest(t: Tax, by: str, at: Any, **values: Any) -> None:
+    """Record a report's ``values``, and ``at`` in the field ``by``, unless ``t`` holds a
+    report later by that field: the latest report stands, a tie goes to the one read last."""
+    known = getattr(t, by)
+    if known is None or at >= known:
+        for name, value in {**values, by: at}.items():
+            setattr(t, name, value)
+
+
 def _tax_arrears(p: EnterpriseProfile, e: Event) -> None:
     d = e.data
     assert isinstance(d, tax.TaxArrears)
     # The bureau reports the outstanding amount; a later report replaces an earlier one.
-    if p.tax.arrears_time is None or e.time >= p.tax.arrears_time:
-        p.tax.arrears_outstanding = d.amount
-        p.tax.arrears_since = d.since
-        p.tax.arrears_event_id = e.id
-        p.tax.arrears_source = e.source
-        p.tax.arrears_time = e.time
+    _latest(
+        p.tax,
+        "arrears_time",
+        e.time,
+        arrears_outstanding=d.amount,
+        arrears_since=d.since,
+        arrears_event_id=e.id,
+        arrears_source=e.source,
+    )
 
 
 def _tax_arrears_cleared(p: EnterpriseProfile, e: Event) -> None:
@@ -204,20 +217,21 @@ def _tax_penalty(p: EnterpriseProfile, e: Event) -> None:
 def _tax_credit_rated(p: EnterpriseProfile, e: Event) -> None:
     d = e.data
     assert isinstance(d, tax.TaxCreditRated)
-    if p.tax.credit_year is None or d.year >= p.tax.credit_year:
-        p.tax.credit_rating = d.rating
-        p.tax.credit_year = d.year
-        p.tax.credit_event_id = e.id
-        p.tax.credit_source = e.source
-        p.tax.credit_time = e.time
+    _latest(
+        p.tax,
+        "credit_year",
+        d.year,
+        credit_rating=d.rating,
+        credit_event_id=e.id,
+        credit_source=e.source,
+        credit_time=e.time,
+    )
 
 
 def _employment(p: EnterpriseProfile, e: Event) -> None:
     d = e.data
     assert isinstance(d, tax.EmploymentReported)
-    if p.tax.insured_period is None or d.period >= p.tax.insured_period:
-        p.tax.insured_employees = d.insured_employees
-        p.tax.insured_period = d.period
+    _latest(p.tax, "insured_period", d.period, insured_employees=d.insured_employees)
 
 
 def _inspection(p: EnterpriseProfile, e: Event) -> None:

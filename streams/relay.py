@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
-from typing import Protocol, TypedDict
+from typing import ClassVar, Protocol, Required, TypedDict, Unpack
 
 import orjson
 from redis.asyncio import Redis
@@ -32,7 +32,16 @@ from streams.stream_group import Entry, GroupTail, StreamGroup
 log = get_logger(__name__)
 
 Message = tuple[str, bytes | None, bytes]  # topic, key, value
-__all__ = ["KAFKA_GROUP", "Entry", "Message", "Publisher", "RelayOptions", "StreamRelay"]
+__all__ = [
+    "KAFKA_GROUP",
+    "Entry",
+    "FeedOptions",
+    "FeedRelay",
+    "Message",
+    "Publisher",
+    "RelayOptions",
+    "StreamRelay",
+]
 
 KAFKA_GROUP = "kafka-relay"  # the consumer group of the relays to Kafka
 
@@ -135,3 +144,34 @@ class StreamRelay(GroupTail):
         }
         doc.update(raw_excerpt(value))
         await self._publish([(self._dead_letter_topic, key, orjson.dumps(doc))])
+
+
+class FeedOptions(RelayOptions, total=False):
+    """What a :class:`FeedRelay` is built with besides its Redis and publisher."""
+
+    topic: Required[str]
+    consumer: Required[str]
+    group: str
+
+
+class FeedRelay(StreamRelay):
+    """A relay of one feed (the stream ``feed``, what a subclass names) to ``topic`` and
+    the topics its :meth:`messages` add, in the relays' consumer group
+    (:data:`KAFKA_GROUP`) unless another is given."""
+
+    feed: ClassVar[str]
+
+    def __init__(
+        self,
+        redis: Redis,
+        publisher: Publisher,
+        *,
+        topic: str,
+        consumer: str,
+        group: str = KAFKA_GROUP,
+        **options: Unpack[RelayOptions],
+    ) -> None:
+        super().__init__(
+            redis, publisher, stream=self.feed, group=group, consumer=consumer, **options
+        )
+        self._topic = topic

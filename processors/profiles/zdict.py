@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import zstandard
@@ -52,22 +52,52 @@ def build(docs: Sequence[bytes], size: int = SIZE) -> bytes:
     return zstandard.train_dictionary(size, skeletons, level=codec.LEVEL).as_bytes()
 
 
-def sample(url: str, count: int = SAMPLE, *, skip: int = 0, seed: int = 2017) -> list[bytes]:
-    """``count`` profile documents (enterprises and persons) of the Redis at ``url``, in
-    a seeded order after its first ``skip`` (the documents a dictionary was built from:
-    a measurement of it skips them)."""
+def seeded_docs(
+    url: str,
+    match: str,
+    read: Callable[[Any, list[bytes]], list[Any]],
+    decode: Callable[[Any], bytes],
+    *,
+    count: int,
+    skip: int,
+    seed: int,
+    keep: Callable[[bytes], bool] = lambda key: True,
+) -> list[bytes]:
+    """``count`` JSON documents of the Redis at ``url``, from the keys that ``match`` (and
+    that ``keep`` keeps) in a seeded order after their first ``skip``: ``read(client, keys)``
+    answers the stored forms, ``decode`` turns one into its JSON."""
     client = sync_client(url)
     try:
-        keys = sorted(k for k in client.scan_iter(match="rw:{*}:v2", count=1000))
+        keys = sorted(k for k in client.scan_iter(match=match, count=1000) if keep(k))
         random.Random(seed).shuffle(keys)
-        picked = keys[skip : skip + count]
-        docs: list[Any] = [client.hget(k, "doc") for k in picked]
-        return [codec.decode(d) for d in docs if d]
+        docs = read(client, keys[skip : skip + count])
+        return [decode(d) for d in docs if d]
     finally:
         client.close()
 
 
-if __name__ == "__main__":  # pragma: no cover (a maintainer's tool)
+def sample(url: str, count: int = SAMPLE, *, skip: int = 0, seed: int = 2017) -> list[bytes]:
+    """``count`` profile documents (enterprises and persons) of the Redis at ``url``, in
+    a seeded order after its first ``skip`` (the documents a dictionary was built from:
+    a measurement of it skips them)."""
+    return seeded_docs(
+        url,
+        "rw:{*}:v2",
+        lambda client, keys: [client.hget(k, "doc") for k in keys],
+        codec.decode,
+        count=count,
+        skip=skip,
+        seed=seed,
+    )
+
+
+def main(sample: Callable[[str], list[bytes]], size: int = SIZE) -> None:
+    """A maintainer's tool: ``python -m <module> <redis url> <dictionary file>`` writes the
+    dictionary of ``size`` bytes built from what ``sample`` finds in that Redis."""
     url, out = sys.argv[1], sys.argv[2]
     with open(out, "wb") as f:
-        f.write(build(sample(url)))
+        f.write(build(sample(url), size))
+
+
+if __name__ == "__main__":  # pragma: no cover (a maintainer's tool)
+    main(sample)

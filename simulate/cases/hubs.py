@@ -3,8 +3,11 @@ many firms, and the shell companies that combine them with other signs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+
 from simulate.plant import Planter, days
-from simulate.population import Enterprise
+from simulate.population import Enterprise, Person
 from simulate.samples import variant_spelling
 
 CLUSTER = "same_address_cluster"
@@ -25,11 +28,18 @@ def cluster_ring(p: Planter) -> None:
     p.expect(CLUSTER, address, "6家企业60天内以不同写法登记于同一地址")
 
 
-def cluster_window_edge(p: Planter) -> None:
-    a = p.anchor(lead=400, span=190)
+def _cluster(
+    p: Planter, offsets: Sequence[int], *, span: int, lead: int = 0
+) -> tuple[date, str, list[Enterprise]]:
+    """An anchor (``lead`` days of the period before it, ``span`` after), a new address,
+    and firms registered there ``offsets`` days from the anchor."""
+    a = p.anchor(lead=lead, span=span)
     address = p.address()
-    for d in (-400, -300, 0, 90, 180):
-        p.firm(a + days(d), address=address)
+    return a, address, [p.firm(a + days(d), address=address) for d in offsets]
+
+
+def cluster_window_edge(p: Planter) -> None:
+    _, address, _ = _cluster(p, (-400, -300, 0, 90, 180), span=190, lead=400)
     p.expect(CLUSTER, address, "5家，第3家恰在最新一家登记前180天（含端点）")
 
 
@@ -44,28 +54,18 @@ def cluster_moved_in(p: Planter) -> None:
 
 
 def cluster_four(p: Planter) -> None:
-    a = p.anchor(span=70)
-    address = p.address()
-    for i in range(4):
-        p.firm(a + days(20 * i), address=address)
+    _, address, _ = _cluster(p, (0, 20, 40, 60), span=70)
     p.forbid(CLUSTER, address, "只有4家（阈值5家）")
 
 
 def cluster_day_outside(p: Planter) -> None:
-    a = p.anchor(lead=400, span=190)
-    address = p.address()
-    for d in (-400, -300, -1, 170, 180):
-        p.firm(a + days(d), address=address)
+    _, address, _ = _cluster(p, (-400, -300, -1, 170, 180), span=190, lead=400)
     p.forbid(CLUSTER, address, "5家，但第3家在最新一家前181天：窗口内只有2家")
 
 
 def cluster_after_deregistration(p: Planter) -> None:
-    a = p.anchor(span=150)
-    address = p.address()
-    first = p.firm(a, address=address)
-    for i in range(1, 4):
-        p.firm(a + days(20 * i), address=address)
-    p.deregister(a + days(100), first)
+    a, address, firms = _cluster(p, (0, 20, 40, 60), span=150)
+    p.deregister(a + days(100), firms[0])
     p.firm(a + days(140), address=address)
     p.forbid(CLUSTER, address, "第5家登记时第1家已注销：未注销的只有4家")
 
@@ -73,19 +73,21 @@ def cluster_after_deregistration(p: Planter) -> None:
 # -- person_many_companies ------------------------------------------------------------------
 
 
-def front_man(p: Planter) -> None:
-    a = p.anchor(span=170)
+def _front(p: Planter, firms: int, *, span: int) -> tuple[date, Person, list[Enterprise]]:
+    """An anchor (``span`` days of the period after it), a new person, and ``firms`` firms
+    with that person as legal representative, one every 40 days from the anchor."""
+    a = p.anchor(span=span)
     front = p.person()
-    for i in range(5):
-        p.firm(a + days(40 * i), rep=front)
+    return a, front, [p.firm(a + days(40 * i), rep=front) for i in range(firms)]
+
+
+def front_man(p: Planter) -> None:
+    _, front, _ = _front(p, 5, span=170)
     p.expect(MANY, front, "一人担任5家企业法定代表人")
 
 
 def front_man_mixed_roles(p: Planter) -> None:
-    a = p.anchor(span=170)
-    front = p.person()
-    for i in range(3):
-        p.firm(a + days(40 * i), rep=front)
+    a, front, _ = _front(p, 3, span=170)
     for i in (3, 4):
         p.firm(a + days(40 * i), officers=[(front, "director")])
     p.expect(MANY, front, "一人任3家法定代表人、2家董事")
@@ -102,17 +104,12 @@ def front_man_by_change(p: Planter) -> None:
 
 
 def front_man_four(p: Planter) -> None:
-    a = p.anchor(span=130)
-    front = p.person()
-    for i in range(4):
-        p.firm(a + days(40 * i), rep=front)
+    _, front, _ = _front(p, 4, span=130)
     p.forbid(MANY, front, "只任4家（阈值5家）")
 
 
 def front_man_after_deregistration(p: Planter) -> None:
-    a = p.anchor(span=250)
-    front = p.person()
-    firms = [p.firm(a + days(40 * i), rep=front) for i in range(4)]
+    a, front, firms = _front(p, 4, span=250)
     p.deregister(a + days(200), firms[0])
     p.firm(a + days(240), rep=front)
     p.forbid(MANY, front, "第5家登记时其中1家已注销：未注销的只有4家")

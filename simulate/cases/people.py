@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from simulate.calendar import END, years_before
 from simulate.plant import Planter, days
+from simulate.population import Enterprise
 
 DISHONEST = "dishonest_officer"
 AGE = "abnormal_officer_age"
@@ -30,12 +31,18 @@ def appointed_then_listed(p: Planter) -> None:
     p.expect(DISHONEST, firm, "监事在任职60天后被列入失信被执行人名单")
 
 
-def criminal_legal_rep(p: Planter) -> None:
+def _rep_in_case(p: Planter, case_type: str) -> Enterprise:
+    """A new firm whose legal representative is party to a ``case_type`` case 60 days later."""
     a = p.anchor(span=70)
     rep = p.person()
     firm = p.firm(a, rep=rep)
     day = a + days(60)
-    p.at(day, p.emit.person_case, rep, p.emit.case_no(day.year, "criminal"), "criminal")
+    p.at(day, p.emit.person_case, rep, p.emit.case_no(day.year, case_type), case_type)
+    return firm
+
+
+def criminal_legal_rep(p: Planter) -> None:
+    firm = _rep_in_case(p, "criminal")
     p.expect(DISHONEST, firm, "法定代表人涉刑事案件")
 
 
@@ -60,11 +67,7 @@ def removed_then_appointed(p: Planter) -> None:
 
 
 def civil_case_officer(p: Planter) -> None:
-    a = p.anchor(span=70)
-    rep = p.person()
-    firm = p.firm(a, rep=rep)
-    day = a + days(60)
-    p.at(day, p.emit.person_case, rep, p.emit.case_no(day.year, "civil"), "civil")
+    firm = _rep_in_case(p, "civil")
     p.forbid(DISHONEST, firm, "法定代表人只涉民事案件")
 
 
@@ -87,9 +90,14 @@ def minor_legal_rep(p: Planter) -> None:
     p.expect(AGE, firm, "法定代表人登记时15岁")
 
 
-def turns_75_that_day(p: Planter) -> None:
+def _rep_turning(p: Planter, years: int) -> Enterprise:
+    """A new firm whose legal representative turns ``years`` old the day it registers."""
     a = p.anchor(span=10)
-    firm = p.firm(a, rep=p.person(birth=years_before(a, 75)))
+    return p.firm(a, rep=p.person(birth=years_before(a, years)))
+
+
+def turns_75_that_day(p: Planter) -> None:
+    firm = _rep_turning(p, 75)
     p.expect(AGE, firm, "法定代表人登记当天年满75岁（含）")
 
 
@@ -104,8 +112,7 @@ def elderly_officer_appointed(p: Planter) -> None:
 
 
 def turns_18_that_day(p: Planter) -> None:
-    a = p.anchor(span=10)
-    firm = p.firm(a, rep=p.person(birth=years_before(a, 18)))
+    firm = _rep_turning(p, 18)
     p.forbid(AGE, firm, "法定代表人登记当天年满18岁：不小于18岁")
 
 

@@ -15,6 +15,7 @@ import pytest
 import websockets
 from kafka import KafkaConsumer
 
+from cli.accounts import token_in_child
 from core.redis_client import sync_client
 from core.settings import Settings
 from processors.profiles import codec
@@ -29,30 +30,10 @@ pytestmark = [pytest.mark.kafka, pytest.mark.redis, pytest.mark.e2e]
 
 
 def _create_token(settings: Settings, department: str, role: str = "duty_officer") -> str:
-    import subprocess
-    import sys
-
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cli",
-            "accounts",
-            "create",
-            "--department",
-            department,
-            "--role",
-            role,
-            "--name",
-            f"test {department}",
-        ],
-        env=child_env(settings),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    return out.strip().splitlines()[-1]
+    env = child_env(settings)
+    return token_in_child(
+        env, department=department, role=role, name=f"test {department}", timeout=60
+    )
 
 
 def _ticket(base: str, token: str) -> str:
