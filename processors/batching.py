@@ -117,7 +117,7 @@ class _Buffer:
             # (one loop cycle an event, the same work whichever batch the event lands in).
             # Bounded by linger alone, a backlog made batches of what a few ms of moving
             # could reach (36-270 events, not 1,000), and the per-batch cost (round trips,
-            # fsyncs, model checkpoint) was paid 5-20 times as often. BEHIND_BOUND_S only
+            # fsyncs, the model's version read) was paid 5-20 times as often. BEHIND_BOUND_S only
             # stops a stream that stopped moving from holding the batch.
             loop = asyncio.get_running_loop()
             deadline = loop.time() + max(linger, BEHIND_BOUND_S)
