@@ -111,6 +111,21 @@ async def test_what_arrived_during_a_batch_starts_at_once_after_it() -> None:
     assert started[1] - started[0] < 2.5  # 0.3 s of work, not 0.3 s + 5 s of lingering
 
 
+async def test_a_worker_behind_takes_everything_waiting_not_only_a_linger_of_it() -> None:
+    # 200 events arrive while the first batch is processed. With linger 0 the next batch
+    # must still hold all of them: moving waiting events into a batch is bounded by max_,
+    # not by linger (which made a backlog's batches a tenth of max_).
+    async def feed(put: Put) -> None:
+        await put(0)
+        await asyncio.sleep(0.05)
+        put_now: Any = put  # faust's test put waits for each event to be processed
+        for i in range(1, 201):
+            await put_now(i, wait=False)
+
+    batches, _ = await _run(1000, 0.0, feed, expect=201, busy_s=0.3)
+    assert batches == [[0], list(range(1, 201))]
+
+
 async def test_nonsense_limits_are_refused() -> None:
     with pytest.raises(ValueError, match="max_ >= 1"):
         await take_batches(object(), 0, 0.1).__anext__()
