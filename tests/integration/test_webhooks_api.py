@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,13 +79,6 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         await redis.hdel(DOC_KEY, *made.alert_ids)
     await wipe(redis)
     await redis.aclose()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 # ---------------------------------------------------------------- subscriptions

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -52,13 +51,6 @@ def _produce(settings: Settings, events: list[dict[str, Any]]) -> None:
     for _ in produce_events(producer, settings, events):
         pass
     producer.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 async def _webhook_for(receiver: Receiver, path: str, uscc: str) -> Received:

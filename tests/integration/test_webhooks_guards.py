@@ -6,7 +6,7 @@ until an admin replays or purges them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from ipaddress import ip_address
 from typing import Any
@@ -72,13 +72,6 @@ async def make_api(settings: Settings) -> AsyncIterator[MakeApi]:
             await Accounts(redis).revoke(token)
     await wipe(redis)
     await redis.aclose()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 async def register(api: Api, url: str, department: str = "tax") -> Any:

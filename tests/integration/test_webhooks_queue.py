@@ -11,7 +11,7 @@ import asyncio
 import random
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -323,13 +323,6 @@ async def test_a_scheduler_on_a_new_connection_picks_up_the_pending(
     assert second.sent == [(delivery_id("01EPA", "01AL000000", 1), 2)]
     log = await queue.attempts("01EPA")
     assert [a.state for a in log] == [DeliveryState.DELIVERED, DeliveryState.RETRYING]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 async def test_64_dead_endpoints_of_one_department_do_not_delay_another_s_on_redis(
