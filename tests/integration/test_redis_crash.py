@@ -22,10 +22,10 @@ from core.redis_client import sync_client
 
 from .conftest import Proc, isolated_settings, start_worker
 from .exactly_once_kit import (
-    Departments,
     Lag,
     Plan,
     assert_profiles_exact,
+    feed_until_the_fault,
     processed,
     topic_size,
     wait,
@@ -60,13 +60,7 @@ def test_redis_killed_mid_stream_and_restarted_from_its_aof_loses_nothing(
     worker: Proc | None = None
     try:
         worker = start_worker(settings, logs_dir, name="worker-redis-crash")
-        departments = Departments(settings, plan)
-        wait(
-            lambda: processed(client) > 0.3 * plan.total,
-            timeout=120,
-            what=f"the worker processes 30% of {plan.total} {context}",
-            proc=worker,
-        )
+        departments = feed_until_the_fault(settings, plan, client, worker, context=context)
         own_redis.kill9()  # while the worker is writing: the fault lands mid-batch
         at_kill = time.monotonic()
         time.sleep(DOWN_S)
