@@ -1,5 +1,5 @@
-"""Fixtures every test may use: a person keyer, a decoder, an event factory, and 64 dead
-webhook endpoints on loopback."""
+"""Fixtures every test may use: a person keyer, a decoder, an event factory, 64 dead
+webhook endpoints on loopback, and a webhook receiver that records what it is sent."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 from simulate.factory import EventFactory
 from streams.codec import Decoder
 from streams.identifiers import PersonKeyer
+
+from .unit.webhook_receiver import Receiver
 
 TEST_SECRET = b"riskwire-test-identity-secret"
 
@@ -43,3 +45,11 @@ def dead_listeners() -> Iterator[list[str]]:
     yield [f"http://127.0.0.1:{s.getsockname()[1]}/hook" for s in socks]
     for sock in socks:
         sock.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook endpoint on loopback that records every delivery it receives."""
+    server = Receiver()
+    yield server
+    server.close()

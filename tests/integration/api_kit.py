@@ -24,9 +24,9 @@ from core.redis_client import redis_client
 from core.settings import Settings
 from simulate import samples
 from streams.alert import Alert, AlertSubject, Evidence, Severity
-from streams.kafka import department_producer, produce_events
 
 from .conftest import Proc, child_env
+from .feed_kit import produce as produce  # the API tests feed departments too
 
 
 def cli(
@@ -130,13 +130,6 @@ def seed_alert(settings: Settings, departments: list[str], **kw: Any) -> Alert:
     alert = new_alert(departments, **kw)
     asyncio.run(store_alert(settings, alert))
     return alert
-
-
-def produce(settings: Settings, events: list[dict[str, Any]]) -> None:
-    producer = department_producer(settings)
-    for _ in produce_events(producer, settings, events):
-        pass
-    producer.close()
 
 
 def eventually(check: Callable[[], Any], *, timeout: float = 60, what: str = "") -> Any:

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -35,6 +35,9 @@ from cli.process import settings_env
 from core.redis_client import is_cluster_url, redis_client, sync_client
 from core.settings import Settings
 from streams.kafka import ensure_topics
+
+if TYPE_CHECKING:
+    from .api_kit import Accounts
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -383,3 +386,11 @@ def api_server(settings: Settings, logs_dir: Path) -> Iterator[str]:
     proc, base = start_api(settings, logs_dir / "api.log")
     yield base
     proc.stop()
+
+
+@pytest.fixture(scope="module")
+def people(settings: Settings, api_server: str) -> Accounts:
+    """The accounts of one test module on the session's API (made once per module)."""
+    from .api_kit import Accounts  # api_kit imports this module: import it when used
+
+    return Accounts(settings, api_server)

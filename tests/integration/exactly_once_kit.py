@@ -255,3 +255,25 @@ class Departments:
         self._thread.join(timeout=timeout)
         assert not self._thread.is_alive(), f"producing took more than {timeout:.0f} s"
         assert not self.errors, self.errors
+
+
+def feed_until_the_fault(
+    settings: Settings,
+    plan: Plan,
+    client: redis_sync.Redis,
+    worker: Proc,
+    *,
+    context: str,
+    timeout: float = 120,
+    who: str = "the worker",
+) -> Departments:
+    """Start producing ``plan`` and wait until ``worker`` has processed :data:`KILL_AT` of
+    it, so that the fault the test injects next lands while messages are still arriving."""
+    departments = Departments(settings, plan)
+    wait(
+        lambda: processed(client) > KILL_AT * plan.total,
+        timeout=timeout,
+        what=f"{who} processes {KILL_AT:.0%} of {plan.total} {context}",
+        proc=worker,
+    )
+    return departments

@@ -54,13 +54,15 @@ def read_topic(
     topic: str,
     until: Callable[[list[ConsumerRecord]], bool],
     timeout: float = 30,
+    idle_ms: int = 500,
 ) -> list[ConsumerRecord]:
-    """Every message of ``topic`` from the start, read until ``until(seen)`` holds."""
+    """Every message of ``topic`` from the start, read until ``until(seen)`` holds; it is
+    tried each time the topic has been quiet for ``idle_ms``."""
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=settings.kafka_bootstrap,
         auto_offset_reset="earliest",
-        consumer_timeout_ms=500,
+        consumer_timeout_ms=idle_ms,
         enable_auto_commit=False,
         fetch_max_bytes=8 * 1024 * 1024,
         max_partition_fetch_bytes=4 * 1024 * 1024,

@@ -23,11 +23,6 @@ pytestmark = [pytest.mark.redis, pytest.mark.kafka]
 
 
 @pytest.fixture(scope="module")
-def people(settings: Settings, api_server: str) -> Accounts:
-    return Accounts(settings, api_server)
-
-
-@pytest.fixture(scope="module")
 def samr(people: Accounts) -> Who:
     return people.make("samr", "duty_officer", "市场监管值班员")
 

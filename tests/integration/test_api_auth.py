@@ -22,11 +22,6 @@ DUMMY = {"uscc": "91350100M000100Y43", "rule_id": "tax_arrears"}
 
 
 @pytest.fixture(scope="module")
-def people(settings: Settings, api_server: str) -> Accounts:
-    return Accounts(settings, api_server)
-
-
-@pytest.fixture(scope="module")
 def operations(api_server: str) -> list[tuple[str, str]]:
     doc = httpx.get(f"{api_server}/openapi.json", timeout=30).json()
     ops = []

@@ -31,11 +31,6 @@ class Firms:
 
 
 @pytest.fixture(scope="module")
-def people(settings: Settings, api_server: str) -> Accounts:
-    return Accounts(settings, api_server)
-
-
-@pytest.fixture(scope="module")
 def samr(people: Accounts) -> Who:
     return people.make("samr", "analyst", "市场监管分析员")
 

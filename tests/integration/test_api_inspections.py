@@ -26,11 +26,6 @@ TEAM = [{"inspector_id": f"E{i:03d}", "name": f"执法员{i}"} for i in range(6)
 
 
 @pytest.fixture(scope="module")
-def people(settings: Settings, api_server: str) -> Accounts:
-    return Accounts(settings, api_server)
-
-
-@pytest.fixture(scope="module")
 def analyst(people: Accounts) -> Who:
     return people.make("samr", "analyst", "抽查分析员")
 

@@ -13,18 +13,11 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from core.settings import Settings
-
 from .api_kit import Accounts, Who, client
 
 pytestmark = [pytest.mark.redis, pytest.mark.kafka]
 
 CLOSE_REVOKED = 4403  # documented in README and api/routes/ws.py
-
-
-@pytest.fixture(scope="module")
-def people(settings: Settings, api_server: str) -> Accounts:
-    return Accounts(settings, api_server)
 
 
 def _board_url(base: str, who: Who) -> str:

@@ -24,7 +24,7 @@ from streams.cloudevents import event_source
 from streams.kafka import department_producer, produce_events
 
 from .conftest import Proc
-from .test_end_to_end import _read_topic
+from .feed_kit import read_topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis, pytest.mark.e2e]
 
@@ -34,7 +34,7 @@ CE_ATTRIBUTES = {"ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "
 
 def _read(settings: Settings, topic: str, wanted: Any) -> list[Any]:
     """Messages of ``topic`` from the start, once one is ``wanted``: the wanted ones."""
-    seen = _read_topic(settings, topic, lambda seen: any(wanted(m) for m in seen), timeout=60)
+    seen = read_topic(settings, topic, lambda seen: any(wanted(m) for m in seen), timeout=60)
     return [m for m in seen if wanted(m)]
 
 

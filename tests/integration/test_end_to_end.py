@@ -13,7 +13,6 @@ import httpx
 import orjson
 import pytest
 import websockets
-from kafka import KafkaConsumer
 
 from cli.accounts import token_in_child
 from core.redis_client import sync_client
@@ -21,10 +20,11 @@ from core.settings import Settings
 from processors.profiles import codec
 from processors.profiles.redis import doc_key
 from simulate.factory import EventFactory
-from streams.kafka import department_producer, produce_events
+from streams.kafka import department_producer
 from streams.profile_store import EntityRef
 
 from .conftest import Proc, child_env, wait_for
+from .feed_kit import produce, read_topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis, pytest.mark.e2e]
 
@@ -42,34 +42,6 @@ def _ticket(base: str, token: str) -> str:
     return str(reply.json()["ticket"])
 
 
-def _produce(settings: Settings, events: list[dict[str, Any]]) -> None:
-    producer = department_producer(settings)
-    for _ in produce_events(producer, settings, events):
-        pass
-    producer.close()
-
-
-def _read_topic(settings: Settings, topic: str, until: Any, timeout: float = 30) -> list[Any]:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=1000,
-        enable_auto_commit=False,
-    )
-    seen: list[Any] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            for message in consumer:
-                seen.append(message)
-            if until(seen):
-                return seen
-    finally:
-        consumer.close()
-    raise AssertionError(f"{topic}: condition not met in {timeout}s ({len(seen)} messages)")
-
-
 @pytest.fixture(scope="module")
 def samr_token(settings: Settings, api_server: str) -> str:
     return _create_token(settings, "samr")
@@ -81,27 +53,27 @@ async def test_alert_reaches_websocket_and_topic(
     f = EventFactory(source="samr-e2e", seed=101)
     director = f.person("director")
     firm = f.uscc()
-    _produce(settings, [f.registered(firm, officers=[director])])
+    produce(settings, [f.registered(firm, officers=[director])])
     ws_url = (
         api_server.replace("http", "ws", 1) + f"/ws/alerts?ticket={_ticket(api_server, samr_token)}"
     )
     async with websockets.connect(ws_url) as ws:
         # The director is listed as a dishonest debtor after the appointment (court -> P: key).
-        _produce(settings, [f.debtor_listed_person(director)])
+        produce(settings, [f.debtor_listed_person(director)])
         alert = await _next_alert(ws, "dishonest_officer", within_s=60)
     assert alert["subject"] == {"kind": "enterprise", "id": firm}
     assert alert["severity"] == "critical"
     assert "samr" in alert["departments"]
     assert director["id_number"] not in orjson.dumps(alert).decode()
 
-    messages = _read_topic(
+    messages = read_topic(
         settings,
         settings.topic_alerts,
         lambda seen: any(m.key == alert["fingerprint"].encode() for m in seen),
     )
     published = [orjson.loads(m.value) for m in messages if m.key == alert["fingerprint"].encode()]
     assert published[-1]["alert_id"] == alert["alert_id"]
-    routed = _read_topic(
+    routed = read_topic(
         settings,
         settings.department_topic("court"),
         lambda seen: any(m.key == alert["fingerprint"].encode() for m in seen),
@@ -126,10 +98,10 @@ async def test_websocket_resumes_with_since_and_misses_nothing(
     tax_token = _create_token(settings, "tax")  # tax_arrears is routed to the tax bureau
     ws_base = api_server.replace("http", "ws", 1) + "/ws/alerts?ticket="
     async with websockets.connect(ws_base + _ticket(api_server, tax_token)) as ws:
-        _produce(settings, [f.registered(firms[0]), f.tax_arrears(firms[0], 300_000.0)])
+        produce(settings, [f.registered(firms[0]), f.tax_arrears(firms[0], 300_000.0)])
         first = await _next_seq(ws, firms[0])
     # Disconnected: two more alerts fire meanwhile.
-    _produce(
+    produce(
         settings,
         [
             f.registered(firms[1]),
@@ -190,7 +162,7 @@ def test_bad_input_goes_to_the_dlq_and_the_rest_goes_on(settings: Settings, work
     producer.flush()
     producer.close()
     ours = {b"k1", bad_id["subject"].encode()}  # other tests dead-letter on this topic too
-    letters = _read_topic(
+    letters = read_topic(
         settings, settings.topic_dlq, lambda seen: sum(m.key in ours for m in seen) >= 2
     )
     docs = [orjson.loads(m.value) for m in letters if m.key in ours]
@@ -225,7 +197,7 @@ def test_no_raw_id_number_in_redis_or_output_topics(settings: Settings, worker: 
         if ev["type"] == "enterprise.registered"
         for o in ev["data"]["officers"]
     }
-    _produce(settings, events)
+    produce(settings, events)
     assert _wait_for_profile(settings, events[0]["subject"])
     time.sleep(2)
     client = sync_client(settings.redis_url)
@@ -250,7 +222,8 @@ def test_no_raw_id_number_in_redis_or_output_topics(settings: Settings, worker: 
     outputs = b"".join(
         (m.value or b"") + (m.key or b"")
         for topic in (settings.topic_alerts, settings.department_topic("samr"))
-        for m in _read_topic(settings, topic, lambda seen: True, timeout=5)
+        # one read to a second of quiet: all that was published, not just what came first
+        for m in read_topic(settings, topic, lambda seen: True, timeout=5, idle_ms=1000)
     )
     for number in raw_ids:
         assert number.encode() not in dump, "raw id_number stored in Redis"

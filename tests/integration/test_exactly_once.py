@@ -25,13 +25,12 @@ from core.redis_client import sync_client
 
 from .conftest import Proc, isolated_settings, start_worker
 from .exactly_once_kit import (
-    KILL_AT,
     LOCK,
-    Departments,
     Lag,
     Plan,
     assert_profiles_exact,
     claim_redis_db,
+    feed_until_the_fault,
     processed,
     topic_size,
     wait,
@@ -95,12 +94,14 @@ def test_kill_9_mid_stream_loses_nothing_and_counts_nothing_twice(
     passed = False
     try:
         first = start_worker(settings, logs_dir, name="worker-kill")
-        departments = Departments(settings, plan)
-        wait(
-            lambda: processed(client) > KILL_AT * plan.total,
+        departments = feed_until_the_fault(
+            settings,
+            plan,
+            client,
+            first,
+            context=context,
             timeout=300,  # generous: the machine is shared, and a cluster run pays WAIT
-            what=f"first worker processes {KILL_AT:.0%} of {plan.total} {context}",
-            proc=first,
+            who="first worker",
         )
         lag = Lag(settings)
         try:

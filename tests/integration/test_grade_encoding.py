@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,12 +28,9 @@ from processors.profiles.migrate import StateMigration
 from rules.grading import Grade
 from simulate import samples
 
-from .test_grade_store import feed_of, graded, steady
+from .test_grade_store import DAY, T0, feed_of, graded, steady
 
 pytestmark = [pytest.mark.redis]
-
-T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
-DAY = timedelta(days=1)
 
 
 def new_uscc() -> str:

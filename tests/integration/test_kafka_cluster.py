@@ -26,10 +26,10 @@ from .api_kit import eventually
 from .conftest import Proc, isolated_settings, start_worker
 from .exactly_once_kit import (
     LOCK,
-    Departments,
     Plan,
     assert_profiles_exact,
     claim_redis_db,
+    feed_until_the_fault,
     processed,
     topic_size,
     wait,
@@ -115,13 +115,7 @@ def test_a_broker_killed_mid_feed_loses_nothing_and_applies_nothing_twice(
     passed = False
     try:
         worker = start_worker(settings, logs_dir, name="worker-broker-kill")
-        departments = Departments(settings, plan)
-        wait(
-            lambda: processed(client) > 0.3 * plan.total,
-            timeout=120,
-            what=f"the worker processes 30% of {plan.total} {context}",
-            proc=worker,
-        )
+        departments = feed_until_the_fault(settings, plan, client, worker, context=context)
         before = leaders(admin, list(settings.input_topics))
         at_kill = processed(client)
         cluster("kill", str(KILLED))

@@ -6,16 +6,12 @@ error, never read as an empty profile."""
 
 from __future__ import annotations
 
-import random
-import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
-from core.clock import FakeClock
 from core.errors import StoreError
-from core.redis_client import redis_client
 from processors.profiles import codec
 from processors.profiles.migrate import StateMigration
 from processors.profiles.redis import RedisProfileStore, doc_key
@@ -23,23 +19,21 @@ from simulate.factory import EventFactory
 from streams.codec import Decoder
 from streams.profile_store import EntityRef
 
-from .test_replay_horizon import T0, Worker
+from ..unit.pipeline_kit import T0
+from .horizon_kit import Worker, fresh_events, redis_worker
 
 pytestmark = [pytest.mark.redis]
 
 
 @pytest.fixture
 async def worker(services: dict[str, str], decoder: Decoder) -> AsyncIterator[Worker]:
-    client = redis_client(services["redis"])
-    try:
-        yield Worker(client, decoder, FakeClock(T0))
-    finally:
-        await client.aclose()
+    async with redis_worker(services["redis"], decoder) as started:
+        yield started
 
 
 @pytest.fixture
 def events() -> EventFactory:
-    return EventFactory(source=f"enc-{uuid.uuid4().hex[:10]}", seed=random.randrange(1 << 30))
+    return fresh_events("enc")
 
 
 async def _stored(worker: Worker, uscc: str) -> bytes:

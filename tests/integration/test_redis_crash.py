@@ -12,93 +12,41 @@ relays) may stop it.
 from __future__ import annotations
 
 import random
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis as redis_sync
 
 from core.redis_client import sync_client
 
-from .conftest import Proc, free_port, isolated_settings, start_worker
+from .conftest import Proc, isolated_settings, start_worker
 from .exactly_once_kit import (
-    Departments,
     Lag,
     Plan,
     assert_profiles_exact,
+    feed_until_the_fault,
     processed,
     topic_size,
     wait,
 )
+from .redis_server import RedisServer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
 
 DOWN_S = 3.0  # how long Redis stays down
 
 
-class OwnRedis:
-    """A ``redis-server`` of the test's own, with the local stack's durability settings."""
-
-    def __init__(self, directory: Path) -> None:
-        self.dir, self.port = directory, free_port()
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is not installed (deploy/stack.sh installs it)"
-        self.popen = subprocess.Popen(
-            [
-                binary,
-                "--bind", "127.0.0.1",
-                "--port", str(self.port),
-                "--dir", str(self.dir),
-                "--appendonly", "yes",
-                "--appendfsync", "always",
-                "--save", "",
-                "--logfile", str(self.dir / "redis.log"),
-            ],
-        )  # fmt: skip
-        client = sync_client(self.url, socket_timeout=1)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if client.ping():
-                    break
-            except redis_sync.RedisError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        client.close()
-
-    def kill9(self) -> None:
-        assert self.popen is not None
-        self.popen.kill()
-        self.popen.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.terminate()
-            self.popen.wait(timeout=30)
-
-
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path)
-    server.start()
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path).start()
     yield server
     server.stop()
 
 
 def test_redis_killed_mid_stream_and_restarted_from_its_aof_loses_nothing(
     services: dict[str, str],
-    own_redis: OwnRedis,
+    own_redis: RedisServer,
     logs_dir: Path,
     tmp_path: Path,
 ) -> None:
@@ -112,13 +60,7 @@ def test_redis_killed_mid_stream_and_restarted_from_its_aof_loses_nothing(
     worker: Proc | None = None
     try:
         worker = start_worker(settings, logs_dir, name="worker-redis-crash")
-        departments = Departments(settings, plan)
-        wait(
-            lambda: processed(client) > 0.3 * plan.total,
-            timeout=120,
-            what=f"the worker processes 30% of {plan.total} {context}",
-            proc=worker,
-        )
+        departments = feed_until_the_fault(settings, plan, client, worker, context=context)
         own_redis.kill9()  # while the worker is writing: the fault lands mid-batch
         at_kill = time.monotonic()
         time.sleep(DOWN_S)

@@ -11,8 +11,6 @@ injected clock that the test moves past the horizon.
 
 from __future__ import annotations
 
-import random
-import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -21,68 +19,31 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from core.clock import FakeClock
 from core.errors import DlqReason
-from core.redis_client import redis_client
 from core.telemetry import EVENTS_DEAD_LETTERED
-from processors.grades import GradeStore, current_key, history_key, outbox_key, revisions_key
+from processors.grades import current_key, history_key, outbox_key, revisions_key
 from processors.profiles import horizon
-from processors.profiles.codec import decode
 from processors.profiles.migrate import StateMigration
-from processors.profiles.redis import RedisProfileStore, doc_key, seen_key
-from rules.engine import RuleEngine
+from processors.profiles.redis import doc_key, seen_key
 from simulate.factory import EventFactory
 from streams.codec import Decoder
-from streams.profile import EnterpriseProfile
 from streams.profile_store import EntityRef
 
-from ..unit.pipeline_kit import T0, CollectedLetters, Feeder, processor
+from ..unit.pipeline_kit import T0
+from .horizon_kit import HORIZON, PAST, Worker, fresh_events, redis_worker
 
 pytestmark = [pytest.mark.redis]
-
-HORIZON = timedelta(days=35)
-PAST = HORIZON + timedelta(hours=2)  # the horizon counts whole hours: one more is enough
-
-
-class Worker(Feeder):
-    """A processor on the Redis stores whose clock the test moves."""
-
-    def __init__(self, redis: Redis, decoder: Decoder, clock: FakeClock) -> None:
-        self.redis = redis
-        self.clock = clock
-        self.dlq = CollectedLetters()
-        store = RedisProfileStore(redis, clock=clock, replay_horizon=HORIZON)
-        super().__init__(
-            processor(
-                decoder,
-                store=store,
-                grades=GradeStore(redis),
-                engine=RuleEngine([]),  # the state under test is the profiles' and grades'
-                dead_letters=self.dlq,
-                clock=clock,
-            )
-        )
-
-    async def profile(self, uscc: str) -> EnterpriseProfile:
-        doc = await self.redis.hget(doc_key(EntityRef("ent", uscc)), "doc")
-        return EnterpriseProfile.model_validate_json(decode(doc))
-
-    async def remembered(self, uscc: str) -> int:
-        return int(await self.redis.zcard(seen_key(EntityRef("ent", uscc))))
 
 
 @pytest.fixture
 async def worker(services: dict[str, str], decoder: Decoder) -> AsyncIterator[Worker]:
-    client = redis_client(services["redis"])
-    try:
-        yield Worker(client, decoder, FakeClock(T0))
-    finally:
-        await client.aclose()
+    async with redis_worker(services["redis"], decoder) as started:
+        yield started
 
 
 @pytest.fixture
 def events() -> EventFactory:
-    return EventFactory(source=f"hz-{uuid.uuid4().hex[:10]}", seed=random.randrange(1 << 30))
+    return fresh_events("hz")
 
 
 def beyond_count(topic: str) -> float:

@@ -17,7 +17,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -188,16 +188,25 @@ def _undeclared(url: str, calls: list[Call], marker: bytes) -> tuple[list[str], 
     return sorted(set(undeclared)), marked
 
 
-async def test_every_key_an_alert_script_touches_is_declared(own_db: tuple[str, int]) -> None:
+async def _assert_declared(
+    own_db: tuple[str, int], exercise: Callable[[str], Awaitable[None]], marker: bytes
+) -> None:
+    """Under MONITOR, ``exercise`` the scripts: every key they touch is one they declare in
+    KEYS, and more than 10 commands touched a key containing ``marker`` (proof the scripts
+    were watched at work)."""
     url, db = own_db
     watch = Watch(url)
     try:
-        await _exercise(url)
+        await exercise(url)
     finally:
         lines = watch.stop()
-    undeclared, index_writes = _undeclared(url, _calls(lines, db), b":ix:")
-    assert index_writes > 10, f"the scripts were not watched at work ({len(lines)} lines)"
+    undeclared, marked = _undeclared(url, _calls(lines, db), marker)
+    assert marked > 10, f"the scripts were not watched at work ({len(lines)} lines)"
     assert not undeclared, f"keys touched but not in KEYS: {undeclared}"
+
+
+async def test_every_key_an_alert_script_touches_is_declared(own_db: tuple[str, int]) -> None:
+    await _assert_declared(own_db, _exercise, b":ix:")
 
 
 def _attempt(d: QueuedDelivery, state: DeliveryState) -> Attempt:
@@ -237,12 +246,4 @@ async def _exercise_queue(url: str) -> None:
 async def test_every_key_a_webhook_queue_script_touches_is_declared(
     own_db: tuple[str, int],
 ) -> None:
-    url, db = own_db
-    watch = Watch(url)
-    try:
-        await _exercise_queue(url)
-    finally:
-        lines = watch.stop()
-    undeclared, due_writes = _undeclared(url, _calls(lines, db), b":due:v1:")
-    assert due_writes > 10, f"the scripts were not watched at work ({len(lines)} lines)"
-    assert not undeclared, f"keys touched but not in KEYS: {undeclared}"
+    await _assert_declared(own_db, _exercise_queue, b":due:v1:")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,6 +63,18 @@ class Api:
         stores: NotifyStores = self.app.state.notify
         return stores
 
+    def scheduler(self, notifier: Any) -> DeliveryScheduler:
+        """A delivery scheduler on this app's stores and clock, retrying without jitter."""
+        stores = self.notify
+        return DeliveryScheduler(
+            stores.queue,
+            stores.endpoints,
+            stores.subscriptions,
+            notifier,
+            self.clock,
+            policy=RetryPolicy(jitter=0),
+        )
+
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
@@ -79,13 +91,6 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         await redis.hdel(DOC_KEY, *made.alert_ids)
     await wipe(redis)
     await redis.aclose()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 # ---------------------------------------------------------------- subscriptions
@@ -235,16 +240,8 @@ async def test_the_delivery_log_shows_attempts_and_dead_letters(
             "/api/v1/webhooks", json={"url": receiver.url("/status/500")}, headers=admin
         )
     ).json()
-    stores = api.notify
     notifier = WebhookNotifier(api.clock, timeout_s=5, egress=LOOPBACK_ALLOWED)
-    s = DeliveryScheduler(
-        stores.queue,
-        stores.endpoints,
-        stores.subscriptions,
-        notifier,
-        api.clock,
-        policy=RetryPolicy(jitter=0),
-    )
+    s = api.scheduler(notifier)
     a = alert()
     await s.enqueue_changes([(a.model_dump_json().encode(), "created")])
     for _ in range(40):  # a day on the fake clock, one due time after another

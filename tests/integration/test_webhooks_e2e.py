@@ -12,8 +12,6 @@ import hashlib
 import hmac
 import subprocess
 import sys
-from collections.abc import Iterator
-from typing import Any
 
 import orjson
 import pytest
@@ -23,10 +21,10 @@ from alerts.notify.wiring import build_scheduler
 from core.clock import SystemClock
 from core.settings import Settings
 from simulate.factory import EventFactory
-from streams.kafka import department_producer, produce_events
 
 from ..unit.webhook_receiver import Received, Receiver
 from .conftest import Proc, child_env
+from .feed_kit import produce
 from .webhooks_app import client, webhooks_app
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
@@ -45,20 +43,6 @@ def _cli_token(settings: Settings, department: str, role: str) -> str:
         timeout=60,
     ).stdout
     return out.strip().splitlines()[-1]
-
-
-def _produce(settings: Settings, events: list[dict[str, Any]]) -> None:
-    producer = department_producer(settings)
-    for _ in produce_events(producer, settings, events):
-        pass
-    producer.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 async def _webhook_for(receiver: Receiver, path: str, uscc: str) -> Received:
@@ -100,7 +84,7 @@ async def test_an_alert_from_kafka_arrives_as_a_signed_webhook(
         try:
             f = EventFactory(source="tax-webhooks-e2e", seed=909)
             firm = f.uscc()
-            _produce(settings, [f.registered(firm), f.tax_arrears(firm, 350_000.0)])
+            produce(settings, [f.registered(firm), f.tax_arrears(firm, 350_000.0)])
             got = await _webhook_for(receiver, "/status/204", firm)
 
             body = orjson.loads(got.body)

@@ -6,7 +6,7 @@ until an admin replays or purges them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from ipaddress import ip_address
 from typing import Any
@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from alerts.notify.base import Outcome, OutcomeKind, outcome_for_status
-from alerts.notify.deliveries import DeliveryScheduler, RetryPolicy
+from alerts.notify.deliveries import DeliveryScheduler
 from alerts.notify.egress import EgressGuard, EgressPolicy
 from alerts.notify.webhook import WebhookNotifier
 from api.accounts import Accounts
@@ -74,28 +74,9 @@ async def make_api(settings: Settings) -> AsyncIterator[MakeApi]:
     await redis.aclose()
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
-
-
 async def register(api: Api, url: str, department: str = "tax") -> Any:
     return await api.http.post(
         "/api/v1/webhooks", json={"url": url}, headers=await api.token(department)
-    )
-
-
-def scheduler_for(api: Api, notifier: Any) -> DeliveryScheduler:
-    stores = api.notify
-    return DeliveryScheduler(
-        stores.queue,
-        stores.endpoints,
-        stores.subscriptions,
-        notifier,
-        api.clock,
-        policy=RetryPolicy(jitter=0),
     )
 
 
@@ -156,7 +137,7 @@ async def test_a_name_rebound_to_loopback_after_registration_is_refused_at_deliv
     assert made.status_code == 201, made.text  # public when registered
     endpoint = made.json()
     notifier = WebhookNotifier(api.clock, timeout_s=5, egress=api.notify.egress)
-    s = scheduler_for(api, notifier)
+    s = api.scheduler(notifier)
     try:
         await s.enqueue_changes([(alert().model_dump_json().encode(), "created")])
         await settle(s)
@@ -215,7 +196,7 @@ async def test_every_dead_letter_stays_listed_until_replayed_or_purged(
     endpoint = (await register(api, "http://127.0.0.1:9/x")).json()
     failing = outcome_for_status(503, latency_ms=2)
     notifier = Scripted(api.clock, {endpoint["id"]: [failing]})
-    s = scheduler_for(api, notifier)
+    s = api.scheduler(notifier)
     alerts = [alert(alert_id=f"01JDEADLETTER{n:014d}") for n in range(50)]
     # Day one: five alerts dead-lettered; day two: forty-five more, over a thousand attempts.
     for batch in (alerts[:5], alerts[5:]):
@@ -257,7 +238,7 @@ async def test_replaying_enables_an_endpoint_that_a_410_disabled(make_api: MakeA
     admin = await api.token("tax")
     endpoint = (await register(api, "http://127.0.0.1:9/x")).json()
     notifier = Scripted(api.clock, {endpoint["id"]: [outcome_for_status(410, latency_ms=1)]})
-    s = scheduler_for(api, notifier)
+    s = api.scheduler(notifier)
     await s.enqueue_changes([(alert().model_dump_json().encode(), "created")])
     await _run_for_a_day(api, s)
     assert len(notifier.sent) == 1

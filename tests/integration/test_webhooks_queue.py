@@ -11,7 +11,7 @@ import asyncio
 import random
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -90,17 +90,23 @@ def attempt(d: QueuedDelivery, n: int, state: DeliveryState) -> Attempt:
     )
 
 
-async def claim(q: Queue, now_ms: int, **kw: object) -> list[str]:
+async def claimed(q: Queue, now_ms: int, **kw: object) -> list[QueuedDelivery]:
+    """What ``q`` hands out at ``now_ms``: a minute's lease and room for 100 everywhere,
+    unless ``kw`` says otherwise."""
     args: dict[str, object] = {
         "lease_ms": 60_000,
         "limit": 100,
         "per_endpoint": 100,
+        "in_flight": {},
         "per_department": 100,
         "department_in_flight": {},
     }
     args.update(kw)
-    got = await q.impl.claim(now_ms=now_ms, in_flight=args.pop("in_flight", {}), **args)  # type: ignore[arg-type]
-    return [d.id for d in got]
+    return await q.impl.claim(now_ms=now_ms, **args)  # type: ignore[arg-type]
+
+
+async def claim(q: Queue, now_ms: int, **kw: object) -> list[str]:
+    return [d.id for d in await claimed(q, now_ms, **kw)]
 
 
 async def test_enqueue_is_idempotent_and_claims_lease(q: Queue) -> None:
@@ -157,14 +163,8 @@ async def test_dead_letters_outlive_the_log_until_replayed_or_purged(q: Queue) -
     # Replayed: due now, a fresh retry window, the same webhook-id; no longer a dead letter.
     assert await q.replay("01EPA", [ds[0].id], now_ms=T0 + 100) == 1
     assert await q.replay("01EPA", [ds[0].id], now_ms=T0 + 100) == 0
-    (again,) = await q.impl.claim(
-        now_ms=T0 + 100,
-        lease_ms=1000,
-        limit=10,
-        per_endpoint=10,
-        in_flight={},
-        per_department=10,
-        department_in_flight={},
+    (again,) = await claimed(
+        q, T0 + 100, lease_ms=1000, limit=10, per_endpoint=10, per_department=10
     )
     assert (again.id, again.attempts, again.first_attempt_ms) == (ds[0].id, 0, None)
     assert len(await q.dead_letters("01EPA")) == 7
@@ -177,27 +177,11 @@ async def test_dead_letters_outlive_the_log_until_replayed_or_purged(q: Queue) -
 async def test_retry_reschedules_and_finish_removes_for_good(q: Queue) -> None:
     d = queued("01EPA", 0)
     await q.impl.enqueue([d], now_ms=T0)
-    (got,) = await q.impl.claim(
-        now_ms=T0,
-        lease_ms=1000,
-        limit=1,
-        per_endpoint=1,
-        in_flight={},
-        per_department=1,
-        department_in_flight={},
-    )
+    (got,) = await claimed(q, T0, lease_ms=1000, limit=1, per_endpoint=1, per_department=1)
     tried = got.model_copy(update={"attempts": 1, "first_attempt_ms": T0})
     await q.impl.retry(tried, at_ms=T0 + 5000, attempt=attempt(d, 1, DeliveryState.RETRYING))
     assert await claim(q, T0 + 4999) == []
-    (again,) = await q.impl.claim(
-        now_ms=T0 + 5000,
-        lease_ms=1000,
-        limit=1,
-        per_endpoint=1,
-        in_flight={},
-        per_department=1,
-        department_in_flight={},
-    )
+    (again,) = await claimed(q, T0 + 5000, lease_ms=1000, limit=1, per_endpoint=1, per_department=1)
     assert (again.attempts, again.first_attempt_ms) == (1, T0)
     await q.impl.finish(again, now_ms=T0 + 5000, attempt=attempt(d, 2, DeliveryState.DELIVERED))
     assert await claim(q, T0 + 10**9) == []
@@ -323,13 +307,6 @@ async def test_a_scheduler_on_a_new_connection_picks_up_the_pending(
     assert second.sent == [(delivery_id("01EPA", "01AL000000", 1), 2)]
     log = await queue.attempts("01EPA")
     assert [a.state for a in log] == [DeliveryState.DELIVERED, DeliveryState.RETRYING]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 async def test_64_dead_endpoints_of_one_department_do_not_delay_another_s_on_redis(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import faust
@@ -16,6 +16,29 @@ import pytest
 from processors.batching import take_batches
 
 Put = Callable[[int], Awaitable[Any]]
+
+
+@contextlib.asynccontextmanager
+async def _test_context(
+    app_id: str, name: str, agent: Callable[[Any], Awaitable[None]]
+) -> AsyncIterator[Any]:
+    """``agent`` as the agent ``name`` of an in-memory faust app, in faust's own agent test
+    context (no broker is contacted)."""
+    app = faust.App(
+        app_id,
+        broker="kafka://127.0.0.1:9",
+        store="memory://",
+        loop=asyncio.get_running_loop(),
+    )
+    app.finalize()
+    app.flow_control.resume()
+    try:
+        async with app.agent(name=name)(agent).test_context() as ctx:
+            yield ctx
+    finally:
+        # The stream made the app build its Kafka consumer, whose thread owns an event loop
+        # of its own; never started, nothing else closes it.
+        app.consumer._thread.thread_loop.close()
 
 
 async def _run(
@@ -29,14 +52,6 @@ async def _run(
     """Run an agent taking batches (busy ``busy_s`` with each) while ``feed(put)`` puts
     values, until ``expect`` values were taken or 20 s passed; answers the batches and when
     each started (monotonic seconds)."""
-    app = faust.App(
-        "riskwire-test-batching",
-        broker="kafka://127.0.0.1:9",
-        store="memory://",
-        loop=asyncio.get_running_loop(),
-    )
-    app.finalize()
-    app.flow_control.resume()
     batches: list[list[int]] = []
     started: list[float] = []
     taken = asyncio.Event()
@@ -49,15 +64,10 @@ async def _run(
             if sum(map(len, batches)) >= expect:
                 taken.set()
 
-    try:
-        async with app.agent(name="batches")(agent).test_context() as ctx:
-            await feed(ctx.put)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(taken.wait(), 20)
-    finally:
-        # The stream made the app build its Kafka consumer, whose thread owns an event loop
-        # of its own; never started, nothing else closes it.
-        app.consumer._thread.thread_loop.close()
+    async with _test_context("riskwire-test-batching", "batches", agent) as ctx:
+        await feed(ctx.put)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(taken.wait(), 20)
     return batches, started
 
 
@@ -136,14 +146,6 @@ async def test_nonsense_limits_are_refused() -> None:
 async def test_a_batch_the_caller_raised_on_is_not_acked() -> None:
     # faust's take_events acks a batch in a `finally`, so a batch whose processing raised
     # was committed though never applied. Here only a batch the caller came back from is.
-    app = faust.App(
-        "riskwire-test-batching-acks",
-        broker="kafka://127.0.0.1:9",
-        store="memory://",
-        loop=asyncio.get_running_loop(),
-    )
-    app.finalize()
-    app.flow_control.resume()
     acked: list[int] = []
     held: list[list[int]] = []
     done = asyncio.Event()
@@ -161,12 +163,9 @@ async def test_a_batch_the_caller_raised_on_is_not_acked() -> None:
             await batches.athrow(RuntimeError("the processor failed on the second batch"))
         done.set()
 
-    try:
-        async with app.agent(name="acks")(agent).test_context() as ctx:
-            for i in range(4):
-                await ctx.put(i)
-            await asyncio.wait_for(done.wait(), 20)
-    finally:
-        app.consumer._thread.thread_loop.close()
+    async with _test_context("riskwire-test-batching-acks", "acks", agent) as ctx:
+        for i in range(4):
+            await ctx.put(i)
+        await asyncio.wait_for(done.wait(), 20)
     assert held == [[0, 1], [2, 3]]
     assert acked == [0, 1]

@@ -51,31 +51,31 @@ def reading_app(exchange: Exchange) -> Any:
     return app
 
 
+async def _posted(exchange: Exchange, scope: Scope) -> Exchange:
+    """``exchange`` once the limits have let the app read it, or refused it, for ``scope``."""
+    await BodyLimitMiddleware(reading_app(exchange), LIMITS)(scope, exchange.receive, exchange.send)
+    return exchange
+
+
 async def test_a_declared_length_over_the_limit_is_refused_before_the_app_runs() -> None:
-    exchange = Exchange(chunks=50, size=100)
-    middleware = BodyLimitMiddleware(reading_app(exchange), LIMITS)
-    await middleware(_scope("/api/v1/enterprises/batch", 5000), exchange.receive, exchange.send)
+    scope = _scope("/api/v1/enterprises/batch", 5000)
+    exchange = await _posted(Exchange(chunks=50, size=100), scope)
     assert exchange.status == 413
     assert exchange.read == 0
 
 
 async def test_a_body_without_length_is_cut_off_at_the_first_chunk_past_the_limit() -> None:
     exchange = Exchange(chunks=1_000_000, size=300)  # ~300 MB if read to the end
-    middleware = BodyLimitMiddleware(reading_app(exchange), LIMITS)
-    await middleware(_scope("/api/v1/enterprises/batch"), exchange.receive, exchange.send)
+    await _posted(exchange, _scope("/api/v1/enterprises/batch"))
     assert exchange.status == 413
     assert exchange.read == 900  # three chunks read; the fourth passed the limit
     assert exchange.left == 1_000_000 - 4
 
 
 async def test_the_inbound_webhook_has_its_own_smaller_limit() -> None:
-    exchange = Exchange(chunks=2, size=60)
-    middleware = BodyLimitMiddleware(reading_app(exchange), LIMITS)
-    await middleware(_scope(INBOUND_PREFIX + "EP1"), exchange.receive, exchange.send)
+    exchange = await _posted(Exchange(chunks=2, size=60), _scope(INBOUND_PREFIX + "EP1"))
     assert exchange.status == 413
-    fits = Exchange(chunks=2, size=60)
-    middleware = BodyLimitMiddleware(reading_app(fits), LIMITS)
-    await middleware(_scope("/api/v1/alerts/A1/resolve", 120), fits.receive, fits.send)
+    fits = await _posted(Exchange(chunks=2, size=60), _scope("/api/v1/alerts/A1/resolve", 120))
     assert fits.status == 200
     assert fits.read == 120
 

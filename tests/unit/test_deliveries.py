@@ -11,7 +11,7 @@ import itertools
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -469,13 +469,6 @@ async def test_two_schedulers_send_each_delivery_once() -> None:
     await asyncio.gather(*runs)
     assert len(notifier.sent) == 100
     assert set(Counter(notifier.sent).values()) == {1}
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 def _dead_url() -> str:

@@ -14,7 +14,7 @@ import hmac
 import importlib
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -37,13 +37,6 @@ NOTIFIERS: dict[str, Callable[[Clock, float], Notifier]] = {
         clock, timeout_s=timeout_s, egress=LOOPBACK_ALLOWED
     ),
 }
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture(params=sorted(NOTIFIERS))

@@ -25,13 +25,9 @@ from rules.registry import RULE_CLASSES, RULE_IDS
 from rules.shell_company import ShellCompany
 from rules.tax_arrears import TaxArrears
 
+from .rules_file_kit import refusal, write
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "rules.example.toml"
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "rules.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_the_example_file_lists_every_rule_with_its_defaults() -> None:
@@ -122,11 +118,7 @@ def test_the_pending_rules_are_already_configurable(tmp_path: Path) -> None:
 def test_mistakes_name_the_file_the_line_and_the_key(
     tmp_path: Path, text: str, line: int, words: list[str]
 ) -> None:
-    path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_rules_config(path)
-    message = str(caught.value)
-    assert message.startswith(f"{path}: ")
+    message = refusal(tmp_path, text)
     assert f"line {line}" in message
     for word in words:
         assert word in message

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError
 from processors.grades import MemoryGradeStore
 from rules.config import RulesConfig, load_rules_config
 from rules.engine import RuleEngine
@@ -19,14 +18,9 @@ from simulate.factory import EventFactory
 from streams.codec import Decoder
 
 from .pipeline_kit import T0, Feeder, processor
+from .rules_file_kit import refusal, write
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "rules.example.toml"
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "rules.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_no_grading_table_grades_as_before_and_the_example_lists_the_defaults(
@@ -77,11 +71,7 @@ def test_weights_and_cutoffs_load(tmp_path: Path) -> None:
 def test_a_bad_grading_value_is_refused_naming_the_file_line_and_key(
     tmp_path: Path, text: str, line: int | None, words: list[str]
 ) -> None:
-    path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_rules_config(path)
-    message = str(caught.value)
-    assert message.startswith(f"{path}: ")
+    message = refusal(tmp_path, text)
     if line is not None:
         assert f"line {line}: " in message
     for word in words:

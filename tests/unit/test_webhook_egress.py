@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import ssl
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from ipaddress import ip_address, ip_network
 from typing import Any
@@ -53,13 +53,6 @@ class Rebinding:
             raise OSError(f"{host}: no such name")
         n = self.asked.count(host)
         return script[min(n, len(script)) - 1]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 def delivery(url: str) -> Delivery:
