@@ -57,9 +57,11 @@ class Evaluate:
         version of every enterprise profile the verdicts were made from."""
         mark = time.perf_counter()
         shadow = self._shadow.current if self._shadow is not None else None  # may grade too
-        # The model as it stood before this batch, read in the same round trip as the facts.
+        # The model as it stood before this batch, read in the same round trip as the facts
+        # (only if an event of the plan is scored).
         read, model = await asyncio.gather(
-            self._reads.read(plan, profiles, versions, basis), self._scoring.model()
+            self._reads.read(plan, profiles, versions, basis),
+            self._scoring.model(ev.type for _, ev, _ in plan.pairs),
         )
         mark = times.lap(Stage.READ, mark)
         regrader, facts_of = self._grading.facts(plan.pairs, read, basis, shadow)

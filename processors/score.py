@@ -4,7 +4,7 @@ learned only after the batch was scored (score, decide, then learn)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 
 from processors.ports import WarningModel
@@ -20,8 +20,13 @@ class Scoring:
         self._model = model
         self.inputs = frozenset(inputs)  # the event types the model scores
 
-    async def model(self) -> EarlyWarningModel | None:
-        return await self._model.model() if self._model is not None else None
+    async def model(self, types: Iterable[str]) -> EarlyWarningModel | None:
+        """The model, if it scores any of the event ``types``; else None, and no read of
+        its version: a batch with nothing to score (most small ones) skips a round trip
+        and uses nothing the read would have answered (it has no labels to offer)."""
+        if self._model is None or self.inputs.isdisjoint(types):
+            return None
+        return await self._model.model()
 
     async def offer(self, labels: Sequence[Label]) -> None:
         """Offer the batch's labels to the model, after it scored them."""

@@ -114,8 +114,10 @@ class Model:
 
     def __init__(self) -> None:
         self.inner = EarlyWarningModel()
+        self.reads = 0
 
     async def model(self) -> EarlyWarningModel:
+        self.reads += 1
         await _trip()
         return self.inner
 
@@ -127,13 +129,14 @@ class Model:
 class Counted(Harness):
     def __init__(self, decoder: Decoder) -> None:
         super().__init__(decoder)
+        self.model = Model()
         self.processor = processor(
             decoder,
             store=cast(Any, Profiles(self.store)),
             alerts=cast(Any, Alerts(self.alerts)),
             grades=cast(Any, Grades(self.grades)),
             dead_letters=NoLetters(),
-            model=Model(),
+            model=self.model,
             model_inputs=EarlyWarning.inputs,
         )
 
@@ -180,3 +183,16 @@ async def test_a_batch_that_moves_indices_and_hubs_waits_for_at_most_ten(
     ]
     assert await h.trips(*batch) <= CHANGING_MAX
     assert h.open_alerts("dishonest_officer")
+
+
+async def test_a_batch_with_nothing_to_score_does_not_read_the_model(
+    decoder: Decoder, factory: EventFactory
+) -> None:
+    h = Counted(decoder)
+    firm = factory.uscc()
+    await h.feed(factory.registered(firm, time=T0))
+    reads = h.model.reads
+    await h.feed(factory.tax_paid(firm, time=T0), factory.employment(firm, time=T0))
+    assert h.model.reads == reads  # neither event is one the model scores
+    await h.feed(factory.tax_paid(firm, time=T0), factory.inspection(firm, time=T0))
+    assert h.model.reads == reads + 1
