@@ -25,9 +25,9 @@ import pytest
 
 from core.settings import Settings
 from simulate.factory import EventFactory
-from streams.kafka import department_producer, produce_events
 
 from .conftest import ROOT, Proc, child_env
+from .feed_kit import produce
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis, pytest.mark.e2e]
 
@@ -103,13 +103,6 @@ def _create_token(settings: Settings, department: str) -> str:
     return out.strip().splitlines()[-1]
 
 
-def _produce(settings: Settings, events: list[dict[str, Any]]) -> None:
-    producer = department_producer(settings)
-    for _ in produce_events(producer, settings, events):
-        pass
-    producer.close()
-
-
 async def test_board_shows_a_live_critical_alert_and_acknowledges_it(
     settings: Settings, worker: Proc, api_server: str, board_page: Any
 ) -> None:
@@ -120,7 +113,7 @@ async def test_board_shows_a_live_critical_alert_and_acknowledges_it(
     f = EventFactory(source="samr-board", seed=707)
     director = f.person("director")
     firm = f.uscc()
-    _produce(settings, [f.registered(firm, officers=[director])])
+    produce(settings, [f.registered(firm, officers=[director])])
     token = _create_token(settings, "samr")
 
     await page.goto(api_server + "/")
@@ -137,7 +130,7 @@ async def test_board_shows_a_live_critical_alert_and_acknowledges_it(
 
     # The director is listed as a dishonest debtor: a critical alert, live.
     fired = time.perf_counter()
-    _produce(settings, [f.debtor_listed_person(director)])
+    produce(settings, [f.debtor_listed_person(director)])
     row = page.locator(
         f'[data-testid=alert-row][data-rule-id=dishonest_officer][data-subject="{firm}"]'
     )
