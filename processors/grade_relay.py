@@ -8,9 +8,7 @@ from collections.abc import Sequence
 import orjson
 
 from processors.grades import FEED_KEY
-from streams.relay import KAFKA_GROUP, Entry, FeedRelay, Message
-
-GROUP = KAFKA_GROUP
+from streams.relay import Entry, FeedRelay, Message
 
 
 class GradeRelay(FeedRelay):
