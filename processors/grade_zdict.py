@@ -1,6 +1,6 @@
 """Build the trained zstd dictionary of grades (``grade-1.dict``, :mod:`processors.grade_codec`).
 
-The same method as the profiles' (:func:`processors.profiles.zdict.build`): zstd trains on
+The same method as the profiles' (:func:`core.zdict.build`): zstd trains on
 skeletons of the sampled grades, each with every byte removed that no substring shared by
 at least 5 % of the sample covers, so no one enterprise's numbers or event ids reach it.
 Built once, from the grades (current ones, letter changes and revisions) of the seeded
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from core.zdict import main, seeded_docs
 from processors import grade_codec
-from processors.profiles.zdict import main, seeded_docs
 
 SAMPLE: Final = 3000  # grades a dictionary is built from
 SIZE: Final = 16 * 1024

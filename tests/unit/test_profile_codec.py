@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import pytest
 import zstandard
 
+from core import zdict as core_zdict
 from core.errors import StoreError
 from processors.profiles import codec, zdict
 from streams.profile import EnterpriseProfile, PersonRef, Tax, Touch
@@ -95,7 +96,7 @@ def test_the_dictionary_keeps_only_what_many_documents_share() -> None:
         )
         for _ in range(200)
     ]
-    built = zdict.build([_profile(uscc, name) for uscc, name in own], size=4096)
+    built = core_zdict.build([_profile(uscc, name) for uscc, name in own], size=4096)
     assert b'"contact_failures":[{"time":"2025-03-04T05:06:07Z","kind":"phone"' in built
     for uscc, name in own:
         assert uscc[8:].encode() not in built
