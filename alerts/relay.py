@@ -11,6 +11,7 @@ from typing import Unpack
 import orjson
 from redis.asyncio import Redis
 
+from alerts import feed_codec
 from alerts.routing import receivers_of
 from alerts.store import FEED_KEY
 from alerts.subscriptions import SubscriptionCache
@@ -46,7 +47,7 @@ class AlertRelay(FeedRelay):
         messages: list[Message] = []
         subs = await self._subscriptions.current() if self._subscriptions else {}
         for _, fields in entries:
-            value: bytes = fields[b"alert"]
+            value = feed_codec.decode(fields[b"alert"])
             alert = orjson.loads(value)
             key = alert["fingerprint"].encode()
             messages.append((self._topic, key, value))

@@ -7,7 +7,8 @@ its fingerprint index, the sequence counter and the feed entry are one atomic Lu
     rw:{alerts}:doc:v1     hash    alert_id -> alert JSON
     rw:{alerts}:rev:v1     hash    alert_id -> revision
     rw:{alerts}:seq:v1     string  the last sequence number
-    rw:{alerts}:feed:v1    stream  entry id "<seq>-0": alert JSON, change, received_ms
+    rw:{alerts}:feed:v1    stream  entry id "<seq>-0": alert (JSON, stored compressed:
+                                   alerts/feed_codec.py), change, received_ms
     rw:{alerts}:closed:v1  zset    alert_id of each closed alert, scored by the feed seq
                                    that closed it (the retention sweep's queue)
     rw:{alerts}:ix:v1:...  zsets   the listing indices (:mod:`alerts.index`)
@@ -31,6 +32,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from alerts import feed_codec
 from alerts.dedup import Change
 from alerts.index_keys import digest, listing_keys
 from alerts.size import bounded_json
@@ -161,6 +163,7 @@ class AlertStore:
                 u.received_ms,
                 digest(old),
                 len(leave),
+                feed_codec.encode(new.encode()),
             ]
             calls.append(([*_FIXED_KEYS, *leave, *join], args))
         return calls

@@ -4,7 +4,8 @@
 --       (ARGV[11] of them), then those it joins (alerts/index_keys.py names them)
 -- ARGV: fingerprint, alert_id, expected revision (0 = new), new revision, alert JSON,
 --       still open (1/0), feed maxlen, change, received_ms, SHA-1 of the stored document
---       the indices it leaves were computed from ('' = none), how many it leaves
+--       the indices it leaves were computed from ('' = none), how many it leaves, the
+--       alert as the feed stores it (alerts/feed_codec.py)
 -- Returns the feed sequence number, or -1 when the revision (or the document) moved.
 local fp, id = ARGV[1], ARGV[2]
 local expected = tonumber(ARGV[3])
@@ -25,7 +26,7 @@ elseif redis.call('HGET', KEYS[1], fp) == id then
 end
 local seq = redis.call('INCR', KEYS[4])
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], seq .. '-0',
-  'alert', ARGV[5], 'change', ARGV[8], 'received_ms', ARGV[9])
+  'alert', ARGV[12], 'change', ARGV[8], 'received_ms', ARGV[9])
 local leave = tonumber(ARGV[11])
 for i = 7, 6 + leave do redis.call('ZREM', KEYS[i], id) end
 for i = 7 + leave, #KEYS do redis.call('ZADD', KEYS[i], 0, id) end

@@ -21,9 +21,11 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
+from alerts import feed_codec
 from alerts.feed import AlertFeed
 from alerts.routing import receivers_of
 from alerts.subscriptions import SubscriptionCache, SubscriptionsByDepartment
+from core.errors import StoreError
 from core.telemetry import REDIS_ERRORS, WS_DROPPED, get_logger
 
 log = get_logger(__name__)
@@ -54,7 +56,7 @@ def _entry(
     entry_id: bytes | str, fields: dict[bytes, bytes], subscriptions: SubscriptionsByDepartment
 ) -> FeedEntry:
     eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    raw = fields[b"alert"]
+    raw = feed_codec.decode(fields[b"alert"])
     alert = orjson.loads(raw)
     return FeedEntry(
         seq=int(eid.split("-", 1)[0]),
@@ -167,7 +169,7 @@ class Broadcaster:
             seq = _seq(entry_id)
             try:
                 entry = _entry(entry_id, fields, subs)
-            except (KeyError, ValueError) as exc:  # orjson's decode error is a ValueError
+            except (KeyError, ValueError, StoreError) as exc:  # orjson's errors are ValueErrors
                 log.error("unreadable feed entry skipped", seq=seq, error=repr(exc)[:200])
             else:
                 self._fan_out(entry)

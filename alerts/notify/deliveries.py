@@ -34,6 +34,7 @@ from typing import Protocol
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from alerts import feed_codec
 from alerts.notify.base import Delivery, DeliveryState, Notifier, Outcome, OutcomeKind, Reason
 from alerts.notify.endpoints import Endpoint
 from alerts.notify.limits import DEFAULT_LIMITS, DEFAULT_RETRY, Limits, RetryPolicy
@@ -132,12 +133,14 @@ class DeliveryScheduler:
     # ---------------------------------------------------------------- feed -> queue
 
     async def enqueue_changes(self, changes: Sequence[tuple[bytes, str]]) -> int:
-        """Queue one delivery per receiving endpoint for each ``(alert JSON, change)``."""
+        """Queue one delivery per receiving endpoint for each ``(alert, change)``: the
+        alert as the feed stores it (:mod:`alerts.feed_codec`) or its JSON."""
         alerts: list[tuple[Alert, bytes, str]] = []
-        for raw, change in changes:
+        for stored, change in changes:
             try:
+                raw = feed_codec.decode(stored)
                 alerts.append((Alert.model_validate_json(raw), raw, change))
-            except ValidationError:
+            except (ValidationError, StoreError):
                 log.warning("feed entry is not an alert, skipped")
         departments = {d for alert, _, _ in alerts for d in alert.departments}
         if not departments:

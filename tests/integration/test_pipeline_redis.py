@@ -21,7 +21,8 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from alerts.store import FEED_KEY, AlertStore
+from alerts import feed_codec
+from alerts.store import DOC_KEY, FEED_KEY, AlertStore
 from core.redis_client import redis_client
 from processors.grades import GradeStore
 from processors.pipeline import BatchReport
@@ -404,7 +405,7 @@ async def test_a_replayed_hit_adds_nothing_to_the_feed(h: Harness, events: Event
     async def feed_of_uscc() -> list[dict[str, Any]]:
         """The feed entries appended since the test began that concern this enterprise."""
         entries = await h.redis.xrange(FEED_KEY, min=b"(" + last_id)
-        docs = [orjson.loads(fields[b"alert"]) for _, fields in entries]
+        docs = [orjson.loads(feed_codec.decode(fields[b"alert"])) for _, fields in entries]
         return [d for d in docs if d["subject"]["id"] == uscc or uscc in d["enterprises"]]
 
     def tax_arrears(alerts: list[Any]) -> list[Any]:
@@ -438,3 +439,23 @@ async def test_a_replayed_hit_adds_nothing_to_the_feed(h: Harness, events: Event
     assert len(await feed_of_uscc()) == published
     [open_alert] = (await h.alerts.open_alerts([created.fingerprint])).values()
     assert open_alert.hits == 2
+
+
+async def test_the_feed_stores_each_alert_compressed_and_the_document_as_json(
+    h: Harness, events: EventFactory
+) -> None:
+    """The feed keeps the whole alert at every change (alerts.feed_codec): compressed, it
+    unpacks to the very JSON the alert document holds; the document stays JSON for the
+    Lua scripts that read it."""
+    uscc = events.uscc()
+    [(last_id, _)] = await h.redis.xrevrange(FEED_KEY, count=1) or [(b"0-0", {})]
+    reg = events.registered(uscc, time=T0)
+    report = await h.feed(reg, events.tax_arrears(uscc, 500_000.0, time=T0))
+    assert report.alerts
+    entries = await h.redis.xrange(FEED_KEY, min=b"(" + last_id)
+    stored = [fields[b"alert"] for _, fields in entries]
+    assert stored
+    assert all(s.startswith(feed_codec.PREFIX) for s in stored)
+    by_id = {orjson.loads(feed_codec.decode(s))["alert_id"]: feed_codec.decode(s) for s in stored}
+    docs = await h.redis.hmget(DOC_KEY, list(by_id))
+    assert docs == list(by_id.values())

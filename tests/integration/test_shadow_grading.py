@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
+from alerts import feed_codec
 from alerts.store import FEED_KEY, AlertStore
 from cli.backtest import live_config
 from core.settings import Settings
@@ -120,7 +121,7 @@ async def test_a_fall_only_the_candidate_grades_reaches_no_output(
     assert [e["subject"]["id"] for e in added.examples] == [firm]
     assert (await shadows.grade_diff()).transitions == {("B", "D"): 1}
     assert await AlertStore(redis).open_alerts([f"grade_downgrade:enterprise:{firm}"]) == {}
-    feed = [e[1][b"alert"] for e in await redis.xrange(FEED_KEY, "-", "+")]
+    feed = [feed_codec.decode(e[1][b"alert"]) for e in await redis.xrange(FEED_KEY, "-", "+")]
     assert not [a for a in feed if firm.encode() in a]
     assert await redis.xlen(FEED_KEY) == feed_before  # nothing at all: no live alert either
 

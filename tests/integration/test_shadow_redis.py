@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
+from alerts import feed_codec
 from alerts.store import FEED_KEY, AlertStore
 from core.errors import ConfigError
 from processors.grades import GradeStore
@@ -119,7 +120,7 @@ async def test_the_diff_shows_exactly_the_alerts_the_candidate_adds_and_drops(
     )
     assert sorted(a.subject.id for a in live.values()) == sorted(firms["both"])
     assert await w.alerts.open_alerts([f"unreachable_contact:enterprise:{firms['two_fail'][0]}"])
-    feed = [e[1][b"alert"] for e in await redis.xrange(FEED_KEY, "-", "+")]
+    feed = [feed_codec.decode(e[1][b"alert"]) for e in await redis.xrange(FEED_KEY, "-", "+")]
     on_feed = {u for u in firms["near"] + firms["both"] if any(u.encode() in a for a in feed)}
     assert on_feed == set(firms["both"])
 

@@ -20,6 +20,7 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
+from alerts import feed_codec
 from alerts.notify.base import (
     Delivery,
     DeliveryState,
@@ -585,3 +586,21 @@ async def assert_no_department_starves(
         with contextlib.suppress(asyncio.CancelledError):
             await run
         await notifier.aclose()
+
+
+async def test_a_change_as_the_feed_stores_it_is_delivered_as_its_json(clock: FakeClock) -> None:
+    """The feed stores alerts compressed (``alerts.feed_codec``): the webhook body is the
+    alert's JSON all the same, and an entry in no known encoding is skipped, not fatal."""
+    endpoints = Endpoints()
+    endpoints.add("01S1", "samr")
+    queue = MemoryDeliveryQueue()
+    s = scheduler(queue, endpoints, Scripted(clock), clock)
+    shell = raw(rule_id="shell_company")
+    stored = feed_codec.encode(shell)
+    assert stored != shell
+    with capture_logs() as logs:
+        queued = await s.enqueue_changes([(b"\x00zz not a frame", "created"), (stored, "created")])
+    assert queued == 1
+    body = orjson.loads(next(iter(queue.pending.values())).body)
+    assert body == {"type": "alert", "change": "created", "alert": orjson.loads(shell)}
+    assert [e["event"] for e in logs] == ["feed entry is not an alert, skipped"]

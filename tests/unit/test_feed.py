@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from alerts import feed_codec
 from alerts.feed import AlertFeed
 from alerts.store import FEED_KEY
 from api.feed import Broadcaster, FeedEntry
@@ -165,9 +166,12 @@ async def test_an_unreadable_feed_entry_is_skipped_and_the_tail_goes_on() -> Non
         await _until_up(broadcaster)
         redis.add(1, {b"change": b"created"})  # no alert field
         redis.add(2, {b"alert": b"{not json", b"change": b"created"})
-        redis.add(3)
-        assert await _received(board, 1) == [3]
-        assert broadcaster.last_seq == 3
+        redis.add(3, {b"alert": b"\x00zz in no known encoding", b"change": b"created"})
+        alert = {"alert_id": "A4", "departments": ["samr"]}
+        redis.add(4, {b"alert": feed_codec.encode(orjson.dumps(alert)), b"change": b"created"})
+        redis.add(5)
+        assert await _received(board, 2) == [4, 5]
+        assert broadcaster.last_seq == 5
     finally:
         tail.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 import redis as redis_sync
 
+from alerts import feed_codec
 from alerts.notify.queue import delivery_id
 from alerts.store import DOC_KEY, FEED_KEY
 from processors.profiles.codec import decode
@@ -85,7 +86,7 @@ def _profiles(client: redis_sync.Redis) -> Iterator[tuple[str, Profile]]:
 def _feed(client: redis_sync.Redis) -> list[dict[str, Any]]:
     out = []
     for entry_id, fields in client.xrange(FEED_KEY):
-        alert = orjson.loads(fields[b"alert"])
+        alert = orjson.loads(feed_codec.decode(fields[b"alert"]))
         out.append(
             {
                 "seq": int(entry_id.split(b"-")[0]),
