@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # person's companies) are re-evaluated per batch, newest first; the rest are counted in
     # riskwire_fanout_overflow_total and judged at their own next event.
     fanout_max: int = Field(default=200, ge=1, le=10_000)
+    # Parsed profiles each worker keeps, by the stored bytes they were parsed from
+    # (processors.profiles.cache; about 15 KB an enterprise, so ~150 MB at most); 0 keeps none.
+    profile_cache_max: int = Field(default=10_000, ge=0)
     max_message_bytes: int = 1024 * 1024
 
     api_host: str = "127.0.0.1"

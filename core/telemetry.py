@@ -55,6 +55,12 @@ PROFILE_CONFLICTS = Counter(
     "riskwire_profile_conflicts_total",
     "Profile writes retried because another writer changed the profile first.",
 )
+PROFILE_CACHE_LOOKUPS = Counter(
+    "riskwire_profile_cache_lookups_total",
+    "Profiles a worker read, by use (apply, judge, repair) and result: hit when the stored "
+    "bytes were those of its cached parse, miss when they were parsed.",
+    ["use", "result"],
+)
 INDEX_REPAIRS = Counter(
     "riskwire_index_repairs_total",
     "Profiles whose index updates landed after a newer version's and were repaired.",

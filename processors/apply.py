@@ -14,6 +14,7 @@ from core.telemetry import EVENTS_DUPLICATE, PROFILE_CONFLICTS
 from processors.batch import Received
 from processors.indices import finish_indices
 from processors.profiles import horizon
+from processors.profiles.cache import ProfileCache
 from streams.event import Event
 from streams.profile import EnterpriseProfile, PersonProfile
 from streams.profile_reducers import apply_to_enterprise, apply_to_person, index_entries
@@ -34,20 +35,22 @@ class _Working:
 
 
 async def apply(
-    store: ProfileStore, events: Sequence[Received]
+    store: ProfileStore, events: Sequence[Received], cache: ProfileCache
 ) -> tuple[Profiles, set[int], set[int], dict[str, set[str]], dict[EntityRef, int]]:
     """Apply each event to its profile once; the profiles, the duplicates' positions,
     those refused as beyond the replay horizon, the indices each enterprise's write
-    changed, and the version of each profile."""
+    changed, and the version of each profile. Each profile is taken from ``cache`` (or
+    parsed) to be folded, and once committed given back to it, to be only read from then
+    on (:mod:`processors.profiles.cache`)."""
     by_ref: dict[EntityRef, list[int]] = defaultdict(list)
     for i, (_, event) in enumerate(events):
         by_ref[ref_of(event)].append(i)
-    run = _Applying(store, events, by_ref, todo=set(by_ref))
+    run = _Applying(store, cache, events, by_ref, todo=set(by_ref))
     await compare_and_set(
         run.attempt,
         exhausted=lambda: StoreError(f"{len(run.todo)} profiles kept changing under this worker"),
     )
-    indexed = await finish_indices(store, run.finish, run.versions)
+    indexed = await finish_indices(store, cache, run.finish, run.versions)
     for i in run.duplicates:
         EVENTS_DUPLICATE.labels(events[i][0].topic).inc()
     return run.profiles, run.duplicates, run.beyond, indexed, run.versions
@@ -58,6 +61,7 @@ class _Applying:
     """One batch's events being applied: what the attempts so far found."""
 
     store: ProfileStore
+    cache: ProfileCache
     events: Sequence[Received]
     by_ref: dict[EntityRef, list[int]]
     todo: set[EntityRef]  # the profiles still to commit
@@ -77,7 +81,7 @@ class _Applying:
         )
         writes: list[Write] = []
         for ref in self.todo:
-            work = _start(ref, loaded[ref])
+            work = _start(ref, loaded[ref], self.cache.take(ref, loaded[ref]))
             for i in by_ref[ref]:
                 duplicates.discard(i)
                 beyond.discard(i)
@@ -87,16 +91,22 @@ class _Applying:
             self.profiles[ref] = work.profile
             self.versions[ref] = work.loaded.version
             if work.applied:
-                writes.append(_write(ref, work))
-            elif work.loaded.pending:
+                writes.append(_write(ref, work, self.store))
+                continue
+            if work.loaded.stored is not None:  # unchanged: given back as it was read
+                self.cache.put(ref, work.loaded.stored, work.profile)
+            if work.loaded.pending:
                 self.finish.append((ref, work.loaded.version, work.loaded.pending))
         results = await self.store.commit(writes)
         conflicted = {ref for ref, version in results.items() if version is None}
         for w in writes:
             version = results[w.ref]
-            if version is not None:
-                self.versions[w.ref] = version
-            if version is not None and w.index_ops:  # nothing to finish otherwise
+            if version is None:
+                continue  # its folded profile is dropped: the next attempt parses anew
+            self.versions[w.ref] = version
+            assert w.stored is not None  # _write made it
+            self.cache.put(w.ref, w.stored, self.profiles[w.ref])
+            if w.index_ops:  # nothing to finish otherwise
                 self.finish.append((w.ref, version, w.index_ops))
         if not conflicted:
             return None
@@ -129,19 +139,15 @@ def ref_of(event: Event) -> EntityRef:
     return EntityRef("ent" if event.subject.kind == "enterprise" else "per", event.subject.id)
 
 
-def _start(ref: EntityRef, loaded: Loaded) -> _Working:
-    profile: EnterpriseProfile | PersonProfile
+def _start(
+    ref: EntityRef, loaded: Loaded, found: EnterpriseProfile | PersonProfile | None
+) -> _Working:
+    """``ref``'s profile to fold into: ``found`` (the caller's to change), or a new one."""
     if ref.kind == "ent":
-        profile = (
-            EnterpriseProfile.model_validate_json(loaded.doc)
-            if loaded.doc
-            else EnterpriseProfile(uscc=ref.id)
-        )
+        profile = found or EnterpriseProfile(uscc=ref.id)
+        assert isinstance(profile, EnterpriseProfile)
         return _Working(loaded, profile, index_entries(profile))
-    profile = (
-        PersonProfile.model_validate_json(loaded.doc) if loaded.doc else PersonProfile(key=ref.id)
-    )
-    return _Working(loaded, profile, {})
+    return _Working(loaded, found or PersonProfile(key=ref.id), {})
 
 
 def _fold(profile: EnterpriseProfile | PersonProfile, event: Event) -> None:
@@ -151,18 +157,20 @@ def _fold(profile: EnterpriseProfile | PersonProfile, event: Event) -> None:
         apply_to_person(profile, event)
 
 
-def _write(ref: EntityRef, work: _Working) -> Write:
+def _write(ref: EntityRef, work: _Working, store: ProfileStore) -> Write:
     ops = list(work.loaded.pending)
     if isinstance(work.profile, EnterpriseProfile):
         after = index_entries(work.profile)
         ops += [IndexOp(ix, ref.id, None) for ix in work.before if ix not in after]
         ops += [IndexOp(ix, ref.id, s) for ix, s in after.items() if work.before.get(ix) != s]
+    # Unset (None) fields are left out: each defaults to None, so the document reads
+    # back the same, smaller; leaving out all defaults compared every field, slower.
+    doc = work.profile.model_dump_json(exclude_none=True).encode()
     return Write(
         ref=ref,
         expected_version=work.loaded.version,
-        # Unset (None) fields are left out: each defaults to None, so the document reads
-        # back the same, smaller; leaving out all defaults compared every field, slower.
-        doc=work.profile.model_dump_json(exclude_none=True).encode(),
+        doc=doc,
         applied=work.applied,
         index_ops=ops,
+        stored=store.stored_form(doc),  # what the cache keeps it by once committed
     )

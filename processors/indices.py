@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from core.cas import AGAIN, Again, compare_and_set
 from core.errors import StoreError
 from core.telemetry import INDEX_REPAIRS
+from processors.profiles.cache import ProfileCache
 from streams.profile import EnterpriseProfile
 from streams.profile_reducers import index_entries
 from streams.profile_store import EntityRef, IndexOp, ProfileStore
@@ -16,6 +17,7 @@ from streams.profile_store import EntityRef, IndexOp, ProfileStore
 
 async def finish_indices(
     store: ProfileStore,
+    cache: ProfileCache,
     finish: Sequence[tuple[EntityRef, int, Sequence[IndexOp]]],
     versions: dict[EntityRef, int],
 ) -> dict[str, set[str]]:
@@ -29,7 +31,7 @@ async def finish_indices(
         if ref in moved and ops:
             touched[ref].update(op.index for op in ops)
     if touched:
-        await repair_indices(store, dict(touched))
+        await repair_indices(store, cache, dict(touched))
     indexed: dict[str, set[str]] = defaultdict(set)
     for ref, version, ops in finish:
         indexed[ref.id].update(op.index for op in ops)
@@ -37,7 +39,9 @@ async def finish_indices(
     return indexed
 
 
-async def repair_indices(store: ProfileStore, touched: dict[EntityRef, set[str]]) -> None:
+async def repair_indices(
+    store: ProfileStore, cache: ProfileCache, touched: dict[EntityRef, set[str]]
+) -> None:
     """Our index operations may have landed after a newer version's: set each index we
     touched to what the newest profile wants, until that profile's version holds still
     (a writer that moves it meanwhile repairs after us in the same way)."""
@@ -47,8 +51,8 @@ async def repair_indices(store: ProfileStore, touched: dict[EntityRef, set[str]]
         current = await store.load(dict.fromkeys(touched, ()))
         ops: list[IndexOp] = []
         for ref, indices in touched.items():
-            doc = current[ref].doc
-            wanted = index_entries(EnterpriseProfile.model_validate_json(doc)) if doc else {}
+            newest = cache.lend(ref, current[ref], "repair")
+            wanted = index_entries(newest) if isinstance(newest, EnterpriseProfile) else {}
             ops += [IndexOp(ix, ref.id, wanted.get(ix)) for ix in sorted(indices)]
         await store.apply_index_ops(ops)
         INDEX_REPAIRS.inc(len(touched))

@@ -39,6 +39,7 @@ from processors.facts import Grading
 from processors.judge import Judge
 from processors.plan import Planner
 from processors.ports import DeadLetterSink, GradeRecorder, SourceClock, WarningModel
+from processors.profiles.cache import ProfileCache
 from processors.reads import Reads
 from processors.score import Scoring
 from processors.shadow import ShadowLane
@@ -78,16 +79,18 @@ class BatchProcessor:
         fanout_cap: int = DEFAULT_FANOUT_CAP,
         sources: SourceClock | None = None,
         shadow: ShadowLane | None = None,
+        cache: ProfileCache | None = None,
     ) -> None:
         self._decode = Decode(decoder, families, dead_letters, sources)
         self._store = store
+        self._cache = cache = ProfileCache() if cache is None else cache
         self._alerts = alerts
         self._clock = clock
         self._planner = Planner(store, engine, fanout_cap)
         self._scoring = Scoring(model, model_inputs)
         evaluate = Evaluate(
             engine,
-            Reads(store, engine, grades, shadow),
+            Reads(store, engine, grades, shadow, cache),
             Grading(engine, shadow),
             self._scoring,
             shadow,
@@ -97,7 +100,7 @@ class BatchProcessor:
         self._shadow = shadow
 
     async def process(self, batch: Sequence[Incoming]) -> BatchReport:
-        with counting_round_trips() as trips:
+        with counting_round_trips() as trips, self._cache.batch():
             report = await self._process(batch)
         BATCH_ROUND_TRIPS.observe(trips.count)
         report.round_trips = trips.count
@@ -114,7 +117,9 @@ class BatchProcessor:
                 await self._decode.dead_letter(letters)
         if events:
             with times.stage(Stage.APPLY):
-                profiles, duplicates, beyond, indexed, versions = await apply(self._store, events)
+                profiles, duplicates, beyond, indexed, versions = await apply(
+                    self._store, events, self._cache
+                )
             if beyond:
                 events = await self._decode.refuse_beyond_horizon(events, beyond)
                 report.dead_lettered += len(beyond)

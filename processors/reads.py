@@ -14,6 +14,7 @@ from processors.batch import Incoming
 from processors.dependents import hub_names as dependent_hubs
 from processors.plan import Plan, no_hubs
 from processors.ports import GradeRecorder
+from processors.profiles.cache import ProfileCache
 from processors.shadow import ShadowLane
 from rules.base import Need
 from rules.engine import RuleEngine
@@ -38,8 +39,10 @@ class Reads:
         engine: RuleEngine,
         grades: GradeRecorder,
         shadow: ShadowLane | None,
+        cache: ProfileCache,
     ) -> None:
         self._store = store
+        self._cache = cache  # the profiles read are lent: the rules only read them
         self._engine = engine
         self._grades = grades
         self._shadow = shadow
@@ -108,8 +111,9 @@ class Reads:
             else:
                 missing[ref] = ()
         for ref, loaded in (await self._store.load(missing)).items() if missing else ():
-            if loaded.doc:
-                out[ref.id] = EnterpriseProfile.model_validate_json(loaded.doc)
+            profile = self._cache.lend(ref, loaded, "judge")
+            if isinstance(profile, EnterpriseProfile):
+                out[ref.id] = profile
                 basis.versions[ref] = loaded.version
         return out
 
@@ -131,6 +135,7 @@ class Reads:
                 missing[ref] = ()
         for ref, loaded in (await self._store.load(missing)).items() if missing else ():
             basis.versions[ref] = loaded.version
-            if loaded.doc:
-                out[ref.id] = PersonProfile.model_validate_json(loaded.doc)
+            profile = self._cache.lend(ref, loaded, "judge")
+            if isinstance(profile, PersonProfile):
+                out[ref.id] = profile
         return out

@@ -21,6 +21,7 @@ from core.settings import Settings
 from processors.freshness import SourceFreshness
 from processors.grades import GradeStore
 from processors.pipeline import BatchProcessor, DeadLetterSink
+from processors.profiles.cache import ProfileCache
 from processors.profiles.redis import RedisProfileStore
 from processors.shadow import ShadowLane
 from rules.base import Rule
@@ -110,6 +111,7 @@ class Runtime:
             sources=sources,
             shadow=shadow,
             fanout_cap=settings.fanout_max,
+            cache=ProfileCache(settings.profile_cache_max),
         )
         replicated = replica_wait(redis, settings)
         return cls(

@@ -17,7 +17,7 @@ indices it touched from the newest profile until the version holds still.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -59,17 +59,29 @@ class IndexOp:
         return cls(str(index), str(member), None if score is None else float(str(score)))
 
 
+def _as_is(stored: bytes) -> bytes:
+    return stored
+
+
 @dataclass(slots=True)
 class Loaded:
-    """A profile as read: its JSON (``None`` when new), version, the asked event ids it
-    has already applied, index operations a crashed writer left unfinished, and the
-    horizon mark (business second) of each asked source that has one."""
+    """A profile as read: its document exactly as the store holds it (``None`` when new),
+    version, the asked event ids it has already applied, index operations a crashed writer
+    left unfinished, and the horizon mark (business second) of each asked source that has
+    one. ``doc`` is its JSON, unpacked from ``stored`` by ``unpack`` when asked for: equal
+    stored bytes are the same document, so a reader that parsed them before need not
+    unpack them again (:mod:`processors.profiles.cache`)."""
 
-    doc: bytes | None
+    stored: bytes | None
     version: int
     seen: set[str] = field(default_factory=set)
     pending: list[IndexOp] = field(default_factory=list)
     marks: dict[str, int] = field(default_factory=dict)
+    unpack: Callable[[bytes], bytes] = _as_is
+
+    @property
+    def doc(self) -> bytes | None:
+        return self.unpack(self.stored) if self.stored else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +91,9 @@ class Write:
     doc: bytes
     applied: Sequence[Stamp]  # events applied in this write
     index_ops: Sequence[IndexOp]  # pending ones first, then this write's
+    # ``doc`` as the store keeps it (ProfileStore.stored_form), when the writer made it
+    # already; the store makes it otherwise.
+    stored: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,4 +140,9 @@ class ProfileStore(Protocol):
 
     async def versions(self, refs: Collection[EntityRef]) -> dict[EntityRef, int]:
         """Read the current version of the given profiles (0 for a missing one)."""
+        ...
+
+    def stored_form(self, doc: bytes) -> bytes:
+        """The bytes ``doc`` is kept as: what :attr:`Loaded.stored` answers once it is
+        committed."""
         ...

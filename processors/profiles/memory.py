@@ -42,6 +42,9 @@ class MemoryProfileStore:
             )
         return out
 
+    def stored_form(self, doc: bytes) -> bytes:
+        return doc  # kept as it is
+
     async def commit(self, writes: Sequence[Write]) -> dict[EntityRef, int | None]:
         result: dict[EntityRef, int | None] = {}
         for w in writes:

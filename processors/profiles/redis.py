@@ -153,11 +153,12 @@ class RedisProfileStore:
                 if mark is not None
             }
             out[ref] = Loaded(
-                doc=codec.decode(doc) if doc else None,
+                stored=doc or None,
                 version=int(ver or 0),
                 seen={s.eid for s, flag in zip(stamps[ref], flags, strict=True) if flag},
                 pending=pending,
                 marks=horizon.marks_by_source(found, (s.source for s in stamps[ref])),
+                unpack=codec.decode,
             )
         return out
 
@@ -168,12 +169,16 @@ class RedisProfileStore:
             raise StoreError(f"loading {len(refs)} profiles failed: {exc}") from exc
         return {
             ref: Loaded(
-                doc=codec.decode(doc) if doc else None,
+                stored=doc or None,
                 version=int(ver),
                 pending=[IndexOp.from_json(op) for op in orjson.loads(ix)] if ix else [],
+                unpack=codec.decode,
             )
             for ref, (doc, ver, ix) in zip(refs, replies, strict=True)
         }
+
+    def stored_form(self, doc: bytes) -> bytes:
+        return codec.encode(doc)
 
     async def commit(self, writes: Sequence[Write]) -> dict[EntityRef, int | None]:
         now = self._clock.now()
@@ -189,7 +194,7 @@ class RedisProfileStore:
                 self._commit.queue(
                     pipe,
                     [doc_key(w.ref), seen_key(w.ref)],
-                    [w.expected_version, codec.encode(w.doc), ix, cutoff, *pairs],
+                    [w.expected_version, w.stored or codec.encode(w.doc), ix, cutoff, *pairs],
                 )
 
         try:

@@ -64,6 +64,9 @@ class Probe:
             await asyncio.sleep(random.random() * self.jitter)
         return loaded
 
+    def stored_form(self, doc: bytes) -> bytes:
+        return self.inner.stored_form(doc)
+
     async def commit(self, writes: Sequence[Write]) -> dict[EntityRef, int | None]:
         results = await self.inner.commit(writes)
         self.conflicts += sum(1 for v in results.values() if v is None)

@@ -64,6 +64,7 @@ class Profiles:
     def __init__(self, inner: MemoryProfileStore) -> None:
         for name in ("load", "commit", "finish_indices", "apply_index_ops", "hubs", "versions"):
             setattr(self, name, _counted(getattr(inner, name), _one_if))
+        self.stored_form = inner.stored_form  # no round trip
 
 
 class Alerts:
