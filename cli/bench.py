@@ -204,6 +204,10 @@ class _Run:
         written = run.written_ms()
         if written:
             r.written_p50_ms, r.written_p99_ms = percentile(written, 50), percentile(written, 99)
+        published = run.published_ms()
+        if published:
+            r.published_p50_ms = percentile(published, 50)
+            r.published_p99_ms = percentile(published, 99)
         if r.alerts_received < len(run.triggers):
             r.notes.append(
                 f"{len(run.triggers) - r.alerts_received} triggers got no alert within "

@@ -33,6 +33,7 @@ class Latency:
     received: dict[str, float]  # when its alert arrived from Kafka
     ended_at: float
     written: dict[str, float] = field(default_factory=dict)  # the alert's created_at
+    published: dict[str, float] = field(default_factory=dict)  # its Kafka record's timestamp
     warmup: dict[str, float] = field(default_factory=dict)  # triggers sent in the warm-up
 
     def latencies_ms(self) -> list[float]:
@@ -57,10 +58,18 @@ class Latency:
     def written_ms(self) -> list[float]:
         """Produced to the alert written by the worker (its ``created_at``), for the
         alerts received: the rest of the latency is the relay and the consumer."""
+        return self._segment_ms(self.written)
+
+    def published_ms(self) -> list[float]:
+        """Produced to the alert sent to ``riskwire.alerts`` by the relay (the record's
+        timestamp, taken as the relay sends it): the rest is the broker and the consumer."""
+        return self._segment_ms(self.published)
+
+    def _segment_ms(self, reached: dict[str, float]) -> list[float]:
         return [
-            (self.written[uscc] - self.triggers[uscc]) * 1000
+            (reached[uscc] - self.triggers[uscc]) * 1000
             for uscc in self.received
-            if uscc in self.written and uscc in self.triggers
+            if uscc in reached and uscc in self.triggers
         ]
 
 
@@ -78,6 +87,7 @@ async def _listen(consumer: Any, wanted: set[str], result: Latency) -> None:
                     result.received[uscc] = now
                     created = datetime.fromisoformat(alert["created_at"]).timestamp()
                     result.written[uscc] = created
+                    result.published[uscc] = record.timestamp / 1000
 
 
 async def _alerts_consumer(settings: Settings) -> Any:

@@ -119,7 +119,7 @@ def new_faust_app(settings: Settings) -> faust.App:
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         web_enabled=False,
-        producer_linger=0.002,
+        producer_linger=settings.producer_linger_s,
         producer_acks=-1,
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",

@@ -2,11 +2,12 @@
 
 Every worker runs the same loop on the same group, so each entry is handled by one of them.
 :meth:`GroupReader.step` reads a batch (entries a dead consumer left pending for
-``claim_idle_ms`` first, else new ones), hands it to the caller and acknowledges it only
-after the handler returned: a handler that raises leaves the batch pending, and it is read
-again. :func:`relay_loop` runs steps until ``stopping`` and survives what Redis and the
-broker do to it, and :class:`GroupTail` is the two together: its user says only which
-group it reads, what one batch becomes (:meth:`GroupTail.handle`) and its name:
+``claim_idle_ms`` first, looked for every tenth of that: :class:`ClaimPace`; else new
+ones), hands it to the caller and acknowledges it only after the handler returned: a
+handler that raises leaves the batch pending, and it is read again. :func:`relay_loop`
+runs steps until ``stopping`` and survives what Redis and the broker do to it, and
+:class:`GroupTail` is the two together: its user says only which group it reads, what one
+batch becomes (:meth:`GroupTail.handle`) and its name:
 
 - Redis refuses the read (``NOGROUP`` / ``UNBLOCKED``: the stream or its group is gone, a
   Redis restarted without its data): pause ``REFUSED_PAUSE_S``, recreate the group, go on;
@@ -21,6 +22,7 @@ are its users.
 from __future__ import annotations
 
 import asyncio
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -61,6 +63,7 @@ class GroupReader:
 
     def __init__(self, redis: Redis, group: StreamGroup, *, name: str) -> None:
         self._redis, self.group, self.name = redis, group, name  # name: a bounded label
+        self._claims = ClaimPace(group.claim_idle_ms)
 
     async def ensure_group(self) -> None:
         g = self.group
@@ -73,26 +76,65 @@ class GroupReader:
     async def read(self) -> list[Entry]:
         """One batch: entries this consumer or a dead one left pending, else new ones."""
         g = self.group
-        claimed: Any = await self._redis.xautoclaim(
-            g.stream, g.group, g.consumer, min_idle_time=g.claim_idle_ms, count=g.batch
-        )
-        entries: list[Entry] = [e for e in claimed[1] if e[1]]
-        if entries:
-            return entries
+        if self._claims.due():
+            claimed: Any = await self._redis.xautoclaim(
+                g.stream, g.group, g.consumer, min_idle_time=g.claim_idle_ms, count=g.batch
+            )
+            entries: list[Entry] = [e for e in claimed[1] if e[1]]
+            self._claims.claimed(found=bool(entries))
+            if entries:
+                return entries
         reply: Any = await self._redis.xreadgroup(
             g.group, g.consumer, {g.stream: ">"}, count=g.batch, block=g.block_ms
         )
         return reply[0][1] if reply else []
 
     async def step(self, handle: Handler) -> list[Entry]:
-        """Read one batch, hand it to ``handle``, acknowledge it; answers the batch."""
+        """Read one batch, hand it to ``handle``, acknowledge it; answers the batch. A batch
+        the handler raised on is pending: the next read looks for pending entries first."""
         entries = await self.read()
         if entries:
-            await handle(entries)
+            try:
+                await handle(entries)
+            except BaseException:
+                self._claims.failed()
+                raise
             await self._redis.xack(
                 self.group.stream, self.group.group, *[entry_id for entry_id, _ in entries]
             )
         return entries
+
+
+class ClaimPace:
+    """When a :class:`GroupReader` looks for pending entries (``XAUTOCLAIM``) before reading
+    new ones. Every read used to, which put a Redis round trip before every blocking read:
+    an alert written while the relay was publishing waited for the publish, the ``XACK``
+    *and* that claim. Entries become claimable only ``claim_idle_ms`` after they were read,
+    so looking every tenth of that (and at once while claims find entries, and after a failed
+    batch) takes them over at most 10% later than before.
+
+    >>> t = [0.0]
+    >>> pace = ClaimPace(claim_idle_ms=1000, clock=lambda: t[0])
+    >>> pace.due(), pace.claimed(found=False), pace.due()
+    (True, None, False)
+    >>> t[0] = 0.1
+    >>> pace.due()
+    True
+    """
+
+    def __init__(self, claim_idle_ms: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._every_s = claim_idle_ms / 1000 / 10
+        self._clock = clock
+        self._next: float | None = None  # None: due now
+
+    def due(self) -> bool:
+        return self._next is None or self._clock() >= self._next
+
+    def claimed(self, *, found: bool) -> None:
+        self._next = None if found else self._clock() + self._every_s
+
+    def failed(self) -> None:
+        self._next = None
 
 
 async def relay_loop(
