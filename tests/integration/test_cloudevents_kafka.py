@@ -6,6 +6,7 @@ messages of docs/asyncapi.yaml."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ import orjson
 import pytest
 import yaml
 
+from alerts import feed_codec
 from alerts.store import FEED_KEY as ALERT_FEED
 from core.redis_client import sync_client
 from core.settings import Settings
@@ -54,9 +56,12 @@ def _headers(message: Any, kind: str) -> dict[str, str]:
     return headers
 
 
-def _feed_values(settings: Settings, key: str, field: bytes) -> set[bytes]:
+def _feed_values(
+    settings: Settings, key: str, field: bytes, unpack: Callable[[bytes], bytes] = bytes
+) -> set[bytes]:
+    """The values of ``field`` in the Redis feed ``key``, as published (``unpack``ed)."""
     client = sync_client(settings.redis_url)
-    return {fields[field] for _, fields in client.xrange(key)}
+    return {unpack(fields[field]) for _, fields in client.xrange(key)}
 
 
 def test_published_messages_carry_cloudevents_headers_and_unchanged_bodies(
@@ -81,7 +86,7 @@ def test_published_messages_carry_cloudevents_headers_and_unchanged_bodies(
         assert headers["ce_id"] == f"{body['alert_id']}.{body['revision']}"
         assert headers["ce_subject"] == body["fingerprint"]
         assert headers["ce_time"] == body["updated_at"]
-        assert alert.value in _feed_values(settings, ALERT_FEED, b"alert")
+        assert alert.value in _feed_values(settings, ALERT_FEED, b"alert", feed_codec.decode)
         assert not {"specversion", "ce_id", "data"} & body.keys()
 
     [grade] = _read(settings, settings.topic_grades, lambda m: m.key == firm.encode())[-1:]
